@@ -1,0 +1,331 @@
+//! A scenario compiled for use: checked, its rules and upcasters compiled, each aggregate kind's
+//! rules hash computed. Everything here is pure: no store, no clock.
+
+use std::collections::BTreeSet;
+
+use rhai::Dynamic;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::SandboxError;
+use crate::event::{EventData, StoredEvent, check_aggregate_id};
+use crate::rules::{AggregateRules, CommandContext, DecideError, Decided};
+use crate::scenario::{Scenario, ScenarioError};
+use crate::script::{
+    ScriptEngine, ScriptError, ScriptLimits, data_to_dynamic, dynamic_to_json, json_to_dynamic,
+};
+use crate::upcast::{UpcasterSource, Upcasters};
+
+/// Largest automatic snapshot interval.
+pub const MAX_SNAPSHOT_INTERVAL: u64 = 1_000_000;
+
+/// One aggregate kind with the hash that tags its snapshots.
+#[derive(Debug, Clone)]
+pub struct AggregateKind {
+    /// Its compiled rules.
+    pub rules: AggregateRules,
+    /// Hash of its rules and of the upcasters of the event types it applies.
+    pub rules_hash: String,
+}
+
+/// A compiled scenario.
+#[derive(Debug)]
+pub struct Domain {
+    scenario: Scenario,
+    engine: ScriptEngine,
+    kinds: Vec<AggregateKind>,
+    upcasters: Upcasters,
+}
+
+impl Domain {
+    /// Compiles a scenario with the default script limits.
+    pub fn compile(scenario: Scenario) -> Result<Self, ScenarioError> {
+        Self::compile_with_limits(scenario, ScriptLimits::default())
+    }
+
+    /// Compiles a scenario with the given script limits.
+    pub fn compile_with_limits(
+        scenario: Scenario,
+        limits: ScriptLimits,
+    ) -> Result<Self, ScenarioError> {
+        check_scenario(&scenario)?;
+        let engine = ScriptEngine::new(limits);
+        let sources: Vec<String> = scenario
+            .upcasters
+            .iter()
+            .map(|u| u.script.to_source())
+            .collect();
+        let upcasters = Upcasters::compile(
+            &engine,
+            scenario
+                .upcasters
+                .iter()
+                .zip(&sources)
+                .map(|(u, source)| UpcasterSource {
+                    event_type: &u.event_type,
+                    from_version: u.from_version,
+                    source,
+                }),
+        )?;
+        let mut kinds = Vec::with_capacity(scenario.aggregates.len());
+        for (index, spec) in scenario.aggregates.iter().enumerate() {
+            let rules = AggregateRules::compile(
+                &engine,
+                &spec.name,
+                &spec.id_prefix,
+                &spec.rules.to_source(),
+            )?;
+            for command in spec.commands.keys() {
+                if !rules.commands().any(|c| c == command) {
+                    return Err(invalid(
+                        format!("aggregates[{index}].commands.{command}"),
+                        format!("the rules have no `handle_{command}` function"),
+                    ));
+                }
+            }
+            let rules_hash = rules_hash(&rules, &upcasters);
+            kinds.push(AggregateKind { rules, rules_hash });
+        }
+        for (index, upcaster) in scenario.upcasters.iter().enumerate() {
+            if !kinds.iter().any(|k| k.rules.applies(&upcaster.event_type)) {
+                return Err(invalid(
+                    format!("upcasters[{index}].eventType"),
+                    format!(
+                        "no aggregate's rules apply {:?}, so its upcaster would never run",
+                        upcaster.event_type
+                    ),
+                ));
+            }
+        }
+        Ok(Domain {
+            scenario,
+            engine,
+            kinds,
+            upcasters,
+        })
+    }
+
+    /// The scenario it was compiled from.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The script engine.
+    pub fn engine(&self) -> &ScriptEngine {
+        &self.engine
+    }
+
+    /// The aggregate kinds.
+    pub fn kinds(&self) -> &[AggregateKind] {
+        &self.kinds
+    }
+
+    /// The upcasters.
+    pub fn upcasters(&self) -> &Upcasters {
+        &self.upcasters
+    }
+
+    /// The kind an aggregate id belongs to: the one with the longest matching id prefix.
+    pub fn kind_of(&self, aggregate_id: &str) -> Option<&AggregateKind> {
+        self.kinds
+            .iter()
+            .filter(|k| aggregate_id.starts_with(k.rules.id_prefix()))
+            .max_by_key(|k| k.rules.id_prefix().len())
+    }
+
+    /// The id prefixes of all kinds, for messages.
+    pub fn id_prefixes(&self) -> Vec<String> {
+        self.kinds
+            .iter()
+            .map(|k| k.rules.id_prefix().to_string())
+            .collect()
+    }
+
+    /// The schema version rules read (and commands write) for an event type.
+    pub fn current_schema_version(&self, event_type: &str) -> u32 {
+        self.upcasters.current_version(event_type)
+    }
+
+    /// Checks that a kind's rules apply an event type and that a schema version is one the
+    /// upcasters know; returns the schema version to store (default: the current one).
+    pub fn check_event_type(
+        &self,
+        kind: &AggregateKind,
+        event_type: &str,
+        schema_version: Option<u32>,
+    ) -> Result<u32, SandboxError> {
+        if !kind.rules.applies(event_type) {
+            return Err(SandboxError::UnknownEventType {
+                kind: kind.rules.name().to_string(),
+                event_type: event_type.to_string(),
+                known: kind.rules.event_types().map(str::to_string).collect(),
+            });
+        }
+        let current = self.current_schema_version(event_type);
+        match schema_version {
+            None => Ok(current),
+            Some(given) if (1..=current).contains(&given) => Ok(given),
+            Some(given) => Err(SandboxError::UnknownSchemaVersion {
+                event_type: event_type.to_string(),
+                given,
+                current,
+            }),
+        }
+    }
+
+    /// The starting state of a kind.
+    pub fn initial_state(&self, kind: &AggregateKind) -> Result<Dynamic, ScriptError> {
+        kind.rules.initial_state(&self.engine)
+    }
+
+    /// An event's data, upcast to the current schema version, as a Rhai value.
+    pub fn upcast_data(&self, event: &StoredEvent) -> Result<Dynamic, ScriptError> {
+        let data = data_to_dynamic(&event.data).map_err(|e| {
+            ScriptError::contract(
+                "event data",
+                None,
+                format!("event {} cannot be read: {e}", event.event_id),
+            )
+        })?;
+        self.upcasters.upcast(&self.engine, event, data)
+    }
+
+    /// An event as the rules see it: data upcast, schema version current. The stored event is
+    /// unchanged; this is a view for reading.
+    pub fn upcast_event(&self, event: &StoredEvent) -> Result<StoredEvent, ScriptError> {
+        let current = self.current_schema_version(&event.event_type);
+        if event.schema_version == current {
+            return Ok(event.clone());
+        }
+        let data = self.upcast_data(event)?;
+        let data = dynamic_to_json(&data)
+            .ok()
+            .and_then(|value| EventData::from_value(value).ok())
+            .ok_or_else(|| {
+                ScriptError::contract(
+                    &format!("upcasters of {}", event.event_type),
+                    None,
+                    "the upcast data is not a JSON object within the size limit",
+                )
+            })?;
+        Ok(StoredEvent {
+            schema_version: current,
+            data,
+            ..event.clone()
+        })
+    }
+
+    /// Folds one stored event into a state: upcast, then apply.
+    pub fn fold(
+        &self,
+        kind: &AggregateKind,
+        state: Dynamic,
+        event: &StoredEvent,
+    ) -> Result<Dynamic, ScriptError> {
+        let data = self.upcast_data(event)?;
+        kind.rules.apply(&self.engine, state, data, event)
+    }
+
+    /// Runs a command handler: the events it decides on, or why not. Pure: the caller supplies
+    /// the state.
+    pub fn decide(
+        &self,
+        kind: &AggregateKind,
+        state: Dynamic,
+        command: &str,
+        payload: &Value,
+        context: CommandContext<'_>,
+    ) -> Result<Vec<Decided>, DecideError> {
+        let payload = json_to_dynamic(payload).map_err(|e| {
+            DecideError::Script(ScriptError::contract(
+                kind.rules.name(),
+                None,
+                format!("the command payload cannot be given to the rules: {e}"),
+            ))
+        })?;
+        kind.rules
+            .decide(&self.engine, state, command, payload, context)
+    }
+}
+
+/// The hash that tags snapshots: the rules' source and the upcasters of the event types they
+/// apply. Changing either makes older snapshots stale.
+fn rules_hash(rules: &AggregateRules, upcasters: &Upcasters) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(rules.source().as_bytes());
+    for event_type in rules.event_types() {
+        for (version, source) in upcasters.sources(event_type).enumerate() {
+            hasher.update(format!("\0upcaster {event_type} {}\0", version + 1).as_bytes());
+            hasher.update(source.as_bytes());
+        }
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn invalid(field: String, reason: String) -> ScenarioError {
+    ScenarioError::Invalid { field, reason }
+}
+
+/// Checks the parts of a scenario that are not scripts.
+fn check_scenario(scenario: &Scenario) -> Result<(), ScenarioError> {
+    let name_ok = !scenario.name.is_empty()
+        && scenario.name.len() <= 64
+        && scenario
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !name_ok {
+        return Err(invalid(
+            "name".into(),
+            "must be 1 to 64 ASCII letters, digits, - or _".into(),
+        ));
+    }
+    if scenario.snapshot_interval > MAX_SNAPSHOT_INTERVAL {
+        return Err(invalid(
+            "snapshotInterval".into(),
+            format!("must be at most {MAX_SNAPSHOT_INTERVAL} (0 turns automatic snapshots off)"),
+        ));
+    }
+    if scenario.aggregates.is_empty() {
+        return Err(invalid(
+            "aggregates".into(),
+            "a scenario needs at least one aggregate".into(),
+        ));
+    }
+    let mut names = BTreeSet::new();
+    let mut prefixes = BTreeSet::new();
+    for (index, aggregate) in scenario.aggregates.iter().enumerate() {
+        if aggregate.name.is_empty() || !names.insert(aggregate.name.as_str()) {
+            return Err(invalid(
+                format!("aggregates[{index}].name"),
+                "must be present and unique".into(),
+            ));
+        }
+        if let Err(e) = check_aggregate_id(&aggregate.id_prefix) {
+            return Err(invalid(
+                format!("aggregates[{index}].idPrefix"),
+                e.to_string(),
+            ));
+        }
+        if !prefixes.insert(aggregate.id_prefix.as_str()) {
+            return Err(invalid(
+                format!("aggregates[{index}].idPrefix"),
+                "two aggregates have the same id prefix".into(),
+            ));
+        }
+    }
+    for (index, step) in scenario.seed.iter().enumerate() {
+        if step.command.is_some() == step.event.is_some() {
+            return Err(invalid(
+                format!("seed[{index}]"),
+                "give exactly one of `command` and `event`".into(),
+            ));
+        }
+    }
+    Ok(())
+}

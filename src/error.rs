@@ -1,0 +1,179 @@
+//! The sandbox's error type: business rejections apart from technical failures, each with a kind
+//! that the page and JS callers can switch on.
+
+use serde::Serialize;
+
+use crate::event::InvalidEvent;
+use crate::scenario::ScenarioError;
+use crate::script::ScriptError;
+use crate::store::StoreError;
+
+/// Why a sandbox operation did not happen. Nothing is written when one is returned.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SandboxError {
+    /// The rules refused the command: a business rule, not a failure.
+    #[error("{command} on {aggregate_id} was rejected: {message}")]
+    Rejected {
+        /// The aggregate.
+        aggregate_id: String,
+        /// The command.
+        command: String,
+        /// The rule's message, such as "insufficient funds: balance 20, asked 30".
+        message: String,
+    },
+    /// The store refused or failed (conflict, idempotency, storage).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A script failed.
+    #[error(transparent)]
+    Script(#[from] ScriptError),
+    /// The scenario is not valid.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// No aggregate kind of the scenario has ids like this one.
+    #[error(
+        "no aggregate of this scenario has an id like {aggregate_id:?}; ids start with {}",
+        prefixes.join(" or ")
+    )]
+    UnknownAggregate {
+        /// The id given.
+        aggregate_id: String,
+        /// The id prefixes there are.
+        prefixes: Vec<String>,
+    },
+    /// The aggregate's rules have no handler for the command.
+    #[error("{kind} has no command {command:?}; its commands are {}", known.join(", "))]
+    UnknownCommand {
+        /// The aggregate kind.
+        kind: String,
+        /// The command given.
+        command: String,
+        /// Its commands.
+        known: Vec<String>,
+    },
+    /// An appended event has a type the aggregate's rules cannot apply.
+    #[error("{kind} rules cannot apply events of type {event_type:?}; they apply {}", known.join(", "))]
+    UnknownEventType {
+        /// The aggregate kind.
+        kind: String,
+        /// The type given.
+        event_type: String,
+        /// The types it applies.
+        known: Vec<String>,
+    },
+    /// An appended event claims a schema version the upcasters do not know.
+    #[error("{event_type} has schema versions 1 to {current}; {given} is not one of them")]
+    UnknownSchemaVersion {
+        /// The event type.
+        event_type: String,
+        /// The version given.
+        given: u32,
+        /// The current version.
+        current: u32,
+    },
+    /// A version beyond the aggregate's last.
+    #[error("{aggregate_id} has {head} versions; there is no version {asked}")]
+    VersionOutOfRange {
+        /// The aggregate.
+        aggregate_id: String,
+        /// The version asked for.
+        asked: u64,
+        /// Its last version.
+        head: u64,
+    },
+    /// An event given to append is not valid.
+    #[error("event {index}: {source}")]
+    InvalidEvent {
+        /// Its index in the batch.
+        index: usize,
+        /// What is wrong.
+        source: InvalidEvent,
+    },
+    /// Other input that cannot be used, such as a malformed options object.
+    #[error("{what}: {reason}")]
+    BadInput {
+        /// Which input.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The class of an error, for callers that switch on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ErrorKind {
+    /// Optimistic concurrency conflict: reload and retry.
+    Conflict,
+    /// A business rule refused a command.
+    BusinessRule,
+    /// A script failed to compile or run.
+    Script,
+    /// Input that cannot be used.
+    BadInput,
+    /// An event id was misused (re-used with other content, or in a half-stored batch).
+    Idempotency,
+    /// Browser storage is full.
+    StorageFull,
+    /// A stored record cannot be read.
+    Corrupt,
+    /// Storage failed otherwise.
+    Storage,
+}
+
+impl ErrorKind {
+    /// The kind as the string JS sees: `conflict`, `businessRule`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::BusinessRule => "businessRule",
+            ErrorKind::Script => "script",
+            ErrorKind::BadInput => "badInput",
+            ErrorKind::Idempotency => "idempotency",
+            ErrorKind::StorageFull => "storageFull",
+            ErrorKind::Corrupt => "corrupt",
+            ErrorKind::Storage => "storage",
+        }
+    }
+}
+
+impl SandboxError {
+    /// The class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SandboxError::Rejected { .. } => ErrorKind::BusinessRule,
+            SandboxError::Script(_) | SandboxError::Scenario(ScenarioError::Script(_)) => {
+                ErrorKind::Script
+            }
+            SandboxError::Store(store) => match store {
+                StoreError::Conflict { .. } => ErrorKind::Conflict,
+                StoreError::DuplicateInBatch { .. }
+                | StoreError::EventIdReused { .. }
+                | StoreError::PartlyStored { .. } => ErrorKind::Idempotency,
+                StoreError::StorageFull { .. } => ErrorKind::StorageFull,
+                StoreError::Corrupt { .. } => ErrorKind::Corrupt,
+                StoreError::Backend { .. } | StoreError::Closed => ErrorKind::Storage,
+                StoreError::InvalidEvent { .. }
+                | StoreError::InvalidAggregate(_)
+                | StoreError::EmptyBatch
+                | StoreError::BatchTooLarge { .. } => ErrorKind::BadInput,
+            },
+            SandboxError::Scenario(_)
+            | SandboxError::UnknownAggregate { .. }
+            | SandboxError::UnknownCommand { .. }
+            | SandboxError::UnknownEventType { .. }
+            | SandboxError::UnknownSchemaVersion { .. }
+            | SandboxError::VersionOutOfRange { .. }
+            | SandboxError::InvalidEvent { .. }
+            | SandboxError::BadInput { .. } => ErrorKind::BadInput,
+        }
+    }
+
+    /// Shorthand for [`SandboxError::BadInput`].
+    pub fn bad_input(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        SandboxError::BadInput {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,557 @@
+//! The sandbox: a scenario's rules over an event store. Executes commands, appends events, replays,
+//! snapshots, and seeds an empty store.
+
+mod requests;
+mod seed;
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+
+use rhai::Dynamic;
+
+pub use requests::{CommandRequest, Committed, NewEvent};
+pub use seed::plan_seed;
+
+use crate::domain::{AggregateKind, Domain};
+use crate::error::SandboxError;
+use crate::event::{EventId, Metadata, ProposedEvent, StoredEvent, Timestamp};
+use crate::expected::ExpectedVersion;
+use crate::replay::{
+    Replay, ReplayOptions, Trace, choose_snapshot, fold_events, state_to_json, version_at_time,
+};
+use crate::rules::{CommandContext, DecideError};
+use crate::scenario::Scenario;
+use crate::script::ScriptError;
+use crate::snapshot::Snapshot;
+use crate::store::{EventStore, ReadAll, StoreError, StreamInfo, VersionRange};
+
+/// An aggregate's state at a version, kept so commands need not replay.
+#[derive(Clone)]
+struct HeadState {
+    version: u64,
+    state: Dynamic,
+}
+
+/// A scenario running over a store.
+pub struct Sandbox<S> {
+    store: S,
+    domain: Domain,
+    /// States at the last known version of each aggregate; an entry is used only while the
+    /// store's version still matches.
+    heads: RefCell<HashMap<String, HeadState>>,
+}
+
+impl<S: EventStore> Sandbox<S> {
+    /// Compiles a scenario over a store, seeding the store if it is empty.
+    pub async fn open(store: S, scenario: Scenario) -> Result<Self, SandboxError> {
+        let sandbox = Sandbox {
+            store,
+            domain: Domain::compile(scenario)?,
+            heads: RefCell::new(HashMap::new()),
+        };
+        sandbox.seed_if_empty().await?;
+        Ok(sandbox)
+    }
+
+    /// The compiled scenario.
+    pub fn domain(&self) -> &Domain {
+        &self.domain
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Gives the store back, for example to open it with other rules.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// Appends the scenario's seed if the store has no events. Seed events have fixed ids, so two
+    /// tabs seeding the same store at once store them once. Returns whether it seeded.
+    pub async fn seed_if_empty(&self) -> Result<bool, SandboxError> {
+        if self.store.head_position().await? > 0 {
+            return Ok(false);
+        }
+        for (aggregate_id, events) in plan_seed(&self.domain)? {
+            self.store
+                .append(&aggregate_id, ExpectedVersion::Any, events)
+                .await?;
+        }
+        Ok(true)
+    }
+
+    /// Runs a command: replays the aggregate, lets its handler decide, and appends what it decided
+    /// with the replayed version as the expected version.
+    pub async fn execute(
+        &self,
+        request: CommandRequest,
+        now: Timestamp,
+    ) -> Result<Committed, SandboxError> {
+        let aggregate_id = request.aggregate_id.as_str();
+        let kind = self.kind_of(aggregate_id)?;
+        let head = self.head_state(kind, aggregate_id).await?;
+        if let Some(expected) = request.expected
+            && !expected.is_satisfied_by(head.version)
+        {
+            return Err(StoreError::Conflict {
+                aggregate_id: aggregate_id.to_string(),
+                expected,
+                actual: head.version,
+            }
+            .into());
+        }
+        let timestamp = request.timestamp.unwrap_or(now);
+        let context = CommandContext {
+            aggregate_id,
+            version: head.version,
+            timestamp,
+        };
+        let decided = self
+            .domain
+            .decide(
+                kind,
+                head.state.clone(),
+                &request.command,
+                &request.payload,
+                context,
+            )
+            .map_err(|e| decide_error(kind, aggregate_id, &request.command, e))?;
+        if decided.is_empty() {
+            return Ok(Committed {
+                aggregate_id: aggregate_id.to_string(),
+                events: Vec::new(),
+                already_stored: false,
+                state: state_to_json(kind, &head.state)?,
+                version: head.version,
+                snapshot_taken: None,
+                snapshot_error: None,
+            });
+        }
+        if !request.event_ids.is_empty() && request.event_ids.len() != decided.len() {
+            return Err(SandboxError::bad_input(
+                "eventIds",
+                format!(
+                    "{} ids given, but {} decided on {} events",
+                    request.event_ids.len(),
+                    request.command,
+                    decided.len()
+                ),
+            ));
+        }
+        let metadata = Metadata {
+            timestamp,
+            correlation_id: request.correlation_id.clone(),
+            causation_id: request.causation_id.clone(),
+        };
+        let mut ids = request.event_ids.iter().copied();
+        let proposed = decided
+            .into_iter()
+            .map(|d| ProposedEvent {
+                event_id: ids.next().unwrap_or_else(EventId::new_random),
+                schema_version: self.domain.current_schema_version(&d.event_type),
+                event_type: d.event_type,
+                data: d.data,
+                metadata: metadata.clone(),
+            })
+            .collect();
+        let expected = ExpectedVersion::Exact(head.version);
+        self.commit(kind, aggregate_id, head, expected, proposed)
+            .await
+    }
+
+    /// Appends events as they are, bypassing command handlers. The events must still be ones the
+    /// rules can apply: each is folded onto the current state first, and a batch with an event
+    /// that fails is refused whole.
+    pub async fn append(
+        &self,
+        aggregate_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        now: Timestamp,
+    ) -> Result<Committed, SandboxError> {
+        let kind = self.kind_of(aggregate_id)?;
+        let proposed = events
+            .into_iter()
+            .enumerate()
+            .map(|(index, event)| self.propose(kind, index, event, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        let head = self.head_state(kind, aggregate_id).await?;
+        self.commit(kind, aggregate_id, head, expected, proposed)
+            .await
+    }
+
+    /// Checks a caller's event against the rules and fills in its defaults.
+    fn propose(
+        &self,
+        kind: &AggregateKind,
+        index: usize,
+        event: NewEvent,
+        now: Timestamp,
+    ) -> Result<ProposedEvent, SandboxError> {
+        let schema_version =
+            self.domain
+                .check_event_type(kind, &event.event_type, event.schema_version)?;
+        let proposed = ProposedEvent {
+            event_id: event.event_id.unwrap_or_else(EventId::new_random),
+            event_type: event.event_type,
+            schema_version,
+            data: event.data,
+            metadata: Metadata {
+                timestamp: event.timestamp.unwrap_or(now),
+                correlation_id: event.correlation_id,
+                causation_id: event.causation_id,
+            },
+        };
+        proposed
+            .check()
+            .map_err(|source| SandboxError::InvalidEvent { index, source })?;
+        Ok(proposed)
+    }
+
+    /// Folds the batch onto the head state to prove the rules can apply it, appends it, and keeps
+    /// the folded state as the new head when the store placed the events where expected.
+    async fn commit(
+        &self,
+        kind: &AggregateKind,
+        aggregate_id: &str,
+        head: HeadState,
+        expected: ExpectedVersion,
+        proposed: Vec<ProposedEvent>,
+    ) -> Result<Committed, SandboxError> {
+        let head_position = self.store.head_position().await?;
+        let provisional = provisional_events(aggregate_id, head.version, head_position, &proposed);
+        let state = fold_batch(&self.domain, kind, head.state, &provisional)?;
+        let outcome = self.store.append(aggregate_id, expected, proposed).await?;
+        let placed_as_folded = !outcome.already_stored
+            && outcome.events.len() == provisional.len()
+            && outcome
+                .events
+                .iter()
+                .zip(&provisional)
+                .all(|(stored, folded)| {
+                    stored.version == folded.version && stored.position == folded.position
+                });
+        let new_head = if placed_as_folded {
+            let new_head = HeadState {
+                version: outcome.last_version(),
+                state,
+            };
+            self.heads
+                .borrow_mut()
+                .insert(aggregate_id.to_string(), new_head.clone());
+            new_head
+        } else {
+            // Another writer got in between (or this was a retry): replay to be exact.
+            self.heads.borrow_mut().remove(aggregate_id);
+            self.head_state(kind, aggregate_id).await?
+        };
+        let (snapshot_taken, snapshot_error) = if outcome.already_stored {
+            (None, None)
+        } else {
+            self.auto_snapshot(kind, aggregate_id, head.version, &new_head)
+                .await
+        };
+        Ok(Committed {
+            aggregate_id: aggregate_id.to_string(),
+            events: outcome.events,
+            already_stored: outcome.already_stored,
+            state: state_to_json(kind, &new_head.state)?,
+            version: new_head.version,
+            snapshot_taken,
+            snapshot_error,
+        })
+    }
+
+    /// Takes a snapshot when an append crossed a multiple of the snapshot interval.
+    async fn auto_snapshot(
+        &self,
+        kind: &AggregateKind,
+        aggregate_id: &str,
+        old_version: u64,
+        head: &HeadState,
+    ) -> (Option<u64>, Option<String>) {
+        let interval = self.domain.scenario().snapshot_interval;
+        if interval == 0 || old_version / interval == head.version / interval {
+            return (None, None);
+        }
+        match self.save_snapshot(kind, aggregate_id, head).await {
+            Ok(snapshot) => (Some(snapshot.version), None),
+            Err(e) => (None, Some(e.to_string())),
+        }
+    }
+
+    async fn save_snapshot(
+        &self,
+        kind: &AggregateKind,
+        aggregate_id: &str,
+        head: &HeadState,
+    ) -> Result<Snapshot, SandboxError> {
+        let snapshot = Snapshot {
+            aggregate_id: aggregate_id.to_string(),
+            version: head.version,
+            state: state_to_json(kind, &head.state)?,
+            rules_hash: kind.rules_hash.clone(),
+        };
+        self.store.save_snapshot(snapshot.clone()).await?;
+        Ok(snapshot)
+    }
+
+    /// Takes a snapshot of an aggregate at its last version, now.
+    pub async fn snapshot(&self, aggregate_id: &str) -> Result<Snapshot, SandboxError> {
+        let kind = self.kind_of(aggregate_id)?;
+        let head = self.head_state(kind, aggregate_id).await?;
+        if head.version == 0 {
+            return Err(SandboxError::bad_input(
+                "snapshot",
+                format!("{aggregate_id} has no events to snapshot"),
+            ));
+        }
+        self.save_snapshot(kind, aggregate_id, &head).await
+    }
+
+    /// An aggregate's snapshots, oldest first.
+    pub async fn snapshots(&self, aggregate_id: &str) -> Result<Vec<Snapshot>, SandboxError> {
+        Ok(self.store.snapshots(aggregate_id).await?)
+    }
+
+    /// Replays an aggregate: at its head, a version or a time, optionally leaving events out and
+    /// tracing every step.
+    pub async fn replay(
+        &self,
+        aggregate_id: &str,
+        options: &ReplayOptions,
+    ) -> Result<Replay, SandboxError> {
+        let kind = self.kind_of(aggregate_id)?;
+        let (replay, state) = self.replay_kind(kind, aggregate_id, options).await?;
+        if replay.version == replay.head_version && replay.excluded_versions.is_empty() {
+            self.heads.borrow_mut().insert(
+                aggregate_id.to_string(),
+                HeadState {
+                    version: replay.version,
+                    state,
+                },
+            );
+        }
+        Ok(replay)
+    }
+
+    /// A replay and the state it reached as a script value.
+    async fn replay_kind(
+        &self,
+        kind: &AggregateKind,
+        aggregate_id: &str,
+        options: &ReplayOptions,
+    ) -> Result<(Replay, Dynamic), SandboxError> {
+        let head_version = self.store.stream_version(aggregate_id).await?;
+        // Time travel and what-if need the whole stream to find versions; other replays read only
+        // the tail after the snapshot.
+        let whole = if options.time.is_some() || !options.exclude.is_empty() {
+            Some(
+                self.store
+                    .read_stream(aggregate_id, VersionRange::ALL)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        let target = match (options.version, options.time, &whole) {
+            (Some(_), Some(_), _) => {
+                return Err(SandboxError::bad_input(
+                    "replay options",
+                    "give a version or a time, not both",
+                ));
+            }
+            (Some(version), None, _) if version > head_version => {
+                return Err(SandboxError::VersionOutOfRange {
+                    aggregate_id: aggregate_id.to_string(),
+                    asked: version,
+                    head: head_version,
+                });
+            }
+            (Some(version), None, _) => version,
+            (None, Some(time), Some(events)) => version_at_time(events, time),
+            _ => head_version,
+        };
+        let excluded: HashSet<EventId> = options.exclude.iter().copied().collect();
+        let excluded_versions: Vec<u64> = whole
+            .iter()
+            .flatten()
+            .filter(|e| e.version <= target && excluded.contains(&e.event_id))
+            .map(|e| e.version)
+            .collect();
+        let snapshots = if options.use_snapshots {
+            self.store.snapshots(aggregate_id).await?
+        } else {
+            Vec::new()
+        };
+        let (start, skipped_snapshots) = choose_snapshot(
+            &snapshots,
+            target,
+            excluded_versions.first().copied(),
+            &kind.rules_hash,
+        );
+        let (from_snapshot, start_version, start_state) = match start {
+            Some(start) => (Some(start.version), start.version, start.state),
+            None => (None, 0, self.domain.initial_state(kind)?),
+        };
+        let initial_state = if options.trace {
+            Some(state_to_json(kind, &start_state)?)
+        } else {
+            None
+        };
+        let tail = match whole {
+            Some(events) => events
+                .into_iter()
+                .filter(|e| e.version > start_version && e.version <= target)
+                .collect(),
+            None => {
+                let range = VersionRange {
+                    from: start_version + 1,
+                    to: Some(target),
+                };
+                self.store.read_stream(aggregate_id, range).await?
+            }
+        };
+        let folded = fold_events(
+            &self.domain,
+            kind,
+            start_state,
+            &tail,
+            &excluded,
+            options.trace,
+        )?;
+        let replay = Replay {
+            aggregate_id: aggregate_id.to_string(),
+            kind: kind.rules.name().to_string(),
+            state: state_to_json(kind, &folded.state)?,
+            version: target,
+            head_version,
+            from_snapshot,
+            skipped_snapshots,
+            events_replayed: folded.replayed,
+            excluded_versions,
+            trace: initial_state.map(|initial_state| Trace {
+                initial_state,
+                steps: folded.steps.unwrap_or_default(),
+            }),
+        };
+        Ok((replay, folded.state))
+    }
+
+    /// Events across aggregates, in position order, as stored (not upcast).
+    pub async fn events(&self, query: &ReadAll) -> Result<Vec<StoredEvent>, SandboxError> {
+        Ok(self.store.read_all(query).await?)
+    }
+
+    /// Every aggregate in the store with its version.
+    pub async fn streams(&self) -> Result<Vec<StreamInfo>, SandboxError> {
+        Ok(self.store.streams().await?)
+    }
+
+    fn kind_of(&self, aggregate_id: &str) -> Result<&AggregateKind, SandboxError> {
+        self.domain
+            .kind_of(aggregate_id)
+            .ok_or_else(|| SandboxError::UnknownAggregate {
+                aggregate_id: aggregate_id.to_string(),
+                prefixes: self.domain.id_prefixes(),
+            })
+    }
+
+    /// The aggregate's state at its last version: cached, or replayed from the newest snapshot.
+    async fn head_state(
+        &self,
+        kind: &AggregateKind,
+        aggregate_id: &str,
+    ) -> Result<HeadState, SandboxError> {
+        let version = self.store.stream_version(aggregate_id).await?;
+        if let Some(head) = self.heads.borrow().get(aggregate_id)
+            && head.version == version
+        {
+            return Ok(head.clone());
+        }
+        if version == 0 {
+            return Ok(HeadState {
+                version,
+                state: self.domain.initial_state(kind)?,
+            });
+        }
+        let (replay, state) = self
+            .replay_kind(kind, aggregate_id, &ReplayOptions::default())
+            .await?;
+        let head = HeadState {
+            version: replay.version,
+            state,
+        };
+        self.heads
+            .borrow_mut()
+            .insert(aggregate_id.to_string(), head.clone());
+        Ok(head)
+    }
+}
+
+/// A command handler's refusal as a sandbox error.
+pub(crate) fn decide_error(
+    kind: &AggregateKind,
+    aggregate_id: &str,
+    command: &str,
+    error: DecideError,
+) -> SandboxError {
+    match error {
+        DecideError::Rejected { message } => SandboxError::Rejected {
+            aggregate_id: aggregate_id.to_string(),
+            command: command.to_string(),
+            message,
+        },
+        DecideError::UnknownCommand { command, known } => SandboxError::UnknownCommand {
+            kind: kind.rules.name().to_string(),
+            command,
+            known,
+        },
+        DecideError::Script(e) => e.into(),
+    }
+}
+
+/// Folds a batch not yet stored onto a state, naming the event the rules cannot apply.
+pub(crate) fn fold_batch(
+    domain: &Domain,
+    kind: &AggregateKind,
+    mut state: Dynamic,
+    provisional: &[StoredEvent],
+) -> Result<Dynamic, ScriptError> {
+    for (index, event) in provisional.iter().enumerate() {
+        state = domain.fold(kind, state, event).map_err(|mut e| {
+            e.message = format!(
+                "event {index} ({}) cannot be applied: {}",
+                event.event_type, e.message
+            );
+            e
+        })?;
+    }
+    Ok(state)
+}
+
+/// The events a batch would become if the store places it right after `version` and `position`:
+/// what the rules fold before the store is asked.
+pub(crate) fn provisional_events(
+    aggregate_id: &str,
+    version: u64,
+    position: u64,
+    batch: &[ProposedEvent],
+) -> Vec<StoredEvent> {
+    batch
+        .iter()
+        .zip(1u64..)
+        .map(|(event, offset)| StoredEvent {
+            position: position + offset,
+            event_id: event.event_id,
+            aggregate_id: aggregate_id.to_string(),
+            version: version + offset,
+            event_type: event.event_type.clone(),
+            schema_version: event.schema_version,
+            data: event.data.clone(),
+            metadata: event.metadata.clone(),
+        })
+        .collect()
+}

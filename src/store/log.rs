@@ -1,0 +1,257 @@
+//! The in-memory, indexed view of a log that every backend keeps, and the append rules it enforces.
+//!
+//! Backends differ in how they persist; they all decide an append here, so the rules (expected
+//! version, idempotency, atomic batches) are written once.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{AppendOutcome, MAX_BATCH, ReadAll, StoreError, StreamInfo, VersionRange};
+use crate::event::{EventId, ProposedEvent, StoredEvent, check_aggregate_id};
+use crate::expected::ExpectedVersion;
+
+/// All events of a store in position order, indexed by aggregate and by event id.
+#[derive(Debug, Default, Clone)]
+pub struct EventLog {
+    /// The event at position `p` is at index `p - 1`.
+    events: Vec<StoredEvent>,
+    /// Positions of each aggregate's events; version `v` is at index `v - 1`.
+    streams: HashMap<String, Vec<u64>>,
+    /// Position of each stored event id.
+    ids: HashMap<EventId, u64>,
+}
+
+/// What an append would do, decided before anything is written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prepared {
+    /// Every event of the batch is already stored with the same content: nothing to write.
+    AlreadyStored(AppendOutcome),
+    /// New events, with versions and positions assigned, to be written as one unit.
+    New(Vec<StoredEvent>),
+}
+
+/// Events that do not continue the log: a gap, a repeated id or a version out of order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event at position {position} does not continue the log: {reason}")]
+pub struct Discontinuity {
+    /// Position of the offending event.
+    pub position: u64,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl EventLog {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Position of the last event (0 when empty).
+    pub fn head_position(&self) -> u64 {
+        self.events.len() as u64
+    }
+
+    /// Last version of an aggregate (0 when it has no events).
+    pub fn stream_version(&self, aggregate_id: &str) -> u64 {
+        self.streams
+            .get(aggregate_id)
+            .map_or(0, |positions| positions.len() as u64)
+    }
+
+    /// The event at a position.
+    pub fn get(&self, position: u64) -> Option<&StoredEvent> {
+        let index = usize::try_from(position.checked_sub(1)?).ok()?;
+        self.events.get(index)
+    }
+
+    /// Decides an append without changing the log: either the batch is an idempotent retry, or
+    /// these are the events to store.
+    pub fn prepare(
+        &self,
+        aggregate_id: &str,
+        expected: ExpectedVersion,
+        batch: Vec<ProposedEvent>,
+    ) -> Result<Prepared, StoreError> {
+        check_aggregate_id(aggregate_id).map_err(StoreError::InvalidAggregate)?;
+        if batch.is_empty() {
+            return Err(StoreError::EmptyBatch);
+        }
+        if batch.len() > MAX_BATCH {
+            return Err(StoreError::BatchTooLarge {
+                len: batch.len(),
+                max: MAX_BATCH,
+            });
+        }
+        let mut seen = HashSet::with_capacity(batch.len());
+        for (index, event) in batch.iter().enumerate() {
+            event
+                .check()
+                .map_err(|source| StoreError::InvalidEvent { index, source })?;
+            if !seen.insert(event.event_id) {
+                return Err(StoreError::DuplicateInBatch {
+                    event_id: event.event_id,
+                });
+            }
+        }
+        if let Some(outcome) = self.idempotent_retry(aggregate_id, &batch)? {
+            return Ok(Prepared::AlreadyStored(outcome));
+        }
+        let actual = self.stream_version(aggregate_id);
+        if !expected.is_satisfied_by(actual) {
+            return Err(StoreError::Conflict {
+                aggregate_id: aggregate_id.to_string(),
+                expected,
+                actual,
+            });
+        }
+        let head = self.head_position();
+        let events = batch
+            .into_iter()
+            .zip(1u64..)
+            .map(|(event, offset)| StoredEvent {
+                position: head + offset,
+                event_id: event.event_id,
+                aggregate_id: aggregate_id.to_string(),
+                version: actual + offset,
+                event_type: event.event_type,
+                schema_version: event.schema_version,
+                data: event.data,
+                metadata: event.metadata,
+            })
+            .collect();
+        Ok(Prepared::New(events))
+    }
+
+    /// The idempotency rule: an event id is stored at most once. A batch whose ids are all stored
+    /// with the same content is a retry and returns the originals; any other use of a stored id
+    /// is an error naming it.
+    fn idempotent_retry(
+        &self,
+        aggregate_id: &str,
+        batch: &[ProposedEvent],
+    ) -> Result<Option<AppendOutcome>, StoreError> {
+        let mut originals = Vec::new();
+        let mut first_stored = None;
+        let mut any_new = false;
+        for proposed in batch {
+            match self.ids.get(&proposed.event_id).and_then(|&p| self.get(p)) {
+                Some(stored) => {
+                    if !stored.same_content(aggregate_id, proposed) {
+                        return Err(StoreError::EventIdReused {
+                            event_id: proposed.event_id,
+                            position: stored.position,
+                        });
+                    }
+                    first_stored.get_or_insert((proposed.event_id, stored.position));
+                    originals.push(stored.clone());
+                }
+                None => any_new = true,
+            }
+        }
+        match (first_stored, any_new) {
+            (None, _) => Ok(None),
+            (Some((event_id, position)), true) => {
+                Err(StoreError::PartlyStored { event_id, position })
+            }
+            (Some(_), false) => Ok(Some(AppendOutcome {
+                aggregate_id: aggregate_id.to_string(),
+                events: originals,
+                already_stored: true,
+            })),
+        }
+    }
+
+    /// Adds events that were written (or read back from storage), checking that they continue the
+    /// log exactly: next position, next version of their aggregate, unseen id.
+    /// On error nothing is added.
+    pub fn extend(&mut self, events: Vec<StoredEvent>) -> Result<(), Discontinuity> {
+        self.check_continues(&events)?;
+        self.events.reserve(events.len());
+        for event in events {
+            self.ids.insert(event.event_id, event.position);
+            self.streams
+                .entry(event.aggregate_id.clone())
+                .or_default()
+                .push(event.position);
+            self.events.push(event);
+        }
+        Ok(())
+    }
+
+    fn check_continues(&self, events: &[StoredEvent]) -> Result<(), Discontinuity> {
+        let mut next_versions: HashMap<&str, u64> = HashMap::new();
+        let mut ids = HashSet::with_capacity(events.len());
+        for (event, expected_position) in events.iter().zip(self.head_position() + 1..) {
+            let fail = |reason: String| Discontinuity {
+                position: event.position,
+                reason,
+            };
+            if event.position != expected_position {
+                return Err(fail(format!("expected position {expected_position}")));
+            }
+            let next = next_versions
+                .entry(event.aggregate_id.as_str())
+                .or_insert_with(|| self.stream_version(&event.aggregate_id) + 1);
+            if event.version != *next {
+                return Err(fail(format!(
+                    "{} is at version {}, so the next version is {}, not {}",
+                    event.aggregate_id,
+                    *next - 1,
+                    *next,
+                    event.version
+                )));
+            }
+            *next += 1;
+            if self.ids.contains_key(&event.event_id) || !ids.insert(event.event_id) {
+                return Err(fail(format!("event id {} is stored twice", event.event_id)));
+            }
+        }
+        Ok(())
+    }
+
+    /// One aggregate's events in version order, within `range`.
+    pub fn read_stream(&self, aggregate_id: &str, range: VersionRange) -> Vec<StoredEvent> {
+        let Some(positions) = self.streams.get(aggregate_id) else {
+            return Vec::new();
+        };
+        let from = usize::try_from(range.from.max(1) - 1).unwrap_or(usize::MAX);
+        let to = range
+            .to
+            .and_then(|to| usize::try_from(to).ok())
+            .unwrap_or(usize::MAX)
+            .min(positions.len());
+        positions
+            .get(from..to.max(from))
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|&p| self.get(p).cloned())
+            .collect()
+    }
+
+    /// Events across all aggregates from a position, filtered, at most `query.limit` of them.
+    pub fn read_all(&self, query: &ReadAll) -> Vec<StoredEvent> {
+        let from = usize::try_from(query.from_position.max(1) - 1).unwrap_or(usize::MAX);
+        self.events
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| query.matches(e))
+            .take(query.limit)
+            .cloned()
+            .collect()
+    }
+
+    /// Every aggregate with its last version and position, sorted by id.
+    pub fn streams(&self) -> Vec<StreamInfo> {
+        let mut streams: Vec<StreamInfo> = self
+            .streams
+            .iter()
+            .map(|(id, positions)| StreamInfo {
+                aggregate_id: id.clone(),
+                version: positions.len() as u64,
+                last_position: positions.last().copied().unwrap_or(0),
+            })
+            .collect();
+        streams.sort_by(|a, b| a.aggregate_id.cmp(&b.aggregate_id));
+        streams
+    }
+}

@@ -1,0 +1,177 @@
+//! The storage boundary: one trait every backend implements, and the types it speaks.
+//!
+//! The trait is shaped for the weakest backend (IndexedDB): every operation is async, nothing
+//! needs `Send`, and an append hands over the whole batch so a backend can write it atomically.
+
+mod error;
+mod log;
+mod memory;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::StoreError;
+pub use log::{Discontinuity, EventLog, Prepared};
+pub use memory::MemoryStore;
+
+use crate::event::{ProposedEvent, StoredEvent};
+use crate::expected::ExpectedVersion;
+use crate::snapshot::Snapshot;
+
+/// Most events one append may carry.
+pub const MAX_BATCH: usize = 10_000;
+
+/// An append-only, ordered, idempotent event store with snapshots.
+#[allow(async_fn_in_trait)] // Deliberately no `Send` bound: browser storage futures are not `Send`.
+pub trait EventStore {
+    /// Appends a batch to one aggregate, all or nothing, after checking `expected`.
+    ///
+    /// Events get consecutive versions in the aggregate and consecutive positions in the log.
+    /// Re-sending a batch whose ids are all stored with the same content returns the originals
+    /// (`already_stored`) and writes nothing.
+    async fn append(
+        &self,
+        aggregate_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<ProposedEvent>,
+    ) -> Result<AppendOutcome, StoreError>;
+
+    /// One aggregate's events in version order.
+    async fn read_stream(
+        &self,
+        aggregate_id: &str,
+        range: VersionRange,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Events of all aggregates in position order.
+    async fn read_all(&self, query: &ReadAll) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// An aggregate's last version (0 when it has no events).
+    async fn stream_version(&self, aggregate_id: &str) -> Result<u64, StoreError>;
+
+    /// Every aggregate with its last version.
+    async fn streams(&self) -> Result<Vec<StreamInfo>, StoreError>;
+
+    /// Position of the last event in the log (0 when empty).
+    async fn head_position(&self) -> Result<u64, StoreError>;
+
+    /// Stores a snapshot, replacing one of the same aggregate and version.
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError>;
+
+    /// An aggregate's snapshots, oldest version first.
+    async fn snapshots(&self, aggregate_id: &str) -> Result<Vec<Snapshot>, StoreError>;
+}
+
+/// What an append did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppendOutcome {
+    /// The aggregate appended to.
+    pub aggregate_id: String,
+    /// The batch's events as stored, in batch order.
+    pub events: Vec<StoredEvent>,
+    /// True when the batch was already stored and nothing was written.
+    pub already_stored: bool,
+}
+
+impl AppendOutcome {
+    /// The aggregate's version after the batch (its last event's version).
+    pub fn last_version(&self) -> u64 {
+        self.events.iter().map(|e| e.version).max().unwrap_or(0)
+    }
+
+    /// Position of the batch's last event.
+    pub fn last_position(&self) -> u64 {
+        self.events.iter().map(|e| e.position).max().unwrap_or(0)
+    }
+}
+
+/// Versions to read from one aggregate, both ends inclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionRange {
+    /// First version to read (1 = from the start).
+    #[serde(default)]
+    pub from: u64,
+    /// Last version to read; `None` reads to the end.
+    #[serde(default)]
+    pub to: Option<u64>,
+}
+
+impl VersionRange {
+    /// All versions.
+    pub const ALL: VersionRange = VersionRange { from: 1, to: None };
+
+    /// Versions `from..` to the end.
+    pub fn from(from: u64) -> Self {
+        VersionRange { from, to: None }
+    }
+
+    /// Versions `1..=to`.
+    pub fn up_to(to: u64) -> Self {
+        VersionRange {
+            from: 1,
+            to: Some(to),
+        }
+    }
+}
+
+/// A read across all aggregates.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadAll {
+    /// First position to read (1 = from the start).
+    #[serde(default)]
+    pub from_position: u64,
+    /// Most events to return.
+    #[serde(default = "ReadAll::default_limit")]
+    pub limit: usize,
+    /// Only these event types (empty = all).
+    #[serde(default)]
+    pub event_types: Vec<String>,
+    /// Only this aggregate.
+    #[serde(default)]
+    pub aggregate_id: Option<String>,
+}
+
+impl ReadAll {
+    fn default_limit() -> usize {
+        1_000
+    }
+
+    /// Everything from a position, up to `limit` events.
+    pub fn from_position(from_position: u64, limit: usize) -> Self {
+        ReadAll {
+            from_position,
+            limit,
+            event_types: Vec::new(),
+            aggregate_id: None,
+        }
+    }
+
+    /// Only events of these types.
+    pub fn of_types(mut self, types: &[&str]) -> Self {
+        self.event_types = types.iter().map(|t| t.to_string()).collect();
+        self
+    }
+
+    /// Whether an event passes the filters.
+    pub fn matches(&self, event: &StoredEvent) -> bool {
+        (self.event_types.is_empty() || self.event_types.contains(&event.event_type))
+            && self
+                .aggregate_id
+                .as_ref()
+                .is_none_or(|id| *id == event.aggregate_id)
+    }
+}
+
+/// An aggregate in the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamInfo {
+    /// Its id.
+    pub aggregate_id: String,
+    /// Its last version.
+    pub version: u64,
+    /// Position of its last event.
+    pub last_position: u64,
+}
