@@ -4,13 +4,14 @@
 use std::collections::BTreeSet;
 
 use rhai::Dynamic;
+use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::SandboxError;
 use crate::event::{EventData, StoredEvent, check_aggregate_id};
 use crate::rules::{AggregateRules, CommandContext, DecideError, Decided};
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::{Scenario, ScenarioError, SuggestedQuery, UpcasterSpec};
 use crate::script::{
     ScriptEngine, ScriptError, ScriptLimits, data_to_dynamic, dynamic_to_json, json_to_dynamic,
 };
@@ -18,6 +19,68 @@ use crate::upcast::{UpcasterSource, Upcasters};
 
 /// Largest automatic snapshot interval.
 pub const MAX_SNAPSHOT_INTERVAL: u64 = 1_000_000;
+
+/// A scenario as the page shows it: names, help, rules, and what each aggregate accepts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioInfo {
+    /// Machine name.
+    pub name: String,
+    /// Human title.
+    pub title: String,
+    /// What it shows.
+    pub description: String,
+    /// Automatic snapshot interval.
+    pub snapshot_interval: u64,
+    /// The aggregate kinds.
+    pub aggregates: Vec<AggregateInfo>,
+    /// The upcasters.
+    pub upcasters: Vec<UpcasterSpec>,
+    /// Suggested queries.
+    pub queries: Vec<SuggestedQuery>,
+}
+
+/// One aggregate kind as the page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregateInfo {
+    /// Its name.
+    pub name: String,
+    /// Its id prefix.
+    pub id_prefix: String,
+    /// What it models.
+    pub description: String,
+    /// Its rules' source.
+    pub rules: String,
+    /// The hash its snapshots carry.
+    pub rules_hash: String,
+    /// Its commands with help and an example payload.
+    pub commands: Vec<CommandInfo>,
+    /// The event types it applies, with their current schema versions.
+    pub event_types: Vec<EventTypeInfo>,
+}
+
+/// A command as the page offers it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandInfo {
+    /// Its name.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// A payload to start from.
+    pub example: Value,
+}
+
+/// An event type with its current schema version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventTypeInfo {
+    /// Its name.
+    pub name: String,
+    /// The schema version commands write.
+    pub schema_version: u32,
+}
 
 /// One aggregate kind with the hash that tags its snapshots.
 #[derive(Debug, Clone)]
@@ -103,6 +166,55 @@ impl Domain {
             kinds,
             upcasters,
         })
+    }
+
+    /// What the page shows of the scenario.
+    pub fn describe(&self) -> ScenarioInfo {
+        let scenario = &self.scenario;
+        let aggregates = self
+            .kinds
+            .iter()
+            .zip(&scenario.aggregates)
+            .map(|(kind, spec)| AggregateInfo {
+                name: spec.name.clone(),
+                id_prefix: spec.id_prefix.clone(),
+                description: spec.description.clone(),
+                rules: kind.rules.source().to_string(),
+                rules_hash: kind.rules_hash.clone(),
+                commands: kind
+                    .rules
+                    .commands()
+                    .map(|name| {
+                        let help = spec.commands.get(name);
+                        CommandInfo {
+                            name: name.to_string(),
+                            description: help.map(|h| h.description.clone()).unwrap_or_default(),
+                            example: help
+                                .map(|h| h.example.clone())
+                                .filter(|e| !e.is_null())
+                                .unwrap_or_else(|| Value::Object(Default::default())),
+                        }
+                    })
+                    .collect(),
+                event_types: kind
+                    .rules
+                    .event_types()
+                    .map(|name| EventTypeInfo {
+                        name: name.to_string(),
+                        schema_version: self.current_schema_version(name),
+                    })
+                    .collect(),
+            })
+            .collect();
+        ScenarioInfo {
+            name: scenario.name.clone(),
+            title: scenario.title.clone(),
+            description: scenario.description.clone(),
+            snapshot_interval: scenario.snapshot_interval,
+            aggregates,
+            upcasters: scenario.upcasters.clone(),
+            queries: scenario.queries.clone(),
+        }
     }
 
     /// The scenario it was compiled from.

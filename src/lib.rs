@@ -16,6 +16,8 @@ pub mod snapshot;
 pub mod store;
 pub mod testing;
 pub mod upcast;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use error::{ErrorKind, SandboxError};
 pub use sandbox::Sandbox;

@@ -2,13 +2,13 @@
 //! equals a replay of the log with those events removed.
 #![cfg(not(target_arch = "wasm32"))]
 
+use es_sandbox::Sandbox;
 use es_sandbox::event::EventData;
 use es_sandbox::expected::ExpectedVersion;
 use es_sandbox::replay::{Replay, ReplayOptions};
 use es_sandbox::sandbox::NewEvent;
 use es_sandbox::scenario::Scenario;
 use es_sandbox::store::MemoryStore;
-use es_sandbox::Sandbox;
 use pollster::block_on;
 use proptest::prelude::*;
 use serde_json::json;

@@ -100,14 +100,50 @@ fn bank_overdraw_is_a_business_rejection() {
 #[test]
 fn bank_command_rules_table() {
     let bank = domain("bank");
+    type Row = (
+        Vec<(&'static str, Value)>,
+        &'static str,
+        Value,
+        &'static str,
+    );
     // (given, command, payload, expected rejection)
-    let table: Vec<(Vec<(&str, Value)>, &str, Value, &str)> = vec![
-        (vec![], "Deposit", json!({"amount": 5}), "no such account: create it first"),
-        (vec![("Created", json!({"balance": 1}))], "Create", json!({"balance": 5}), "the account already exists"),
-        (vec![("Created", json!({"balance": 1}))], "Deposit", json!({}), "amount is required"),
-        (vec![("Created", json!({"balance": 1}))], "Deposit", json!({"amount": -5}), "amount must be a positive number, got -5"),
-        (vec![("Created", json!({"balance": 1}))], "Deposit", json!({"amount": "lots"}), "amount must be a positive number, got lots"),
-        (vec![], "Create", json!({"balance": -1}), "opening balance must be a number of 0 or more, got -1"),
+    let table: Vec<Row> = vec![
+        (
+            vec![],
+            "Deposit",
+            json!({"amount": 5}),
+            "no such account: create it first",
+        ),
+        (
+            vec![("Created", json!({"balance": 1}))],
+            "Create",
+            json!({"balance": 5}),
+            "the account already exists",
+        ),
+        (
+            vec![("Created", json!({"balance": 1}))],
+            "Deposit",
+            json!({}),
+            "amount is required",
+        ),
+        (
+            vec![("Created", json!({"balance": 1}))],
+            "Deposit",
+            json!({"amount": -5}),
+            "amount must be a positive number, got -5",
+        ),
+        (
+            vec![("Created", json!({"balance": 1}))],
+            "Deposit",
+            json!({"amount": "lots"}),
+            "amount must be a positive number, got lots",
+        ),
+        (
+            vec![],
+            "Create",
+            json!({"balance": -1}),
+            "opening balance must be a number of 0 or more, got -1",
+        ),
     ];
     for (given, command, payload, rejection) in table {
         let outcome = bank.given("acc-001", &given).when(command, payload.clone());
@@ -125,9 +161,24 @@ fn bank_walk_through_is_100_minus_30_plus_50() {
     assert_eq!(
         log(&bank),
         vec![
-            ("acc-001".into(), 1, "Created".into(), json!({"balance": 100})),
-            ("acc-001".into(), 2, "Deducted".into(), json!({"amount": 30})),
-            ("acc-001".into(), 3, "Deposited".into(), json!({"amount": 50})),
+            (
+                "acc-001".into(),
+                1,
+                "Created".into(),
+                json!({"balance": 100})
+            ),
+            (
+                "acc-001".into(),
+                2,
+                "Deducted".into(),
+                json!({"amount": 30})
+            ),
+            (
+                "acc-001".into(),
+                3,
+                "Deposited".into(),
+                json!({"amount": 50})
+            ),
         ]
     );
     let replay = block_on(bank.replay(
@@ -143,7 +194,12 @@ fn bank_walk_through_is_100_minus_30_plus_50() {
     assert_eq!(replay.events_replayed, 3);
     let balances: Vec<Value> = replay
         .trace
-        .map(|t| t.steps.into_iter().map(|s| s.state["balance"].clone()).collect())
+        .map(|t| {
+            t.steps
+                .into_iter()
+                .map(|s| s.state["balance"].clone())
+                .collect()
+        })
         .unwrap_or_default();
     assert_eq!(balances, vec![json!(100), json!(70), json!(120)]);
     for (version, balance) in [(0, 0), (1, 100), (2, 70), (3, 120)] {
@@ -218,11 +274,30 @@ fn a_stale_expected_version_on_a_command_is_a_conflict() {
 fn raw_appends_are_checked_against_the_rules() {
     let bank = sandbox("bank");
     let before = log(&bank);
-    let data = |v: Value| es_sandbox::event::EventData::from_value(v).unwrap_or_else(|e| panic!("{e}"));
+    let data =
+        |v: Value| es_sandbox::event::EventData::from_value(v).unwrap_or_else(|e| panic!("{e}"));
     let cases: Vec<(&str, Vec<NewEvent>, ErrorKind, &str)> = vec![
-        ("acc-001", vec![NewEvent::new("Exploded", data(json!({})))], ErrorKind::BadInput, "account rules cannot apply events of type \"Exploded\""),
-        ("xyz-1", vec![NewEvent::new("Created", data(json!({"balance": 1})))], ErrorKind::BadInput, "ids start with acc-"),
-        ("acc-001", vec![NewEvent::new("Deposited", data(json!({"amount": 1}))), NewEvent::new("Deposited", data(json!({"amuont": 1})))], ErrorKind::Script, "event 1 (Deposited) cannot be applied: Property not found: amount"),
+        (
+            "acc-001",
+            vec![NewEvent::new("Exploded", data(json!({})))],
+            ErrorKind::BadInput,
+            "account rules cannot apply events of type \"Exploded\"",
+        ),
+        (
+            "xyz-1",
+            vec![NewEvent::new("Created", data(json!({"balance": 1})))],
+            ErrorKind::BadInput,
+            "ids start with acc-",
+        ),
+        (
+            "acc-001",
+            vec![
+                NewEvent::new("Deposited", data(json!({"amount": 1}))),
+                NewEvent::new("Deposited", data(json!({"amuont": 1}))),
+            ],
+            ErrorKind::Script,
+            "event 1 (Deposited) cannot be applied: Property not found: amount",
+        ),
     ];
     for (aggregate, events, kind, message) in cases {
         match block_on(bank.append(aggregate, ExpectedVersion::Any, events, NOW)) {
@@ -250,7 +325,8 @@ fn raw_append_conflict_says_expected_and_actual() {
     let bank = sandbox("bank");
     let event = NewEvent::new(
         "Deposited",
-        es_sandbox::event::EventData::from_value(json!({"amount": 1})).unwrap_or_else(|e| panic!("{e}")),
+        es_sandbox::event::EventData::from_value(json!({"amount": 1}))
+            .unwrap_or_else(|e| panic!("{e}")),
     );
     match block_on(bank.append("acc-001", ExpectedVersion::Exact(5), vec![event], NOW)) {
         Err(e) => assert_eq!(
@@ -267,9 +343,15 @@ fn opening_a_seeded_store_again_does_not_seed_twice() {
     let scenario = shipped("bank").unwrap_or_else(|e| panic!("{e}"));
     let first = block_on(Sandbox::open(store, scenario.clone())).unwrap_or_else(|e| panic!("{e}"));
     // Seeding again (as a second tab that saw an empty store would) stores nothing new.
-    for (aggregate_id, events) in es_sandbox::sandbox::plan_seed(first.domain()).unwrap_or_else(|e| panic!("{e}")) {
-        let outcome = block_on(first.store().append(&aggregate_id, ExpectedVersion::Any, events))
-            .unwrap_or_else(|e| panic!("{e}"));
+    for (aggregate_id, events) in
+        es_sandbox::sandbox::plan_seed(first.domain()).unwrap_or_else(|e| panic!("{e}"))
+    {
+        let outcome = block_on(
+            first
+                .store()
+                .append(&aggregate_id, ExpectedVersion::Any, events),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert!(outcome.already_stored);
     }
     assert_eq!(log(&first).len(), 3);
@@ -283,15 +365,27 @@ fn orders_failed_payment_is_compensated_with_new_events() {
         .given(
             "ord-1",
             &[
-                ("OrderPlaced", json!({"items": [{"sku": "mug", "qty": 1, "price": 8}], "total": 8})),
-                ("StockReserved", json!({"items": [{"sku": "mug", "qty": 1, "price": 8}]})),
+                (
+                    "OrderPlaced",
+                    json!({"items": [{"sku": "mug", "qty": 1, "price": 8}], "total": 8}),
+                ),
+                (
+                    "StockReserved",
+                    json!({"items": [{"sku": "mug", "qty": 1, "price": 8}]}),
+                ),
             ],
         )
-        .when("RecordPayment", json!({"approved": false, "reason": "card declined"}));
+        .when(
+            "RecordPayment",
+            json!({"approved": false, "reason": "card declined"}),
+        );
     assert_eq!(
         outcome.then_expect_events(&[
             ("PaymentFailed", json!({"reason": "card declined"})),
-            ("StockReleased", json!({"items": [{"sku": "mug", "qty": 1, "price": 8}]})),
+            (
+                "StockReleased",
+                json!({"items": [{"sku": "mug", "qty": 1, "price": 8}]})
+            ),
             ("OrderCancelled", json!({"reason": "payment failed"})),
         ]),
         Ok(())
@@ -314,7 +408,13 @@ fn orders_seed_keeps_the_whole_history_of_the_cancelled_order() {
         .collect();
     assert_eq!(
         types,
-        ["OrderPlaced", "StockReserved", "PaymentFailed", "StockReleased", "OrderCancelled"]
+        [
+            "OrderPlaced",
+            "StockReserved",
+            "PaymentFailed",
+            "StockReleased",
+            "OrderCancelled"
+        ]
     );
     assert_eq!(state_of(&orders, "ord-1002")["status"], json!("cancelled"));
     assert_eq!(state_of(&orders, "ord-1001")["status"], json!("shipped"));
@@ -324,7 +424,10 @@ fn orders_seed_keeps_the_whole_history_of_the_cancelled_order() {
 #[test]
 fn orders_cannot_ship_before_payment() {
     let outcome = domain("orders")
-        .given("ord-1", &[("OrderPlaced", json!({"items": [], "total": 0}))])
+        .given(
+            "ord-1",
+            &[("OrderPlaced", json!({"items": [], "total": 0}))],
+        )
         .when("Ship", json!({"carrier": "PostNL"}));
     assert_eq!(
         outcome.then_expect_rejection("cannot ship an order that is placed"),
@@ -352,9 +455,13 @@ fn users_v1_registration_is_read_as_v2() {
 #[test]
 fn users_register_writes_v2_and_seed_keeps_v1_bytes() {
     let users = sandbox("users");
-    let events = block_on(users.events(&ReadAll::from_position(1, 100))).unwrap_or_else(|e| panic!("{e}"));
+    let events =
+        block_on(users.events(&ReadAll::from_position(1, 100))).unwrap_or_else(|e| panic!("{e}"));
     let v1 = &events[0];
-    assert_eq!((v1.schema_version, v1.event_type.as_str()), (1, "UserRegistered"));
+    assert_eq!(
+        (v1.schema_version, v1.event_type.as_str()),
+        (1, "UserRegistered")
+    );
     assert_eq!(
         v1.data.as_json(),
         r#"{"email":"ada@example.org","name":"Ada Lovelace"}"#
@@ -366,16 +473,25 @@ fn users_register_writes_v2_and_seed_keeps_v1_bytes() {
     assert_eq!(registered.schema_version, 2);
     let ada = state_of(&users, "usr-001");
     assert_eq!(
-        (ada["first_name"].clone(), ada["last_name"].clone(), ada["email"].clone()),
-        (json!("Ada"), json!("Lovelace"), json!("ada@analytical.engine"))
+        (
+            ada["first_name"].clone(),
+            ada["last_name"].clone(),
+            ada["email"].clone()
+        ),
+        (
+            json!("Ada"),
+            json!("Lovelace"),
+            json!("ada@analytical.engine")
+        )
     );
 }
 
 #[test]
 fn users_register_validates_email() {
-    let outcome = domain("users")
-        .given("usr-9", &[])
-        .when("Register", json!({"first_name": "A", "last_name": "B", "email": "nope"}));
+    let outcome = domain("users").given("usr-9", &[]).when(
+        "Register",
+        json!({"first_name": "A", "last_name": "B", "email": "nope"}),
+    );
     assert_eq!(
         outcome.then_expect_rejection("not an email address: nope"),
         Ok(())
@@ -390,26 +506,68 @@ fn bank_time_travel_and_what_if() {
     };
     // Seed times: Created 09:00, Deducted 10:00, Deposited 11:00 (2026-01-05, UTC).
     let ten_thirty = 1_767_609_000_000;
-    let replay = at(ReplayOptions { time: Some(ten_thirty), ..Default::default() });
-    assert_eq!((replay.version, replay.state["balance"].clone()), (2, json!(70)));
-    let before = at(ReplayOptions { time: Some(0), ..Default::default() });
-    assert_eq!((before.version, before.state["balance"].clone()), (0, json!(0)));
+    let replay = at(ReplayOptions {
+        time: Some(ten_thirty),
+        ..Default::default()
+    });
+    assert_eq!(
+        (replay.version, replay.state["balance"].clone()),
+        (2, json!(70))
+    );
+    let before = at(ReplayOptions {
+        time: Some(0),
+        ..Default::default()
+    });
+    assert_eq!(
+        (before.version, before.state["balance"].clone()),
+        (0, json!(0))
+    );
 
-    let events = block_on(bank.events(&ReadAll::from_position(1, 10))).unwrap_or_else(|e| panic!("{e}"));
+    let events =
+        block_on(bank.events(&ReadAll::from_position(1, 10))).unwrap_or_else(|e| panic!("{e}"));
     let deducted = events[1].event_id;
-    let what_if = at(ReplayOptions { exclude: vec![deducted], trace: true, ..Default::default() });
+    let what_if = at(ReplayOptions {
+        exclude: vec![deducted],
+        trace: true,
+        ..Default::default()
+    });
     assert_eq!(what_if.state["balance"], json!(150));
     assert_eq!(what_if.excluded_versions, vec![2]);
     assert_eq!(what_if.events_replayed, 2);
     let steps: Vec<(u64, bool, Value)> = what_if
         .trace
-        .map(|t| t.steps.into_iter().map(|s| (s.version, s.excluded, s.state["balance"].clone())).collect())
+        .map(|t| {
+            t.steps
+                .into_iter()
+                .map(|s| (s.version, s.excluded, s.state["balance"].clone()))
+                .collect()
+        })
         .unwrap_or_default();
-    assert_eq!(steps, vec![(1, false, json!(100)), (2, true, json!(100)), (3, false, json!(150))]);
+    assert_eq!(
+        steps,
+        vec![
+            (1, false, json!(100)),
+            (2, true, json!(100)),
+            (3, false, json!(150))
+        ]
+    );
 
-    let both = block_on(bank.replay("acc-001", &ReplayOptions { version: Some(1), time: Some(1), ..Default::default() }));
+    let both = block_on(bank.replay(
+        "acc-001",
+        &ReplayOptions {
+            version: Some(1),
+            time: Some(1),
+            ..Default::default()
+        },
+    ));
     assert!(matches!(both, Err(SandboxError::BadInput { .. })));
-    let beyond = block_on(bank.replay("acc-001", &ReplayOptions { version: Some(4), ..Default::default() }));
+    let beyond = block_on(bank.replay(
+        "acc-001",
+        &ReplayOptions {
+            version: Some(4),
+            ..Default::default()
+        },
+    ));
     assert_eq!(
         beyond.map_err(|e| e.to_string()),
         Err("acc-001 has 3 versions; there is no version 4".to_string())

@@ -71,7 +71,10 @@ fn an_endless_loop_is_stopped_with_a_clear_error() {
 #[test]
 fn endless_recursion_is_stopped() {
     let error = as_script(run_command(
-        &["fn deeper(n) { deeper(n + 1) }", "fn handle_Go(s, c) { deeper(0) }"],
+        &[
+            "fn deeper(n) { deeper(n + 1) }",
+            "fn handle_Go(s, c) { deeper(0) }",
+        ],
         json!({}),
     ));
     assert_eq!(error.kind, ScriptErrorKind::Limit);
@@ -113,7 +116,12 @@ fn a_syntax_error_reports_line_and_column() {
 #[test]
 fn runtime_errors_report_line_and_column() {
     let error = as_script(run_command(
-        &["fn handle_Go(s, c) {", "    let x = c.missing;", "    []", "}"],
+        &[
+            "fn handle_Go(s, c) {",
+            "    let x = c.missing;",
+            "    []",
+            "}",
+        ],
         json!({}),
     ));
     assert_eq!(error.kind, ScriptErrorKind::Runtime);
@@ -125,7 +133,12 @@ fn runtime_errors_report_line_and_column() {
 #[test]
 fn errors_inside_helpers_point_at_the_helper() {
     let error = as_script(run_command(
-        &["fn helper(c) {", "  c.nope", "}", "fn handle_Go(s, c) { helper(c); [] }"],
+        &[
+            "fn helper(c) {",
+            "  c.nope",
+            "}",
+            "fn handle_Go(s, c) { helper(c); [] }",
+        ],
         json!({}),
     ));
     assert_eq!(error.function.as_deref(), Some("helper"));
@@ -152,31 +165,65 @@ fn the_rules_contract_is_checked() {
     // (rules, what the message must say)
     let table: Vec<(Vec<&str>, &str)> = vec![
         (vec!["fn apply_Happened(s, d) { s }"], "fn initial()"),
-        (vec!["fn initial() { 1 }"], "no `apply_<EventType>` function"),
-        (vec!["fn initial() { 1 }", "fn apply_Happened(s) { s }"], "1 parameters"),
-        (vec!["fn initial() { 1 }", "fn apply_Happened(s, d) { s }", "fn handle_Go(s) { [] }"], "1 parameters"),
+        (
+            vec!["fn initial() { 1 }"],
+            "no `apply_<EventType>` function",
+        ),
+        (
+            vec!["fn initial() { 1 }", "fn apply_Happened(s) { s }"],
+            "1 parameters",
+        ),
+        (
+            vec![
+                "fn initial() { 1 }",
+                "fn apply_Happened(s, d) { s }",
+                "fn handle_Go(s) { [] }",
+            ],
+            "1 parameters",
+        ),
     ];
     for (rules, message) in table {
         let error = script_error(compile(&rules));
         assert_eq!(error.kind, ScriptErrorKind::Contract, "{error}");
-        assert!(error.message.contains(message), "{error} should say {message}");
+        assert!(
+            error.message.contains(message),
+            "{error} should say {message}"
+        );
     }
 }
 
 #[test]
 fn handler_results_are_checked() {
     let table: Vec<(&str, &str)> = vec![
-        ("fn handle_Go(s, c) { 42 }", "must return an array of events"),
-        ("fn handle_Go(s, c) { [#{ data: #{} }] }", "has no `type` string"),
-        ("fn handle_Go(s, c) { [#{ type: \"Unknown\" }] }", "no `apply_Unknown`"),
-        ("fn handle_Go(s, c) { [#{ type: \"Happened\", extra: 1 }] }", "unknown field `extra`"),
-        ("fn handle_Go(s, c) { [#{ type: \"Happened\", data: 5 }] }", "must be a JSON object"),
+        (
+            "fn handle_Go(s, c) { 42 }",
+            "must return an array of events",
+        ),
+        (
+            "fn handle_Go(s, c) { [#{ data: #{} }] }",
+            "has no `type` string",
+        ),
+        (
+            "fn handle_Go(s, c) { [#{ type: \"Unknown\" }] }",
+            "no `apply_Unknown`",
+        ),
+        (
+            "fn handle_Go(s, c) { [#{ type: \"Happened\", extra: 1 }] }",
+            "unknown field `extra`",
+        ),
+        (
+            "fn handle_Go(s, c) { [#{ type: \"Happened\", data: 5 }] }",
+            "must be a JSON object",
+        ),
         ("fn handle_Go(s, c) { [1] }", "is not an object map"),
     ];
     for (handler, message) in table {
         let error = as_script(run_command(&[handler], json!({})));
         assert_eq!(error.kind, ScriptErrorKind::Contract, "{error}");
-        assert!(error.message.contains(message), "{error} should say {message}");
+        assert!(
+            error.message.contains(message),
+            "{error} should say {message}"
+        );
     }
 }
 
@@ -186,8 +233,11 @@ fn throw_in_a_handler_is_a_rejection_but_in_apply_a_script_error() {
     assert_eq!(rejected.kind(), ErrorKind::BusinessRule);
     assert_eq!(rejected.to_string(), "Go on t-1 was rejected: no: 1");
 
-    let domain = compile(&["fn initial() { 0 }", "fn apply_Happened(s, d) { throw \"refused\"; }"])
-        .unwrap_or_else(|e| panic!("{e}"));
+    let domain = compile(&[
+        "fn initial() { 0 }",
+        "fn apply_Happened(s, d) { throw \"refused\"; }",
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
     let state = domain.given("t-1", &[("Happened", json!({}))]).state();
     match state {
         Err(SandboxError::Script(e)) => {
@@ -203,7 +253,9 @@ fn apply_must_return_the_state() {
     let domain = compile(&["fn initial() { 0 }", "fn apply_Happened(s, d) { }"])
         .unwrap_or_else(|e| panic!("{e}"));
     match domain.given("t-1", &[("Happened", json!({}))]).state() {
-        Err(SandboxError::Script(e)) => assert!(e.message.contains("must return the new state"), "{e}"),
+        Err(SandboxError::Script(e)) => {
+            assert!(e.message.contains("must return the new state"), "{e}")
+        }
         other => panic!("expected a script error, got {other:?}"),
     }
 }
@@ -216,12 +268,20 @@ fn malformed_scenario_documents_are_errors() {
         ("[]", "is a JSON object"),
         ("42", "invalid type"),
         (r#"{"name": "x"}"#, "missing field `aggregates`"),
-        (r#"{"name": "x", "aggregates": [], "colour": 1}"#, "unknown field `colour`"),
-        (r#"{"name": "x", "aggregates": [{"name": "a", "idPrefix": "a-", "rules": 5}]}"#, "did not match"),
+        (
+            r#"{"name": "x", "aggregates": [], "colour": 1}"#,
+            "unknown field `colour`",
+        ),
+        (
+            r#"{"name": "x", "aggregates": [{"name": "a", "idPrefix": "a-", "rules": 5}]}"#,
+            "did not match",
+        ),
     ];
     for (text, message) in table {
         match Scenario::from_json(text) {
-            Err(e @ ScenarioError::Json { .. }) => assert!(e.to_string().contains(message), "{e} should say {message}"),
+            Err(e @ ScenarioError::Json { .. }) => {
+                assert!(e.to_string().contains(message), "{e} should say {message}")
+            }
             other => panic!("{text:?}: expected a JSON error, got {other:?}"),
         }
     }
@@ -230,14 +290,21 @@ fn malformed_scenario_documents_are_errors() {
         other => panic!("expected a JSON error, got {other:?}"),
     }
     let huge = " ".repeat(es_sandbox::scenario::MAX_SCENARIO_LEN + 1);
-    assert!(matches!(Scenario::from_json(&huge), Err(ScenarioError::TooLarge { .. })));
-    assert!(matches!(shipped("nope"), Err(ScenarioError::UnknownShipped { .. })));
+    assert!(matches!(
+        Scenario::from_json(&huge),
+        Err(ScenarioError::TooLarge { .. })
+    ));
+    assert!(matches!(
+        shipped("nope"),
+        Err(ScenarioError::UnknownShipped { .. })
+    ));
 }
 
 #[test]
 fn scenario_checks_table() {
     let rules = json!(["fn initial() { 0 }", "fn apply_Happened(s, d) { s }"]);
-    let base = json!({ "name": "t", "aggregates": [{ "name": "a", "idPrefix": "a-", "rules": rules }] });
+    let base =
+        json!({ "name": "t", "aggregates": [{ "name": "a", "idPrefix": "a-", "rules": rules }] });
     let with = |patch: Value| {
         let mut doc = base.clone();
         if let (Some(doc), Some(patch)) = (doc.as_object_mut(), patch.as_object()) {
@@ -250,19 +317,60 @@ fn scenario_checks_table() {
     let table: Vec<(Value, &str)> = vec![
         (with(json!({"name": "has space"})), "name"),
         (with(json!({"aggregates": []})), "at least one aggregate"),
-        (with(json!({"snapshotInterval": 10_000_000})), "snapshotInterval"),
-        (with(json!({"aggregates": [{ "name": "a", "idPrefix": "", "rules": rules }]})), "idPrefix"),
-        (with(json!({"aggregates": [{ "name": "a", "idPrefix": "a-", "rules": rules }, { "name": "b", "idPrefix": "a-", "rules": rules }]})), "same id prefix"),
-        (with(json!({"aggregates": [{ "name": "a", "idPrefix": "a-", "rules": rules, "commands": {"Go": {}} }]})), "handle_Go"),
-        (with(json!({"seed": [{"aggregateId": "a-1", "timestamp": 0}]})), "exactly one of"),
-        (with(json!({"seed": [{"aggregateId": "zz", "event": "Happened", "timestamp": 0}]})), "no aggregate has ids like"),
-        (with(json!({"seed": [{"aggregateId": "a-1", "event": "Other", "timestamp": 0}]})), "cannot apply events of type"),
-        (with(json!({"upcasters": [{"eventType": "Happened", "fromVersion": 2, "script": "fn upcast(d) { d }"}]})), "must start at version 1"),
-        (with(json!({"upcasters": [{"eventType": "Nobody", "fromVersion": 1, "script": "fn upcast(d) { d }"}]})), "would never run"),
-        (with(json!({"upcasters": [{"eventType": "Happened", "fromVersion": 1, "script": "fn up(d) { d }"}]})), "fn upcast(data)"),
+        (
+            with(json!({"snapshotInterval": 10_000_000})),
+            "snapshotInterval",
+        ),
+        (
+            with(json!({"aggregates": [{ "name": "a", "idPrefix": "", "rules": rules }]})),
+            "idPrefix",
+        ),
+        (
+            with(
+                json!({"aggregates": [{ "name": "a", "idPrefix": "a-", "rules": rules }, { "name": "b", "idPrefix": "a-", "rules": rules }]}),
+            ),
+            "same id prefix",
+        ),
+        (
+            with(
+                json!({"aggregates": [{ "name": "a", "idPrefix": "a-", "rules": rules, "commands": {"Go": {}} }]}),
+            ),
+            "handle_Go",
+        ),
+        (
+            with(json!({"seed": [{"aggregateId": "a-1", "timestamp": 0}]})),
+            "exactly one of",
+        ),
+        (
+            with(json!({"seed": [{"aggregateId": "zz", "event": "Happened", "timestamp": 0}]})),
+            "no aggregate has ids like",
+        ),
+        (
+            with(json!({"seed": [{"aggregateId": "a-1", "event": "Other", "timestamp": 0}]})),
+            "cannot apply events of type",
+        ),
+        (
+            with(
+                json!({"upcasters": [{"eventType": "Happened", "fromVersion": 2, "script": "fn upcast(d) { d }"}]}),
+            ),
+            "must start at version 1",
+        ),
+        (
+            with(
+                json!({"upcasters": [{"eventType": "Nobody", "fromVersion": 1, "script": "fn upcast(d) { d }"}]}),
+            ),
+            "would never run",
+        ),
+        (
+            with(
+                json!({"upcasters": [{"eventType": "Happened", "fromVersion": 1, "script": "fn up(d) { d }"}]}),
+            ),
+            "fn upcast(data)",
+        ),
     ];
     for (doc, message) in table {
-        let scenario: Scenario = serde_json::from_value(doc.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let scenario: Scenario =
+            serde_json::from_value(doc.clone()).unwrap_or_else(|e| panic!("{e}"));
         let opened = pollster::block_on(es_sandbox::Sandbox::open(
             es_sandbox::store::MemoryStore::new(),
             scenario,

@@ -14,7 +14,11 @@ fn append_table() {
             failures.push(failure);
         }
     }
-    assert!(failures.is_empty(), "failed cases:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "failed cases:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -29,5 +33,8 @@ fn snapshots() {
 
 #[test]
 fn batch_limits() {
-    assert_eq!(block_on(contract::batch_limits(&MemoryStore::new())), Ok(()));
+    assert_eq!(
+        block_on(contract::batch_limits(&MemoryStore::new())),
+        Ok(())
+    );
 }

@@ -45,7 +45,10 @@ fn fixtures() -> Vec<(u32, Value)> {
     vec![
         (1, json!({"name": "Ada Lovelace"})),
         (2, json!({"first": "Grace", "last": "Hopper"})),
-        (3, json!({"first": "Alan", "last": "Turing", "display": "Dr Turing"})),
+        (
+            3,
+            json!({"first": "Alan", "last": "Turing", "display": "Dr Turing"}),
+        ),
     ]
 }
 
@@ -81,9 +84,18 @@ fn each_stored_generation_is_read_as_the_current_shape() {
     assert_eq!(sandbox.domain().current_schema_version("Named"), 3);
     // (aggregate, expected state)
     let table = [
-        ("p-0", json!({"first": "Ada", "last": "Lovelace", "display": "Ada Lovelace (v1)"})),
-        ("p-1", json!({"first": "Grace", "last": "Hopper", "display": "Grace Hopper (v2)"})),
-        ("p-2", json!({"first": "Alan", "last": "Turing", "display": "Dr Turing"})),
+        (
+            "p-0",
+            json!({"first": "Ada", "last": "Lovelace", "display": "Ada Lovelace (v1)"}),
+        ),
+        (
+            "p-1",
+            json!({"first": "Grace", "last": "Hopper", "display": "Grace Hopper (v2)"}),
+        ),
+        (
+            "p-2",
+            json!({"first": "Alan", "last": "Turing", "display": "Dr Turing"}),
+        ),
     ];
     for (id, expected) in table {
         assert_eq!(state(&sandbox, id), expected, "{id}");
@@ -93,12 +105,14 @@ fn each_stored_generation_is_read_as_the_current_shape() {
 #[test]
 fn stored_bytes_never_change() {
     let store = store_with_fixtures();
-    let before = block_on(store.read_all(&ReadAll::from_position(1, 10))).unwrap_or_else(|e| panic!("{e}"));
+    let before =
+        block_on(store.read_all(&ReadAll::from_position(1, 10))).unwrap_or_else(|e| panic!("{e}"));
     let sandbox = open(store, profiles(""));
     for id in ["p-0", "p-1", "p-2"] {
         state(&sandbox, id);
     }
-    let after = block_on(sandbox.events(&ReadAll::from_position(1, 10))).unwrap_or_else(|e| panic!("{e}"));
+    let after =
+        block_on(sandbox.events(&ReadAll::from_position(1, 10))).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(before, after);
     assert_eq!(after[0].data.as_json(), r#"{"name":"Ada Lovelace"}"#);
     assert_eq!(after[0].schema_version, 1);
@@ -107,8 +121,12 @@ fn stored_bytes_never_change() {
 #[test]
 fn the_upcast_view_shows_the_current_shape_without_storing_it() {
     let sandbox = open(store_with_fixtures(), profiles(""));
-    let stored = block_on(sandbox.events(&ReadAll::from_position(1, 1))).unwrap_or_else(|e| panic!("{e}"));
-    let view = sandbox.domain().upcast_event(&stored[0]).unwrap_or_else(|e| panic!("{e}"));
+    let stored =
+        block_on(sandbox.events(&ReadAll::from_position(1, 1))).unwrap_or_else(|e| panic!("{e}"));
+    let view = sandbox
+        .domain()
+        .upcast_event(&stored[0])
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(view.schema_version, 3);
     assert_eq!(
         view.data.to_value(),
@@ -123,7 +141,8 @@ fn old_schema_versions_may_be_appended_and_newer_ones_are_refused() {
     let v1 = |version: Option<u32>| {
         let mut event = es_sandbox::sandbox::NewEvent::new(
             "Named",
-            EventData::from_value(json!({"name": "Edsger Dijkstra"})).unwrap_or_else(|e| panic!("{e}")),
+            EventData::from_value(json!({"name": "Edsger Dijkstra"}))
+                .unwrap_or_else(|e| panic!("{e}")),
         );
         event.schema_version = version;
         vec![event]
@@ -135,7 +154,10 @@ fn old_schema_versions_may_be_appended_and_newer_ones_are_refused() {
     match block_on(sandbox.append("p-9", ExpectedVersion::Any, v1(Some(4)), 5)) {
         Err(e) => {
             assert_eq!(e.kind(), ErrorKind::BadInput);
-            assert_eq!(e.to_string(), "Named has schema versions 1 to 3; 4 is not one of them");
+            assert_eq!(
+                e.to_string(),
+                "Named has schema versions 1 to 3; 4 is not one of them"
+            );
         }
         Ok(c) => panic!("expected an error, got {c:?}"),
     }
@@ -159,7 +181,11 @@ fn a_stored_event_newer_than_the_rules_is_a_clear_error() {
     .unwrap_or_else(|e| panic!("{e}"));
     let sandbox = open(store, scenario);
     match block_on(sandbox.replay("p-2", &ReplayOptions::default())) {
-        Err(e) => assert!(e.to_string().contains("schema version 3, newer than the 1 the rules read"), "{e}"),
+        Err(e) => assert!(
+            e.to_string()
+                .contains("schema version 3, newer than the 1 the rules read"),
+            "{e}"
+        ),
         Ok(r) => panic!("expected an error, got {r:?}"),
     }
 }
@@ -173,7 +199,8 @@ fn snapshots_made_by_other_rules_are_skipped_with_the_reason() {
             EventData::from_value(json!({"first": first, "last": "X", "display": first}))
                 .unwrap_or_else(|e| panic!("{e}")),
         );
-        block_on(sandbox.append("p-0", ExpectedVersion::Any, vec![event], 9)).unwrap_or_else(|e| panic!("{e}"));
+        block_on(sandbox.append("p-0", ExpectedVersion::Any, vec![event], 9))
+            .unwrap_or_else(|e| panic!("{e}"));
     };
     add(&sandbox, "B"); // version 2
     block_on(sandbox.snapshot("p-0")).unwrap_or_else(|e| panic!("{e}"));
@@ -188,14 +215,18 @@ fn snapshots_made_by_other_rules_are_skipped_with_the_reason() {
 
     // Back to the first rules: the version-3 snapshot is stale, the version-2 one is used.
     let back = open(changed.into_store(), profiles(""));
-    let replay = block_on(back.replay("p-0", &ReplayOptions::default())).unwrap_or_else(|e| panic!("{e}"));
+    let replay =
+        block_on(back.replay("p-0", &ReplayOptions::default())).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(replay.from_snapshot, Some(2));
     assert_eq!(replay.events_replayed, 1);
     assert_eq!(replay.skipped_snapshots.len(), 1);
     assert_eq!(replay.skipped_snapshots[0].version, 3);
     assert_eq!(
         replay.skipped_snapshots[0].reason,
-        SkipReason::StaleRules { snapshot_hash: new_hash.clone(), current_hash: old_hash.clone() }
+        SkipReason::StaleRules {
+            snapshot_hash: new_hash.clone(),
+            current_hash: old_hash.clone()
+        }
     );
     assert_eq!(replay.state["display"], json!("C"));
 
@@ -204,7 +235,8 @@ fn snapshots_made_by_other_rules_are_skipped_with_the_reason() {
     upcaster_changed.upcasters[0].script =
         es_sandbox::scenario::ScriptText::Text("fn upcast(d) { d.display = \"?\"; d }".into());
     let with_new_upcaster = open(back.into_store(), upcaster_changed);
-    let replay = block_on(with_new_upcaster.replay("p-0", &ReplayOptions::default())).unwrap_or_else(|e| panic!("{e}"));
+    let replay = block_on(with_new_upcaster.replay("p-0", &ReplayOptions::default()))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(replay.from_snapshot, None);
     assert_eq!(replay.skipped_snapshots.len(), 2);
     assert_eq!(replay.events_replayed, 3);

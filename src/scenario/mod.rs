@@ -220,7 +220,9 @@ impl Scenario {
         // Serde would read an array as the struct's fields in order; say plainly what is wanted.
         if text.trim_start().starts_with('[') {
             return Err(ScenarioError::Json {
-                message: "a scenario is a JSON object { \"name\": …, \"aggregates\": […] }, not an array".into(),
+                message:
+                    "a scenario is a JSON object { \"name\": …, \"aggregates\": […] }, not an array"
+                        .into(),
                 line: 1,
                 column: 1,
             });

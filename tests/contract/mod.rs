@@ -16,7 +16,8 @@ pub fn event(n: u8, event_type: &str, amount: i64) -> ProposedEvent {
         event_id: id(n),
         event_type: event_type.to_string(),
         schema_version: 1,
-        data: EventData::from_value(json!({ "amount": amount })).unwrap_or_else(|_| EventData::empty()),
+        data: EventData::from_value(json!({ "amount": amount }))
+            .unwrap_or_else(|_| EventData::empty()),
         metadata: Metadata::at(1_700_000_000_000 + i64::from(n)),
     }
 }
@@ -49,7 +50,12 @@ pub struct AppendCase {
 
 /// The append table.
 pub fn append_cases() -> Vec<AppendCase> {
-    let two = || vec![("acc-1", vec![event(1, "Created", 100), event(2, "Deposited", 5)])];
+    let two = || {
+        vec![(
+            "acc-1",
+            vec![event(1, "Created", 100), event(2, "Deposited", 5)],
+        )]
+    };
     let case = |name, given, append, expect| AppendCase {
         name,
         given,
@@ -57,29 +63,103 @@ pub fn append_cases() -> Vec<AppendCase> {
         expect,
     };
     vec![
-        case("any on a new stream", vec![], ("acc-1", Any, vec![event(1, "Created", 1)]), Expect::Stored(vec![(1, 1)])),
-        case("any on an existing stream", two(), ("acc-1", Any, vec![event(3, "Deposited", 1)]), Expect::Stored(vec![(3, 3)])),
-        case("noStream on a new stream", vec![], ("acc-1", NoStream, vec![event(1, "Created", 1)]), Expect::Stored(vec![(1, 1)])),
-        case("noStream on an existing stream", two(), ("acc-1", NoStream, vec![event(3, "Created", 1)]), Expect::Conflict(NoStream, 2)),
-        case("exists on a new stream", vec![], ("acc-1", StreamExists, vec![event(1, "Created", 1)]), Expect::Conflict(StreamExists, 0)),
-        case("exists on an existing stream", two(), ("acc-1", StreamExists, vec![event(3, "Deposited", 1)]), Expect::Stored(vec![(3, 3)])),
-        case("exact 0 on a new stream", vec![], ("acc-1", Exact(0), vec![event(1, "Created", 1)]), Expect::Stored(vec![(1, 1)])),
-        case("exact head version", two(), ("acc-1", Exact(2), vec![event(3, "Deposited", 1)]), Expect::Stored(vec![(3, 3)])),
-        case("exact behind the head", two(), ("acc-1", Exact(1), vec![event(3, "Deposited", 1)]), Expect::Conflict(Exact(1), 2)),
-        case("exact ahead of the head", two(), ("acc-1", Exact(5), vec![event(3, "Deposited", 1)]), Expect::Conflict(Exact(5), 2)),
+        case(
+            "any on a new stream",
+            vec![],
+            ("acc-1", Any, vec![event(1, "Created", 1)]),
+            Expect::Stored(vec![(1, 1)]),
+        ),
+        case(
+            "any on an existing stream",
+            two(),
+            ("acc-1", Any, vec![event(3, "Deposited", 1)]),
+            Expect::Stored(vec![(3, 3)]),
+        ),
+        case(
+            "noStream on a new stream",
+            vec![],
+            ("acc-1", NoStream, vec![event(1, "Created", 1)]),
+            Expect::Stored(vec![(1, 1)]),
+        ),
+        case(
+            "noStream on an existing stream",
+            two(),
+            ("acc-1", NoStream, vec![event(3, "Created", 1)]),
+            Expect::Conflict(NoStream, 2),
+        ),
+        case(
+            "exists on a new stream",
+            vec![],
+            ("acc-1", StreamExists, vec![event(1, "Created", 1)]),
+            Expect::Conflict(StreamExists, 0),
+        ),
+        case(
+            "exists on an existing stream",
+            two(),
+            ("acc-1", StreamExists, vec![event(3, "Deposited", 1)]),
+            Expect::Stored(vec![(3, 3)]),
+        ),
+        case(
+            "exact 0 on a new stream",
+            vec![],
+            ("acc-1", Exact(0), vec![event(1, "Created", 1)]),
+            Expect::Stored(vec![(1, 1)]),
+        ),
+        case(
+            "exact head version",
+            two(),
+            ("acc-1", Exact(2), vec![event(3, "Deposited", 1)]),
+            Expect::Stored(vec![(3, 3)]),
+        ),
+        case(
+            "exact behind the head",
+            two(),
+            ("acc-1", Exact(1), vec![event(3, "Deposited", 1)]),
+            Expect::Conflict(Exact(1), 2),
+        ),
+        case(
+            "exact ahead of the head",
+            two(),
+            ("acc-1", Exact(5), vec![event(3, "Deposited", 1)]),
+            Expect::Conflict(Exact(5), 2),
+        ),
         case(
             "a batch gets consecutive versions and global positions",
-            vec![("acc-1", vec![event(1, "Created", 1)]), ("acc-2", vec![event(2, "Created", 1)])],
-            ("acc-1", Exact(1), vec![event(3, "Deposited", 1), event(4, "Deposited", 2), event(5, "Deducted", 3)]),
+            vec![
+                ("acc-1", vec![event(1, "Created", 1)]),
+                ("acc-2", vec![event(2, "Created", 1)]),
+            ],
+            (
+                "acc-1",
+                Exact(1),
+                vec![
+                    event(3, "Deposited", 1),
+                    event(4, "Deposited", 2),
+                    event(5, "Deducted", 3),
+                ],
+            ),
             Expect::Stored(vec![(2, 3), (3, 4), (4, 5)]),
         ),
         case(
             "an invalid event anywhere rejects the whole batch",
             two(),
-            ("acc-1", Any, vec![event(3, "Deposited", 1), event(4, "Deposited", 1), event(5, "not a type", 1)]),
+            (
+                "acc-1",
+                Any,
+                vec![
+                    event(3, "Deposited", 1),
+                    event(4, "Deposited", 1),
+                    event(5, "not a type", 1),
+                ],
+            ),
             Expect::Error(|e| matches!(e, StoreError::InvalidEvent { index: 2, .. })),
         ),
-        case("an empty batch", two(), ("acc-1", Any, vec![]), Expect::Error(|e| *e == StoreError::EmptyBatch)),
+        case(
+            "an empty batch",
+            two(),
+            ("acc-1", Any, vec![]),
+            Expect::Error(|e| *e == StoreError::EmptyBatch),
+        ),
         case(
             "an invalid aggregate id",
             vec![],
@@ -89,19 +169,31 @@ pub fn append_cases() -> Vec<AppendCase> {
         case(
             "the same id twice in one batch",
             vec![],
-            ("acc-1", Any, vec![event(1, "Created", 1), event(1, "Created", 1)]),
+            (
+                "acc-1",
+                Any,
+                vec![event(1, "Created", 1), event(1, "Created", 1)],
+            ),
             Expect::Error(|e| *e == StoreError::DuplicateInBatch { event_id: id(1) }),
         ),
         case(
             "re-sending a stored batch returns the originals",
             two(),
-            ("acc-1", Any, vec![event(1, "Created", 100), event(2, "Deposited", 5)]),
+            (
+                "acc-1",
+                Any,
+                vec![event(1, "Created", 100), event(2, "Deposited", 5)],
+            ),
             Expect::AlreadyStored(vec![(1, 1), (2, 2)]),
         ),
         case(
             "a retry succeeds even when its expected version is now stale",
             two(),
-            ("acc-1", NoStream, vec![event(1, "Created", 100), event(2, "Deposited", 5)]),
+            (
+                "acc-1",
+                NoStream,
+                vec![event(1, "Created", 100), event(2, "Deposited", 5)],
+            ),
             Expect::AlreadyStored(vec![(1, 1), (2, 2)]),
         ),
         case(
@@ -114,19 +206,38 @@ pub fn append_cases() -> Vec<AppendCase> {
             "a stored id with other data is refused, naming the id",
             two(),
             ("acc-1", Any, vec![event(2, "Deposited", 6)]),
-            Expect::Error(|e| *e == StoreError::EventIdReused { event_id: id(2), position: 2 }),
+            Expect::Error(|e| {
+                *e == StoreError::EventIdReused {
+                    event_id: id(2),
+                    position: 2,
+                }
+            }),
         ),
         case(
             "a stored id on another aggregate is refused",
             two(),
             ("acc-9", Any, vec![event(1, "Created", 100)]),
-            Expect::Error(|e| *e == StoreError::EventIdReused { event_id: id(1), position: 1 }),
+            Expect::Error(|e| {
+                *e == StoreError::EventIdReused {
+                    event_id: id(1),
+                    position: 1,
+                }
+            }),
         ),
         case(
             "a batch mixing stored and new ids is refused, naming the stored id",
             two(),
-            ("acc-1", Any, vec![event(2, "Deposited", 5), event(3, "Deposited", 1)]),
-            Expect::Error(|e| *e == StoreError::PartlyStored { event_id: id(2), position: 2 }),
+            (
+                "acc-1",
+                Any,
+                vec![event(2, "Deposited", 5), event(3, "Deposited", 1)],
+            ),
+            Expect::Error(|e| {
+                *e == StoreError::PartlyStored {
+                    event_id: id(2),
+                    position: 2,
+                }
+            }),
         ),
     ]
 }
@@ -144,32 +255,71 @@ pub async fn run_append_case<S: EventStore>(store: &S, case: AppendCase) -> Resu
     let (aggregate, expected, events) = case.append;
     let result = store.append(aggregate, expected, events).await;
     let after = everything(store).await?;
-    let pairs = |events: &[StoredEvent]| events.iter().map(|e| (e.version, e.position)).collect::<Vec<_>>();
+    let pairs = |events: &[StoredEvent]| {
+        events
+            .iter()
+            .map(|e| (e.version, e.position))
+            .collect::<Vec<_>>()
+    };
     match (&case.expect, &result) {
         (Expect::Stored(want), Ok(outcome)) if !outcome.already_stored => {
             check(name, "stored", pairs(&outcome.events) == *want, &result)?;
-            check(name, "log grew by the batch", after.len() == before.len() + want.len(), &result)?;
-            check(name, "stored events read back", after.ends_with(&outcome.events), &result)
+            check(
+                name,
+                "log grew by the batch",
+                after.len() == before.len() + want.len(),
+                &result,
+            )?;
+            check(
+                name,
+                "stored events read back",
+                after.ends_with(&outcome.events),
+                &result,
+            )
         }
         (Expect::AlreadyStored(want), Ok(outcome)) if outcome.already_stored => {
             check(name, "originals", pairs(&outcome.events) == *want, &result)?;
             check(name, "nothing written", after == before, &result)
         }
-        (Expect::Conflict(want_expected, want_actual), Err(StoreError::Conflict { aggregate_id, expected, actual })) => {
-            check(name, "conflict names the aggregate", aggregate_id == aggregate, &result)?;
-            check(name, "expected and actual", expected == want_expected && actual == want_actual, &result)?;
+        (
+            Expect::Conflict(want_expected, want_actual),
+            Err(StoreError::Conflict {
+                aggregate_id,
+                expected,
+                actual,
+            }),
+        ) => {
+            check(
+                name,
+                "conflict names the aggregate",
+                aggregate_id == aggregate,
+                &result,
+            )?;
+            check(
+                name,
+                "expected and actual",
+                expected == want_expected && actual == want_actual,
+                &result,
+            )?;
             check(name, "nothing written", after == before, &result)
         }
         (Expect::Error(predicate), Err(error)) => {
             check(name, "error", predicate(error), &result)?;
             check(name, "nothing written", after == before, &result)
         }
-        _ => Err(format!("{name}: expected {:?}, got {result:?}", case.expect)),
+        _ => Err(format!(
+            "{name}: expected {:?}, got {result:?}",
+            case.expect
+        )),
     }
 }
 
 fn check<T: std::fmt::Debug>(name: &str, what: &str, ok: bool, result: &T) -> Result<(), String> {
-    if ok { Ok(()) } else { Err(format!("{name}: {what} check failed; result {result:?}")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{name}: {what} check failed; result {result:?}"))
+    }
 }
 
 async fn everything<S: EventStore>(store: &S) -> Result<Vec<StoredEvent>, String> {
@@ -182,43 +332,98 @@ async fn everything<S: EventStore>(store: &S) -> Result<Vec<StoredEvent>, String
 /// Reads: one aggregate by version range, everything from a position with a limit, by type.
 pub async fn reads<S: EventStore>(store: &S) -> Result<(), String> {
     let err = |e: StoreError| e.to_string();
-    store.append("acc-1", Any, vec![event(1, "Created", 100), event(2, "Deposited", 5)]).await.map_err(err)?;
-    store.append("acc-2", Any, vec![event(3, "Created", 7)]).await.map_err(err)?;
-    store.append("acc-1", Exact(2), vec![event(4, "Deducted", 1), event(5, "Deposited", 9)]).await.map_err(err)?;
+    store
+        .append(
+            "acc-1",
+            Any,
+            vec![event(1, "Created", 100), event(2, "Deposited", 5)],
+        )
+        .await
+        .map_err(err)?;
+    store
+        .append("acc-2", Any, vec![event(3, "Created", 7)])
+        .await
+        .map_err(err)?;
+    store
+        .append(
+            "acc-1",
+            Exact(2),
+            vec![event(4, "Deducted", 1), event(5, "Deposited", 9)],
+        )
+        .await
+        .map_err(err)?;
 
     let versions = |events: Vec<StoredEvent>| events.iter().map(|e| e.version).collect::<Vec<_>>();
-    let positions = |events: Vec<StoredEvent>| events.iter().map(|e| e.position).collect::<Vec<_>>();
+    let positions =
+        |events: Vec<StoredEvent>| events.iter().map(|e| e.position).collect::<Vec<_>>();
     let table: Vec<(&str, VersionRange, Vec<u64>)> = vec![
         ("all", VersionRange::ALL, vec![1, 2, 3, 4]),
         ("from 3", VersionRange::from(3), vec![3, 4]),
         ("up to 2", VersionRange::up_to(2), vec![1, 2]),
-        ("2 to 3", VersionRange { from: 2, to: Some(3) }, vec![2, 3]),
+        (
+            "2 to 3",
+            VersionRange {
+                from: 2,
+                to: Some(3),
+            },
+            vec![2, 3],
+        ),
         ("past the end", VersionRange::from(9), vec![]),
-        ("empty range", VersionRange { from: 3, to: Some(2) }, vec![]),
+        (
+            "empty range",
+            VersionRange {
+                from: 3,
+                to: Some(2),
+            },
+            vec![],
+        ),
     ];
     for (what, range, want) in table {
         let got = versions(store.read_stream("acc-1", range).await.map_err(err)?);
         if got != want {
-            return Err(format!("read_stream {what}: expected {want:?}, got {got:?}"));
+            return Err(format!(
+                "read_stream {what}: expected {want:?}, got {got:?}"
+            ));
         }
     }
-    if !store.read_stream("nobody", VersionRange::ALL).await.map_err(err)?.is_empty() {
+    if !store
+        .read_stream("nobody", VersionRange::ALL)
+        .await
+        .map_err(err)?
+        .is_empty()
+    {
         return Err("an unknown aggregate has events".into());
     }
-    let all = positions(store.read_all(&ReadAll::from_position(2, 2)).await.map_err(err)?);
+    let all = positions(
+        store
+            .read_all(&ReadAll::from_position(2, 2))
+            .await
+            .map_err(err)?,
+    );
     if all != vec![2, 3] {
         return Err(format!("read_all from 2 limit 2: got {all:?}"));
     }
-    let typed = positions(store.read_all(&ReadAll::from_position(1, 10).of_types(&["Created"])).await.map_err(err)?);
+    let typed = positions(
+        store
+            .read_all(&ReadAll::from_position(1, 10).of_types(&["Created"]))
+            .await
+            .map_err(err)?,
+    );
     if typed != vec![1, 3] {
         return Err(format!("read_all of Created: got {typed:?}"));
     }
-    let versions_now = (store.stream_version("acc-1").await.map_err(err)?, store.stream_version("nobody").await.map_err(err)?);
+    let versions_now = (
+        store.stream_version("acc-1").await.map_err(err)?,
+        store.stream_version("nobody").await.map_err(err)?,
+    );
     if versions_now != (4, 0) || store.head_position().await.map_err(err)? != 5 {
         return Err(format!("versions {versions_now:?}"));
     }
     let streams = store.streams().await.map_err(err)?;
-    let summary: Vec<(String, u64)> = streams.into_iter().map(|s| (s.aggregate_id, s.version)).collect();
+    let summary: Vec<(String, u64)> = streams
+        .into_iter()
+        .map(|s| (s.aggregate_id, s.version))
+        .collect();
     if summary != vec![("acc-1".to_string(), 4), ("acc-2".to_string(), 1)] {
         return Err(format!("streams: {summary:?}"));
     }
@@ -258,10 +463,14 @@ pub async fn batch_limits<S: EventStore>(store: &S) -> Result<(), String> {
             .collect()
     };
     match store.append("acc-1", Any, batch(MAX_BATCH + 1, 0)).await {
-        Err(StoreError::BatchTooLarge { len, max }) if len == MAX_BATCH + 1 && max == MAX_BATCH => {}
+        Err(StoreError::BatchTooLarge { len, max }) if len == MAX_BATCH + 1 && max == MAX_BATCH => {
+        }
         other => return Err(format!("oversized batch: {other:?}")),
     }
-    let stored = store.append("acc-1", Any, batch(MAX_BATCH, 0)).await.map_err(|e| e.to_string())?;
+    let stored = store
+        .append("acc-1", Any, batch(MAX_BATCH, 0))
+        .await
+        .map_err(|e| e.to_string())?;
     if stored.last_version() != MAX_BATCH as u64 {
         return Err(format!("full batch stored up to {}", stored.last_version()));
     }

@@ -1,0 +1,131 @@
+//! The JS surface (wasm32 only): the `Sandbox` class, browser stores, and errors as JS `Error`s.
+//! The only part of the crate that knows about JS.
+
+mod convert;
+mod error;
+mod sandbox;
+mod store;
+
+pub use sandbox::JsSandbox;
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** Where `append` expects the aggregate to be: any, no events yet, some events, or exactly this version. */
+export type Expected = "any" | "noStream" | "exists" | number;
+
+/** Options of `Sandbox.open`. */
+export interface OpenOptions {
+  /** Where events live. */
+  storage?: "memory";
+  /** A shipped scenario's name ("bank", "orders", "users") or a scenario document. */
+  scenario: string | object;
+}
+
+/** An event as stored: immutable, with its place in its aggregate and in the log. */
+export interface StoredEvent {
+  position: number;
+  eventId: string;
+  aggregateId: string;
+  version: number;
+  type: string;
+  schemaVersion: number;
+  data: Record<string, unknown>;
+  /** Milliseconds since the Unix epoch. */
+  timestamp: number;
+  correlationId?: string;
+  causationId?: string;
+}
+
+/** An event to append; id, schema version and timestamp default to new, current and now. */
+export interface NewEvent {
+  type: string;
+  data?: Record<string, unknown>;
+  eventId?: string;
+  schemaVersion?: number;
+  timestamp?: number;
+  correlationId?: string;
+  causationId?: string;
+}
+
+export interface AppendOptions { expected?: Expected }
+
+export interface ExecuteOptions {
+  expected?: Expected;
+  timestamp?: number;
+  correlationId?: string;
+  causationId?: string;
+  /** Ids for the events the command produces, to make a retry idempotent. */
+  eventIds?: string[];
+}
+
+/** What an append or command stored, and the aggregate's state after it. */
+export interface Committed {
+  aggregateId: string;
+  events: StoredEvent[];
+  /** True when the events were already stored (an idempotent retry): nothing was written. */
+  alreadyStored: boolean;
+  state: unknown;
+  version: number;
+  snapshotTaken?: number;
+  snapshotError?: string;
+}
+
+export interface ReplayOptions {
+  /** Stop after this version. */
+  version?: number;
+  /** Stop before the first event stamped later than this (ms since the epoch). */
+  time?: number;
+  /** Leave these event ids out (what-if). */
+  exclude?: string[];
+  /** Record the state after each event. */
+  trace?: boolean;
+  /** Start from a snapshot when one is usable (default true). */
+  useSnapshots?: boolean;
+}
+
+export interface Replay {
+  aggregateId: string;
+  kind: string;
+  state: unknown;
+  version: number;
+  headVersion: number;
+  fromSnapshot: number | null;
+  skippedSnapshots: { version: number; reason: { kind: "staleRules" | "includesExcluded" | "unreadable"; [k: string]: unknown } }[];
+  eventsReplayed: number;
+  excludedVersions: number[];
+  trace?: { initialState: unknown; steps: { version: number; position: number; eventId: string; type: string; excluded: boolean; state: unknown }[] };
+}
+
+export interface Snapshot { aggregateId: string; version: number; state: unknown; rulesHash: string }
+
+export interface EventQuery { fromPosition?: number; limit?: number; eventTypes?: string[]; aggregateId?: string }
+
+export interface StreamInfo { aggregateId: string; version: number; lastPosition: number }
+
+export interface AggregateInfo {
+  name: string;
+  idPrefix: string;
+  description: string;
+  rules: string;
+  rulesHash: string;
+  commands: { name: string; description: string; example: unknown }[];
+  eventTypes: { name: string; schemaVersion: number }[];
+}
+
+export interface ScenarioInfo {
+  name: string;
+  title: string;
+  description: string;
+  snapshotInterval: number;
+  aggregates: AggregateInfo[];
+  upcasters: { eventType: string; fromVersion: number; description: string; script: string | string[] }[];
+  queries: { title: string; sql: string }[];
+}
+
+/** Every error the sandbox throws is an `Error` with `name` "SandboxError", a `kind` and `details`. */
+export type SandboxErrorKind =
+  | "conflict" | "businessRule" | "script" | "badInput" | "idempotency"
+  | "storageFull" | "corrupt" | "storage";
+"#;

@@ -1,0 +1,101 @@
+//! Browser tests (wasm-bindgen-test in headless Chromium): the module opens the bank scenario
+//! through the JS API, and errors reach JS as `Error`s with a kind.
+#![cfg(target_arch = "wasm32")]
+
+use es_sandbox::web::JsSandbox;
+use js_sys::{Array, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn get(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn options(json: &str) -> JsValue {
+    js_sys::JSON::parse(json).unwrap_or(JsValue::UNDEFINED)
+}
+
+async fn open_bank() -> JsSandbox {
+    JsSandbox::open(options(r#"{"scenario": "bank"}"#))
+        .await
+        .unwrap_or_else(|e| panic!("open failed: {e:?}"))
+}
+
+#[wasm_bindgen_test]
+async fn the_module_opens_the_bank_scenario() {
+    let sandbox = open_bank().await;
+    let events = JsFuture::from(sandbox.events(JsValue::UNDEFINED))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let events: Array = events
+        .dyn_into()
+        .unwrap_or_else(|_| panic!("events is not an array"));
+    let types: Vec<String> = events
+        .iter()
+        .filter_map(|e| get(&e, "type").as_string())
+        .collect();
+    assert_eq!(types, ["Created", "Deducted", "Deposited"]);
+
+    let replay = JsFuture::from(sandbox.replay("acc-001".into(), JsValue::UNDEFINED))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(get(&get(&replay, "state"), "balance").as_f64(), Some(120.0));
+    assert_eq!(get(&replay, "version").as_f64(), Some(3.0));
+}
+
+#[wasm_bindgen_test]
+async fn errors_reach_js_with_a_kind_and_details() {
+    let sandbox = open_bank().await;
+    let rejected = JsFuture::from(sandbox.execute(
+        "acc-001".into(),
+        "Deduct".into(),
+        options(r#"{"amount": 500}"#),
+        JsValue::UNDEFINED,
+    ))
+    .await
+    .err()
+    .unwrap_or_else(|| panic!("overdraw was accepted"));
+    assert!(rejected.is_instance_of::<js_sys::Error>());
+    assert_eq!(
+        get(&rejected, "kind").as_string().as_deref(),
+        Some("businessRule")
+    );
+    assert_eq!(
+        get(&get(&rejected, "details"), "message")
+            .as_string()
+            .as_deref(),
+        Some("insufficient funds: balance 120, asked 500")
+    );
+
+    let events = options(r#"[{"type": "Deposited", "data": {"amount": 1}}]"#);
+    let conflict =
+        JsFuture::from(sandbox.append("acc-001".into(), events, options(r#"{"expected": 5}"#)))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("stale append was accepted"));
+    assert_eq!(
+        get(&conflict, "kind").as_string().as_deref(),
+        Some("conflict")
+    );
+    let details = get(&conflict, "details");
+    assert_eq!(
+        (
+            get(&details, "expected").as_f64(),
+            get(&details, "actual").as_f64()
+        ),
+        (Some(5.0), Some(3.0))
+    );
+
+    let bad = JsFuture::from(sandbox.append(
+        "acc-001".into(),
+        options(r#"{"not": "a list"}"#),
+        JsValue::UNDEFINED,
+    ))
+    .await
+    .err()
+    .unwrap_or_else(|| panic!("a malformed batch was accepted"));
+    assert_eq!(get(&bad, "kind").as_string().as_deref(), Some("badInput"));
+}

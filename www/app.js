@@ -1,0 +1,196 @@
+// The first es-sandbox page: the event log, the selected aggregate's replayed state, and forms to
+// execute commands and append raw events. All domain logic lives in the wasm module.
+import init, { Sandbox } from "./pkg/es_sandbox.js";
+import { changedFields, compact, el, fill, fillSelect, formatTime, showResult } from "./view.js";
+
+const $ = (selector) => document.querySelector(selector);
+const ui = {
+  status: $("#status"),
+  scenario: $("#scenario"),
+  description: $("#scenario-description"),
+  events: $("#events tbody"),
+  aggregate: $("#aggregate"),
+  trace: $("#trace"),
+  state: $("#state"),
+  replayInfo: $("#replay-info"),
+  commandForm: $("#command-form"),
+  commandResult: $("#command-result"),
+  appendForm: $("#append-form"),
+  appendResult: $("#append-result"),
+};
+const SHOWN_EVENTS = 200;
+
+let sandbox;
+
+await init();
+const requested = new URLSearchParams(location.search).get("scenario");
+fillSelect(ui.scenario, Sandbox.shippedScenarios(), requested ?? "bank");
+ui.scenario.addEventListener("change", () => openScenario(ui.scenario.value));
+ui.aggregate.addEventListener("change", () => {
+  setAggregateInForms(ui.aggregate.value);
+  renderState();
+});
+ui.commandForm.aggregateId.addEventListener("input", () => fillCommands());
+ui.commandForm.command.addEventListener("change", () => fillExample());
+ui.appendForm.aggregateId.addEventListener("input", () => fillEventTypes());
+ui.commandForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  executeCommand();
+});
+ui.appendForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  appendEvent();
+});
+await openScenario(ui.scenario.value);
+
+async function openScenario(name) {
+  ui.status.textContent = `Opening ${name}…`;
+  try {
+    sandbox?.free();
+    sandbox = await Sandbox.open({ scenario: name });
+    const info = sandbox.scenario();
+    ui.description.textContent = info.description;
+    await refresh();
+    setAggregateInForms(ui.aggregate.value);
+    ui.status.textContent = `${info.title || info.name}: events are kept in memory (a reload starts over).`;
+  } catch (error) {
+    ui.status.textContent = `Could not open ${name}: ${error.message}`;
+  }
+}
+
+/** Re-reads the log and the aggregates, then the selected aggregate's state. */
+async function refresh(preferredAggregate) {
+  const head = await sandbox.headPosition();
+  const events = await sandbox.events({ fromPosition: Math.max(1, head - SHOWN_EVENTS + 1), limit: SHOWN_EVENTS });
+  fill(
+    ui.events,
+    events.map((e) =>
+      el(
+        "tr",
+        { "data-position": e.position },
+        el("td", {}, e.position),
+        el("td", {}, e.aggregateId),
+        el("td", {}, e.version),
+        el("td", {}, e.type),
+        el("td", {}, `v${e.schemaVersion}`),
+        el("td", { class: "data" }, compact(e.data)),
+        el("td", { class: "time" }, formatTime(e.timestamp)),
+      ),
+    ),
+  );
+  const streams = await sandbox.streams();
+  fillSelect(
+    ui.aggregate,
+    streams.map((s) => s.aggregateId),
+    preferredAggregate,
+  );
+  await renderState();
+}
+
+async function renderState() {
+  const aggregateId = ui.aggregate.value;
+  if (!aggregateId) {
+    fill(ui.trace);
+    ui.state.textContent = "";
+    ui.replayInfo.textContent = "No aggregates yet.";
+    return;
+  }
+  try {
+    const replay = await sandbox.replay(aggregateId, { trace: true });
+    let before = replay.trace.initialState;
+    fill(
+      ui.trace,
+      replay.trace.steps.map((step) => {
+        const changes = changedFields(before, step.state);
+        before = step.state;
+        return el("li", {}, el("b", {}, `v${step.version} ${step.type}`), " ", changes.join(", ") || "no change");
+      }),
+    );
+    ui.state.textContent = JSON.stringify(replay.state, null, 2);
+    const from = replay.fromSnapshot === null ? "the start" : `the snapshot at version ${replay.fromSnapshot}`;
+    ui.replayInfo.textContent = `${replay.kind} ${aggregateId} at version ${replay.version}: replayed ${replay.eventsReplayed} event(s) from ${from}.`;
+  } catch (error) {
+    fill(ui.trace);
+    ui.state.textContent = "";
+    ui.replayInfo.textContent = `Replay failed: ${error.message}`;
+  }
+}
+
+function setAggregateInForms(aggregateId) {
+  ui.commandForm.aggregateId.value = aggregateId;
+  ui.appendForm.aggregateId.value = aggregateId;
+  fillCommands();
+  fillEventTypes();
+}
+
+function fillCommands() {
+  const kind = sandbox.aggregateKind(ui.commandForm.aggregateId.value);
+  fillSelect(ui.commandForm.command, kind ? kind.commands.map((c) => c.name) : []);
+  fillExample();
+}
+
+function fillExample() {
+  const kind = sandbox.aggregateKind(ui.commandForm.aggregateId.value);
+  const command = kind?.commands.find((c) => c.name === ui.commandForm.command.value);
+  ui.commandForm.payload.value = command ? JSON.stringify(command.example) : "{}";
+  ui.commandForm.querySelector("[name=help]").textContent = command?.description ?? "";
+}
+
+function fillEventTypes() {
+  const kind = sandbox.aggregateKind(ui.appendForm.aggregateId.value);
+  fillSelect(ui.appendForm.type, kind ? kind.eventTypes.map((t) => t.name) : []);
+}
+
+/** Parses a JSON text field, or says which field is not JSON. */
+function parseJson(text, field) {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw Object.assign(new Error(`${field} is not valid JSON: ${error.message}`), { kind: "badInput" });
+  }
+}
+
+function describeStored(committed) {
+  if (committed.alreadyStored) return "Already stored: nothing was written (an idempotent retry).";
+  if (committed.events.length === 0) return "The command decided that nothing happens: no events.";
+  const list = committed.events.map((e) => `${e.type} (version ${e.version}, position ${e.position})`).join(", ");
+  return `Stored ${list}.`;
+}
+
+function showError(node, error) {
+  if (error.kind === "businessRule") {
+    showResult(node, "rejected", `Rejected: ${error.details?.message ?? error.message}. Nothing was stored.`);
+  } else if (error.kind === "conflict") {
+    const { expected, actual } = error.details;
+    showResult(node, "conflict", `Conflict: expected version ${expected}, actual version ${actual}. Nothing was stored.`);
+  } else {
+    showResult(node, "error", error.message);
+  }
+}
+
+async function executeCommand() {
+  const form = ui.commandForm;
+  try {
+    const payload = parseJson(form.payload.value || "{}", "Payload");
+    const committed = await sandbox.execute(form.aggregateId.value.trim(), form.command.value, payload);
+    showResult(ui.commandResult, "ok", describeStored(committed));
+    await refresh(committed.aggregateId);
+  } catch (error) {
+    showError(ui.commandResult, error);
+  }
+}
+
+async function appendEvent() {
+  const form = ui.appendForm;
+  try {
+    const data = parseJson(form.data.value || "{}", "Data");
+    const text = form.expected.value.trim();
+    const expected = text === "" ? "any" : Number(text);
+    if (Number.isNaN(expected)) throw new Error("Expected version must be a number or empty for any.");
+    const committed = await sandbox.append(form.aggregateId.value.trim(), [{ type: form.type.value, data }], { expected });
+    showResult(ui.appendResult, "ok", describeStored(committed));
+    await refresh(committed.aggregateId);
+  } catch (error) {
+    showError(ui.appendResult, error);
+  }
+}

@@ -1,0 +1,52 @@
+// DOM helpers: build elements from data with textContent only (event data is user input).
+
+/** Creates an element with attributes and children (strings become text nodes). */
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== null) node.setAttribute(name, String(value));
+  }
+  for (const child of children.flat()) {
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** Replaces an element's children. */
+export function fill(node, ...children) {
+  node.replaceChildren(...children.flat());
+}
+
+/** Fills a <select> with options, keeping the current choice when it still exists. */
+export function fillSelect(select, values, preferred) {
+  const keep = preferred ?? select.value;
+  fill(select, values.map((value) => el("option", { value }, value)));
+  if (values.includes(keep)) select.value = keep;
+}
+
+/** Compact JSON for table cells. */
+export function compact(value) {
+  return JSON.stringify(value);
+}
+
+/** A timestamp (ms) as local date and time. */
+export function formatTime(ms) {
+  return new Date(ms).toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+}
+
+/** The top-level fields whose values differ between two states, as "field value" pairs. */
+export function changedFields(before, after) {
+  if (typeof after !== "object" || after === null || Array.isArray(after)) {
+    return compact(after) === compact(before) ? [] : [compact(after)];
+  }
+  const old = typeof before === "object" && before !== null ? before : {};
+  return Object.keys(after)
+    .filter((key) => compact(old[key]) !== compact(after[key]))
+    .map((key) => `${key} ${compact(after[key])}`);
+}
+
+/** Shows an outcome in a status line: ok, rejected (a business rule) or error. */
+export function showResult(node, kind, message) {
+  node.dataset.kind = kind;
+  node.textContent = message;
+}
