@@ -3,6 +3,8 @@
 //! The core (everything outside `web`) is plain Rust: it builds and tests natively. See
 //! `ARCHITECTURE.md` for the map.
 
+#![warn(missing_docs)]
+
 pub mod domain;
 pub mod error;
 pub mod event;
