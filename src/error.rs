@@ -152,7 +152,7 @@ impl SandboxError {
                 | StoreError::PartlyStored { .. } => ErrorKind::Idempotency,
                 StoreError::StorageFull { .. } => ErrorKind::StorageFull,
                 StoreError::Corrupt { .. } => ErrorKind::Corrupt,
-                StoreError::Backend { .. } | StoreError::Closed => ErrorKind::Storage,
+                StoreError::Backend { .. } | StoreError::Closed { .. } => ErrorKind::Storage,
                 StoreError::InvalidEvent { .. }
                 | StoreError::InvalidAggregate(_)
                 | StoreError::EmptyBatch

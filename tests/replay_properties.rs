@@ -9,7 +9,7 @@ use es_sandbox::replay::{Replay, ReplayOptions};
 use es_sandbox::sandbox::NewEvent;
 use es_sandbox::scenario::Scenario;
 use es_sandbox::store::MemoryStore;
-use pollster::block_on;
+use futures::executor::block_on;
 use proptest::prelude::*;
 use serde_json::json;
 

@@ -8,7 +8,7 @@ use es_sandbox::sandbox::{CommandRequest, NewEvent};
 use es_sandbox::scenario::{SHIPPED, shipped};
 use es_sandbox::store::{EventStore, MemoryStore, ReadAll};
 use es_sandbox::{ErrorKind, Sandbox, SandboxError};
-use pollster::block_on;
+use futures::executor::block_on;
 use serde_json::{Value, json};
 
 const NOW: i64 = 1_800_000_000_000;

@@ -371,7 +371,7 @@ fn scenario_checks_table() {
     for (doc, message) in table {
         let scenario: Scenario =
             serde_json::from_value(doc.clone()).unwrap_or_else(|e| panic!("{e}"));
-        let opened = pollster::block_on(es_sandbox::Sandbox::open(
+        let opened = futures::executor::block_on(es_sandbox::Sandbox::open(
             es_sandbox::store::MemoryStore::new(),
             scenario,
         ));

@@ -4,7 +4,7 @@
 mod contract;
 
 use es_sandbox::store::MemoryStore;
-use pollster::block_on;
+use futures::executor::block_on;
 
 #[test]
 fn append_table() {

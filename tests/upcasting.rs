@@ -8,7 +8,7 @@ use es_sandbox::replay::{ReplayOptions, SkipReason};
 use es_sandbox::scenario::Scenario;
 use es_sandbox::store::{EventStore, MemoryStore, ReadAll};
 use es_sandbox::{ErrorKind, Sandbox};
-use pollster::block_on;
+use futures::executor::block_on;
 use serde_json::{Value, json};
 
 /// A profile aggregate whose `Named` event went through three shapes:

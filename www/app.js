@@ -1,12 +1,17 @@
-// The first es-sandbox page: the event log, the selected aggregate's replayed state, and forms to
-// execute commands and append raw events. All domain logic lives in the wasm module.
+// The es-sandbox page: the event log, the selected aggregate's replayed state, forms to execute
+// commands and append raw events, live updates from other tabs. Domain logic lives in wasm.
 import init, { Sandbox } from "./pkg/es_sandbox.js";
 import { changedFields, compact, el, fill, fillSelect, formatTime, showResult } from "./view.js";
 
 const $ = (selector) => document.querySelector(selector);
 const ui = {
   status: $("#status"),
+  live: $("#live"),
   scenario: $("#scenario"),
+  storage: $("#storage"),
+  reset: $("#reset"),
+  recovery: $("#recovery"),
+  recoveryReason: $("#recovery-reason"),
   description: $("#scenario-description"),
   events: $("#events tbody"),
   aggregate: $("#aggregate"),
@@ -21,11 +26,23 @@ const ui = {
 const SHOWN_EVENTS = 200;
 
 let sandbox;
+let unsubscribe;
 
 await init();
-const requested = new URLSearchParams(location.search).get("scenario");
-fillSelect(ui.scenario, Sandbox.shippedScenarios(), requested ?? "bank");
+const params = new URLSearchParams(location.search);
+fillSelect(ui.scenario, Sandbox.shippedScenarios(), params.get("scenario") ?? "bank");
+ui.storage.value = params.get("storage") ?? "indexeddb";
+/** The store: its kind, and a name (the scenario's unless the URL names one). */
+const store = () => ({ storage: ui.storage.value, name: params.get("name") ?? ui.scenario.value });
 ui.scenario.addEventListener("change", () => openScenario(ui.scenario.value));
+ui.storage.addEventListener("change", () => openScenario(ui.scenario.value));
+ui.reset.addEventListener("click", () => resetStore());
+$("#recovery-reset").addEventListener("click", () => resetStore());
+$("#export").addEventListener("click", () => exportStore());
+document.addEventListener("visibilitychange", () => {
+  // A tab in the background may have missed announcements: read what is new.
+  if (document.visibilityState === "visible") sandbox?.refresh().catch(() => {});
+});
 ui.aggregate.addEventListener("change", () => {
   setAggregateInForms(ui.aggregate.value);
   renderState();
@@ -45,17 +62,69 @@ await openScenario(ui.scenario.value);
 
 async function openScenario(name) {
   ui.status.textContent = `Opening ${name}…`;
+  ui.recovery.hidden = true;
+  unsubscribe?.();
+  sandbox?.close();
+  sandbox?.free();
+  sandbox = undefined;
   try {
-    sandbox?.free();
-    sandbox = await Sandbox.open({ scenario: name });
-    const info = sandbox.scenario();
-    ui.description.textContent = info.description;
-    await refresh();
-    setAggregateInForms(ui.aggregate.value);
-    ui.status.textContent = `${info.title || info.name}: events are kept in memory (a reload starts over).`;
+    sandbox = await Sandbox.open({ ...store(), scenario: name });
   } catch (error) {
     ui.status.textContent = `Could not open ${name}: ${error.message}`;
+    if (error.kind === "corrupt") {
+      ui.recoveryReason.textContent = error.message;
+      ui.recovery.hidden = false;
+    }
+    return;
   }
+  const info = sandbox.scenario();
+  const where = sandbox.storeInfo();
+  ui.description.textContent = info.description;
+  unsubscribe = sandbox.subscribe((notice) => onNotice(notice));
+  await refresh();
+  setAggregateInForms(ui.aggregate.value);
+  const lasting = where.durable ? "they survive reloads and are shared with other tabs" : "a reload starts over";
+  ui.status.textContent = `${info.title || info.name}: events are stored in ${where.location}; ${lasting}.`;
+}
+
+let remote = { count: 0, last: 0, redraw: undefined };
+
+/**
+ * Events another tab appended: say so, and redraw at most a few times a second however many
+ * arrive. (This tab's own forms redraw themselves.)
+ */
+function onNotice({ events, source, error }) {
+  if (error) {
+    ui.live.textContent = `Reading another tab's events failed: ${error.message}`;
+    return;
+  }
+  if (source !== "remote") return;
+  remote.count += events.length;
+  remote.last = events.at(-1).position;
+  remote.redraw ??= setTimeout(async () => {
+    ui.live.textContent = `${remote.count} new event(s) from another tab, up to position ${remote.last}.`;
+    remote = { count: 0, last: 0, redraw: undefined };
+    await refresh(ui.aggregate.value || undefined);
+  }, 100);
+}
+
+async function resetStore() {
+  ui.status.textContent = "Resetting…";
+  unsubscribe?.();
+  if (sandbox) {
+    await sandbox.destroy();
+  } else {
+    await Sandbox.destroyStore(store());
+  }
+  await openScenario(ui.scenario.value);
+}
+
+/** Downloads everything stored, decoded where possible, as a JSON file. */
+async function exportStore() {
+  const text = await Sandbox.exportStore(store());
+  const link = el("a", { href: URL.createObjectURL(new Blob([text], { type: "application/json" })), download: `${store().name}-export.json` });
+  link.click();
+  URL.revokeObjectURL(link.href);
 }
 
 /** Re-reads the log and the aggregates, then the selected aggregate's state. */

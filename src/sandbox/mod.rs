@@ -91,16 +91,11 @@ impl<S: EventStore> Sandbox<S> {
     ) -> Result<Committed, SandboxError> {
         let aggregate_id = request.aggregate_id.as_str();
         let kind = self.kind_of(aggregate_id)?;
-        let head = self.head_state(kind, aggregate_id).await?;
-        if let Some(expected) = request.expected
-            && !expected.is_satisfied_by(head.version)
-        {
-            return Err(StoreError::Conflict {
-                aggregate_id: aggregate_id.to_string(),
-                expected,
-                actual: head.version,
-            }
-            .into());
+        let mut head = self.head_state(kind, aggregate_id).await?;
+        if let Some(expected) = request.expected {
+            head = self
+                .check_expected(kind, aggregate_id, expected, head)
+                .await?;
         }
         let timestamp = request.timestamp.unwrap_or(now);
         let context = CommandContext {
@@ -178,8 +173,45 @@ impl<S: EventStore> Sandbox<S> {
             .map(|(index, event)| self.propose(kind, index, event, now))
             .collect::<Result<Vec<_>, _>>()?;
         let head = self.head_state(kind, aggregate_id).await?;
+        let head = self
+            .check_expected(kind, aggregate_id, expected, head)
+            .await?;
         self.commit(kind, aggregate_id, head, expected, proposed)
             .await
+    }
+
+    /// Refuses early, before any script runs, an append whose expected version does not match.
+    /// Versions only grow, so expecting less than this tab's version is a sure conflict; expecting
+    /// more may mean this tab is behind another, so that is confirmed after catching up. The
+    /// store checks again when it writes.
+    async fn check_expected(
+        &self,
+        kind: &AggregateKind,
+        aggregate_id: &str,
+        expected: ExpectedVersion,
+        mut head: HeadState,
+    ) -> Result<HeadState, SandboxError> {
+        if expected.is_satisfied_by(head.version) {
+            return Ok(head);
+        }
+        let surely_behind = match expected {
+            ExpectedVersion::Exact(version) => version < head.version,
+            ExpectedVersion::NoStream => head.version > 0,
+            ExpectedVersion::Any | ExpectedVersion::StreamExists => false,
+        };
+        if !surely_behind {
+            self.store.refresh().await?;
+            head = self.head_state(kind, aggregate_id).await?;
+            if expected.is_satisfied_by(head.version) {
+                return Ok(head);
+            }
+        }
+        Err(StoreError::Conflict {
+            aggregate_id: aggregate_id.to_string(),
+            expected,
+            actual: head.version,
+        }
+        .into())
     }
 
     /// Checks a caller's event against the rules and fills in its defaults.
@@ -443,6 +475,11 @@ impl<S: EventStore> Sandbox<S> {
     /// Events across aggregates, in position order, as stored (not upcast).
     pub async fn events(&self, query: &ReadAll) -> Result<Vec<StoredEvent>, SandboxError> {
         Ok(self.store.read_all(query).await?)
+    }
+
+    /// Catches up with events other writers (tabs) stored; returns them.
+    pub async fn refresh(&self) -> Result<Vec<StoredEvent>, SandboxError> {
+        Ok(self.store.refresh().await?)
     }
 
     /// Every aggregate in the store with its version.

@@ -96,6 +96,9 @@ pub enum StoreError {
         message: String,
     },
     /// The store was closed or destroyed.
-    #[error("the store is closed")]
-    Closed,
+    #[error("the store is closed: {reason}")]
+    Closed {
+        /// Why.
+        reason: String,
+    },
 }

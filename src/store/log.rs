@@ -29,6 +29,17 @@ pub enum Prepared {
     New(Vec<StoredEvent>),
 }
 
+/// What earlier batches of a group would add, seen by the later ones.
+#[derive(Default)]
+struct Staged {
+    /// Events staged so far.
+    events: u64,
+    /// Each staged aggregate's version after the staged batches.
+    versions: HashMap<String, u64>,
+    /// Staged events by id.
+    ids: HashMap<EventId, StoredEvent>,
+}
+
 /// Events that do not continue the log: a gap, a repeated id or a version out of order.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("event at position {position} does not continue the log: {reason}")]
@@ -71,6 +82,31 @@ impl EventLog {
         expected: ExpectedVersion,
         batch: Vec<ProposedEvent>,
     ) -> Result<Prepared, StoreError> {
+        self.prepare_in(&mut Staged::default(), aggregate_id, expected, batch)
+    }
+
+    /// Decides several appends in order, as if each earlier one had been stored, without changing
+    /// the log: how a group of appends is committed in one write.
+    pub fn prepare_group(
+        &self,
+        batches: impl IntoIterator<Item = (String, ExpectedVersion, Vec<ProposedEvent>)>,
+    ) -> Vec<Result<Prepared, StoreError>> {
+        let mut staged = Staged::default();
+        batches
+            .into_iter()
+            .map(|(aggregate_id, expected, batch)| {
+                self.prepare_in(&mut staged, &aggregate_id, expected, batch)
+            })
+            .collect()
+    }
+
+    fn prepare_in(
+        &self,
+        staged: &mut Staged,
+        aggregate_id: &str,
+        expected: ExpectedVersion,
+        batch: Vec<ProposedEvent>,
+    ) -> Result<Prepared, StoreError> {
         check_aggregate_id(aggregate_id).map_err(StoreError::InvalidAggregate)?;
         if batch.is_empty() {
             return Err(StoreError::EmptyBatch);
@@ -92,10 +128,14 @@ impl EventLog {
                 });
             }
         }
-        if let Some(outcome) = self.idempotent_retry(aggregate_id, &batch)? {
+        if let Some(outcome) = self.idempotent_retry(staged, aggregate_id, &batch)? {
             return Ok(Prepared::AlreadyStored(outcome));
         }
-        let actual = self.stream_version(aggregate_id);
+        let actual = staged
+            .versions
+            .get(aggregate_id)
+            .copied()
+            .unwrap_or_else(|| self.stream_version(aggregate_id));
         if !expected.is_satisfied_by(actual) {
             return Err(StoreError::Conflict {
                 aggregate_id: aggregate_id.to_string(),
@@ -103,8 +143,8 @@ impl EventLog {
                 actual,
             });
         }
-        let head = self.head_position();
-        let events = batch
+        let head = self.head_position() + staged.events;
+        let events: Vec<StoredEvent> = batch
             .into_iter()
             .zip(1u64..)
             .map(|(event, offset)| StoredEvent {
@@ -118,6 +158,13 @@ impl EventLog {
                 metadata: event.metadata,
             })
             .collect();
+        staged.events += events.len() as u64;
+        staged
+            .versions
+            .insert(aggregate_id.to_string(), actual + events.len() as u64);
+        for event in &events {
+            staged.ids.insert(event.event_id, event.clone());
+        }
         Ok(Prepared::New(events))
     }
 
@@ -126,6 +173,7 @@ impl EventLog {
     /// is an error naming it.
     fn idempotent_retry(
         &self,
+        staged: &Staged,
         aggregate_id: &str,
         batch: &[ProposedEvent],
     ) -> Result<Option<AppendOutcome>, StoreError> {
@@ -133,7 +181,11 @@ impl EventLog {
         let mut first_stored = None;
         let mut any_new = false;
         for proposed in batch {
-            match self.ids.get(&proposed.event_id).and_then(|&p| self.get(p)) {
+            let stored = staged
+                .ids
+                .get(&proposed.event_id)
+                .or_else(|| self.ids.get(&proposed.event_id).and_then(|&p| self.get(p)));
+            match stored {
                 Some(stored) => {
                     if !stored.same_content(aggregate_id, proposed) {
                         return Err(StoreError::EventIdReused {
@@ -158,6 +210,31 @@ impl EventLog {
                 already_stored: true,
             })),
         }
+    }
+
+    /// Adds events read from storage or just written, skipping those already in the log (the
+    /// same id at the same position), so that catching up and committing may overlap. Returns
+    /// how many were new. On error nothing is added.
+    pub fn integrate(&mut self, events: Vec<StoredEvent>) -> Result<usize, Discontinuity> {
+        let mut fresh = Vec::with_capacity(events.len());
+        for event in events {
+            match self.get(event.position) {
+                Some(known) if known.event_id == event.event_id => {}
+                Some(known) => {
+                    return Err(Discontinuity {
+                        position: event.position,
+                        reason: format!(
+                            "position {} holds event {} here but {} in storage",
+                            event.position, known.event_id, event.event_id
+                        ),
+                    });
+                }
+                None => fresh.push(event),
+            }
+        }
+        let count = fresh.len();
+        self.extend(fresh)?;
+        Ok(count)
     }
 
     /// Adds events that were written (or read back from storage), checking that they continue the

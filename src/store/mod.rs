@@ -6,12 +6,16 @@
 mod error;
 mod log;
 mod memory;
+mod segment;
+mod segmented;
 
 use serde::{Deserialize, Serialize};
 
 pub use error::StoreError;
 pub use log::{Discontinuity, EventLog, Prepared};
-pub use memory::MemoryStore;
+pub use memory::{MemoryStore, insert_snapshot};
+pub use segment::SegmentCodec;
+pub use segmented::{RawSegment, SegmentIo, SegmentedStore, WriteError};
 
 use crate::event::{ProposedEvent, StoredEvent};
 use crate::expected::ExpectedVersion;
@@ -59,6 +63,12 @@ pub trait EventStore {
 
     /// An aggregate's snapshots, oldest version first.
     async fn snapshots(&self, aggregate_id: &str) -> Result<Vec<Snapshot>, StoreError>;
+
+    /// Catches up with events other writers (other tabs) stored; returns the new events.
+    /// Stores nobody else writes to have nothing to catch up on.
+    async fn refresh(&self) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 /// What an append did.

@@ -1,13 +1,20 @@
-//! The JS surface (wasm32 only): the `Sandbox` class, browser stores, and errors as JS `Error`s.
-//! The only part of the crate that knows about JS.
+//! The JS surface (wasm32 only): the `Sandbox` class, the browser stores (IndexedDB,
+//! localStorage, memory), live notifications, and errors as JS `Error`s. The only part of the
+//! crate that knows about JS.
 
 mod convert;
 mod error;
+mod idb;
+mod indexeddb;
+mod live;
+mod local_storage;
 mod sandbox;
 mod store;
 
+pub use indexeddb::{Durability, IdbSegments, database_name};
+pub use local_storage::LocalSegments;
 pub use sandbox::JsSandbox;
-
+pub use store::{BrowserStore, StorageKind};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -17,11 +24,24 @@ export type Expected = "any" | "noStream" | "exists" | number;
 
 /** Options of `Sandbox.open`. */
 export interface OpenOptions {
-  /** Where events live. */
-  storage?: "memory";
+  /** Where events live (default "memory"). */
+  storage?: "memory" | "localstorage" | "indexeddb";
+  /** The store's name (default: the scenario's name). Stores with different names never mix. */
+  name?: string;
   /** A shipped scenario's name ("bank", "orders", "users") or a scenario document. */
   scenario: string | object;
+  /** IndexedDB commits: "relaxed" (default, fast) or "strict" (wait for the disk). */
+  durability?: "relaxed" | "strict";
 }
+
+/** A store, for the static methods that work without opening it. */
+export interface StoreRef { storage: "memory" | "localstorage" | "indexeddb"; name: string }
+
+/** Where a sandbox keeps its events. */
+export interface StoreInfo { storage: string; name: string; location: string; durable: boolean }
+
+/** What subscribers receive: new events, and whether they came from this tab or another. */
+export interface EventNotice { events: StoredEvent[]; source: "local" | "remote"; error?: Error }
 
 /** An event as stored: immutable, with its place in its aggregate and in the log. */
 export interface StoredEvent {

@@ -1,33 +1,50 @@
 //! The `Sandbox` class JS uses: open a scenario over a store, then append, execute, replay,
-//! snapshot and list events. Every method that touches the store returns a promise.
+//! snapshot, list and subscribe to events. Every method that touches the store returns a promise;
+//! a batch crosses the boundary once, as one array.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
 
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen_futures::{future_to_promise, spawn_local};
 
 use super::convert::{from_js, from_js_or_default, to_js};
 use super::error::to_js_error;
-use super::store::BrowserStore;
+use super::indexeddb::Durability;
+use super::live::{Live, Source};
+use super::store::{self, BrowserStore, StorageKind};
 use crate::error::SandboxError;
-use crate::event::{EventId, Timestamp};
+use crate::event::{EventId, StoredEvent, Timestamp};
 use crate::expected::ExpectedVersion;
 use crate::replay::ReplayOptions;
-use crate::sandbox::{CommandRequest, NewEvent, Sandbox};
+use crate::sandbox::{CommandRequest, Committed, NewEvent, Sandbox};
 use crate::scenario::{SHIPPED, Scenario, shipped};
-use crate::store::{EventStore, MemoryStore, ReadAll};
+use crate::store::{EventStore, ReadAll};
 
 /// Options of `Sandbox.open`.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct OpenOptions {
-    /// `memory` (default).
     #[serde(default)]
-    storage: Option<String>,
+    storage: StorageKind,
+    /// Default: the scenario's name.
+    #[serde(default)]
+    name: Option<String>,
     /// A shipped scenario's name, or a scenario document (object or JSON text).
     scenario: serde_json::Value,
+    #[serde(default)]
+    durability: Durability,
+}
+
+/// Which store, for the static methods that work without opening it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StoreRef {
+    #[serde(default)]
+    storage: StorageKind,
+    name: String,
 }
 
 /// Options of `append`.
@@ -54,10 +71,23 @@ struct ExecuteOptions {
     event_ids: Vec<EventId>,
 }
 
+/// What the page shows about where events live.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StoreInfo {
+    storage: &'static str,
+    name: String,
+    location: String,
+    durable: bool,
+}
+
 /// An event-sourcing sandbox: a scenario's rules over an event store.
 #[wasm_bindgen(js_name = Sandbox)]
 pub struct JsSandbox {
     inner: Rc<Sandbox<BrowserStore>>,
+    live: Rc<Live>,
+    kind: StorageKind,
+    name: String,
 }
 
 /// The time now, in ms since the Unix epoch, for events the caller did not stamp.
@@ -76,46 +106,120 @@ fn scenario_from(value: serde_json::Value) -> Result<Scenario, SandboxError> {
     }
 }
 
+/// Runs an async operation and returns a promise of its JS result.
+fn promise<F, T>(future: F) -> js_sys::Promise
+where
+    F: Future<Output = Result<T, SandboxError>> + 'static,
+    T: serde::Serialize,
+{
+    future_to_promise(async move {
+        let value = future.await.map_err(to_js_error)?;
+        to_js(&value).map_err(to_js_error)
+    })
+}
+
 impl JsSandbox {
-    /// Runs an async operation on the sandbox and returns a promise of its JS result.
-    fn run<F, T>(&self, operation: impl FnOnce(Rc<Sandbox<BrowserStore>>) -> F) -> js_sys::Promise
+    async fn open_inner(options: JsValue) -> Result<JsSandbox, SandboxError> {
+        let options: OpenOptions = from_js(options, "open options")?;
+        let scenario = scenario_from(options.scenario)?;
+        let name = options.name.unwrap_or_else(|| scenario.name.clone());
+        let store = BrowserStore::open(options.storage, &name, options.durability).await?;
+        let sandbox = Rc::new(Sandbox::open(store, scenario).await?);
+        let head = sandbox.store().head_position().await?;
+        let channel = (options.storage != StorageKind::Memory)
+            .then(|| format!("es-sandbox/{}/{name}", options.storage.as_str()));
+        let live = Rc::new(Live::new(channel.as_deref(), head));
+        let (weak_sandbox, weak_live) = (Rc::downgrade(&sandbox), Rc::downgrade(&live));
+        // Announcements can come by the hundred; one catch-up at a time reads them all, and one
+        // more runs if any arrived meanwhile.
+        let catching_up = Rc::new(Cell::new(false));
+        let again = Rc::new(Cell::new(false));
+        live.listen(move || {
+            let (Some(sandbox), Some(live)) = (weak_sandbox.upgrade(), weak_live.upgrade()) else {
+                return;
+            };
+            if catching_up.replace(true) {
+                again.set(true);
+                return;
+            }
+            let (catching_up, again) = (Rc::clone(&catching_up), Rc::clone(&again));
+            spawn_local(async move {
+                loop {
+                    match sandbox.refresh().await {
+                        Ok(events) => live.deliver(&events, Source::Remote),
+                        Err(error) => live.deliver_error(to_js_error(error)),
+                    }
+                    if !again.replace(false) {
+                        break;
+                    }
+                }
+                catching_up.set(false);
+            });
+        });
+        Ok(JsSandbox {
+            inner: sandbox,
+            live,
+            kind: options.storage,
+            name,
+        })
+    }
+
+    /// Runs an operation that stores events, then tells subscribers and other tabs.
+    fn committing<F>(&self, operation: F) -> js_sys::Promise
     where
-        F: Future<Output = Result<T, SandboxError>> + 'static,
-        T: serde::Serialize,
+        F: Future<Output = Result<Committed, SandboxError>> + 'static,
     {
-        let future = operation(Rc::clone(&self.inner));
-        future_to_promise(async move {
-            let value = future.await.map_err(to_js_error)?;
-            to_js(&value).map_err(to_js_error)
+        let live = Rc::clone(&self.live);
+        promise(async move {
+            let committed = operation.await?;
+            if !committed.already_stored && !committed.events.is_empty() {
+                live.deliver(&committed.events, Source::Local);
+                live.announce(
+                    committed
+                        .events
+                        .iter()
+                        .map(|e| e.position)
+                        .max()
+                        .unwrap_or(0),
+                );
+            }
+            Ok(committed)
         })
     }
 }
 
 #[wasm_bindgen(js_class = Sandbox)]
 impl JsSandbox {
-    /// Opens a sandbox: `{ storage?: "memory", scenario: "bank" | Scenario }`.
-    /// An empty store is seeded with the scenario's seed.
+    /// Opens a sandbox:
+    /// `{ storage?: "memory" | "localstorage" | "indexeddb", name?, scenario, durability? }`.
+    /// The store is read into memory; an empty store is seeded with the scenario's seed.
+    /// Sandboxes with different `name`s never see each other's events.
     pub async fn open(
         #[wasm_bindgen(unchecked_param_type = "OpenOptions")] options: JsValue,
     ) -> Result<JsSandbox, JsValue> {
         Self::open_inner(options).await.map_err(to_js_error)
     }
 
-    async fn open_inner(options: JsValue) -> Result<JsSandbox, SandboxError> {
-        let options: OpenOptions = from_js(options, "open options")?;
-        let scenario = scenario_from(options.scenario)?;
-        let store = match options.storage.as_deref().unwrap_or("memory") {
-            "memory" => BrowserStore::Memory(MemoryStore::new()),
-            other => {
-                return Err(SandboxError::bad_input(
-                    "storage",
-                    format!("unknown storage {other:?}; use \"memory\""),
-                ));
-            }
-        };
-        let sandbox = Sandbox::open(store, scenario).await?;
-        Ok(JsSandbox {
-            inner: Rc::new(sandbox),
+    /// Deletes a store's data without opening it (for a store whose records do not decode).
+    #[wasm_bindgen(js_name = destroyStore, unchecked_return_type = "Promise<void>")]
+    pub fn destroy_store(
+        #[wasm_bindgen(unchecked_param_type = "StoreRef")] store: JsValue,
+    ) -> js_sys::Promise {
+        promise(async move {
+            let store: StoreRef = from_js(store, "store")?;
+            Ok(store::destroy(store.storage, &store.name).await?)
+        })
+    }
+
+    /// Every stored record of a store as JSON text: events where a record decodes, raw data and
+    /// the reason where it does not. Works on stores that fail to open.
+    #[wasm_bindgen(js_name = exportStore, unchecked_return_type = "Promise<string>")]
+    pub fn export_store(
+        #[wasm_bindgen(unchecked_param_type = "StoreRef")] store: JsValue,
+    ) -> js_sys::Promise {
+        promise(async move {
+            let store: StoreRef = from_js(store, "store")?;
+            Ok(store::export_raw(store.storage, &store.name).await?)
         })
     }
 
@@ -129,6 +233,18 @@ impl JsSandbox {
     #[wasm_bindgen(unchecked_return_type = "ScenarioInfo")]
     pub fn scenario(&self) -> Result<JsValue, JsValue> {
         to_js(&self.inner.domain().describe()).map_err(to_js_error)
+    }
+
+    /// Where the events live: storage kind, store name and a description for people.
+    #[wasm_bindgen(js_name = storeInfo, unchecked_return_type = "StoreInfo")]
+    pub fn store_info(&self) -> Result<JsValue, JsValue> {
+        let info = StoreInfo {
+            storage: self.kind.as_str(),
+            name: self.name.clone(),
+            location: self.inner.store().location(&self.name),
+            durable: self.kind != StorageKind::Memory,
+        };
+        to_js(&info).map_err(to_js_error)
     }
 
     /// The aggregate kind an id belongs to (by id prefix), or `undefined` if none.
@@ -162,16 +278,13 @@ impl JsSandbox {
         #[wasm_bindgen(unchecked_param_type = "AppendOptions | undefined")] options: JsValue,
     ) -> js_sys::Promise {
         let parsed = from_js::<Vec<NewEvent>>(events, "events").and_then(|events| {
-            Ok((
-                events,
-                from_js_or_default::<AppendOptions>(options, "append options")?,
-            ))
+            let options = from_js_or_default::<AppendOptions>(options, "append options")?;
+            Ok((events, options.expected))
         });
-        self.run(move |sandbox| async move {
-            let (events, options) = parsed?;
-            sandbox
-                .append(&aggregate_id, options.expected, events, now())
-                .await
+        let sandbox = Rc::clone(&self.inner);
+        self.committing(async move {
+            let (events, expected) = parsed?;
+            sandbox.append(&aggregate_id, expected, events, now()).await
         })
     }
 
@@ -202,7 +315,8 @@ impl JsSandbox {
                     ..CommandRequest::new(&aggregate_id, &command, payload)
                 })
             });
-        self.run(move |sandbox| async move { sandbox.execute(request?, now()).await })
+        let sandbox = Rc::clone(&self.inner);
+        self.committing(async move { sandbox.execute(request?, now()).await })
     }
 
     /// Replays an aggregate: `{ version?, time?, exclude?: eventId[], trace?, useSnapshots? }`.
@@ -213,7 +327,8 @@ impl JsSandbox {
         #[wasm_bindgen(unchecked_param_type = "ReplayOptions | undefined")] options: JsValue,
     ) -> js_sys::Promise {
         let options = from_js_or_default::<ReplayOptions>(options, "replay options");
-        self.run(move |sandbox| async move { sandbox.replay(&aggregate_id, &options?).await })
+        let sandbox = Rc::clone(&self.inner);
+        promise(async move { sandbox.replay(&aggregate_id, &options?).await })
     }
 
     /// Takes a snapshot of an aggregate at its last version.
@@ -222,7 +337,8 @@ impl JsSandbox {
         &self,
         #[wasm_bindgen(js_name = aggregateId)] aggregate_id: String,
     ) -> js_sys::Promise {
-        self.run(move |sandbox| async move { sandbox.snapshot(&aggregate_id).await })
+        let sandbox = Rc::clone(&self.inner);
+        promise(async move { sandbox.snapshot(&aggregate_id).await })
     }
 
     /// An aggregate's snapshots, oldest first.
@@ -231,7 +347,8 @@ impl JsSandbox {
         &self,
         #[wasm_bindgen(js_name = aggregateId)] aggregate_id: String,
     ) -> js_sys::Promise {
-        self.run(move |sandbox| async move { sandbox.snapshots(&aggregate_id).await })
+        let sandbox = Rc::clone(&self.inner);
+        promise(async move { sandbox.snapshots(&aggregate_id).await })
     }
 
     /// Events in position order: `{ fromPosition?, limit? (1000), eventTypes?, aggregateId? }`.
@@ -245,18 +362,71 @@ impl JsSandbox {
         } else {
             from_js::<ReadAll>(query, "event query")
         };
-        self.run(move |sandbox| async move { sandbox.events(&query?).await })
+        let sandbox = Rc::clone(&self.inner);
+        promise(async move { sandbox.events(&query?).await })
     }
 
     /// Position of the last event in the log (0 when empty).
     #[wasm_bindgen(js_name = headPosition, unchecked_return_type = "Promise<number>")]
     pub fn head_position(&self) -> js_sys::Promise {
-        self.run(|sandbox| async move { Ok(sandbox.store().head_position().await?) })
+        let sandbox = Rc::clone(&self.inner);
+        promise(async move { Ok(sandbox.store().head_position().await?) })
     }
 
     /// Every aggregate in the store with its version.
     #[wasm_bindgen(unchecked_return_type = "Promise<StreamInfo[]>")]
     pub fn streams(&self) -> js_sys::Promise {
-        self.run(|sandbox| async move { sandbox.streams().await })
+        let sandbox = Rc::clone(&self.inner);
+        promise(async move { sandbox.streams().await })
+    }
+
+    /// Calls `callback({ events, source })` with new events, appended here (`"local"`) or in
+    /// another tab (`"remote"`). Returns a function that unsubscribes.
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn subscribe(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(notice: EventNotice) => void")]
+        callback: js_sys::Function,
+    ) -> JsValue {
+        let id = self.live.subscribe(callback);
+        let live = Rc::downgrade(&self.live);
+        Closure::<dyn FnMut()>::new(move || {
+            if let Some(live) = live.upgrade() {
+                live.unsubscribe(id);
+            }
+        })
+        .into_js_value()
+    }
+
+    /// Reads what other tabs appended since this tab last looked, tells subscribers, and returns
+    /// the new events. Tabs also do this on their own when another tab announces an append.
+    #[wasm_bindgen(unchecked_return_type = "Promise<StoredEvent[]>")]
+    pub fn refresh(&self) -> js_sys::Promise {
+        let (sandbox, live) = (Rc::clone(&self.inner), Rc::clone(&self.live));
+        promise(async move {
+            let events: Vec<StoredEvent> = sandbox.refresh().await?;
+            live.deliver(&events, Source::Remote);
+            Ok(events)
+        })
+    }
+
+    /// Closes the store and stops notifications; later calls fail.
+    pub fn close(&self) {
+        self.live.close();
+        self.inner.store().close();
+    }
+
+    /// Closes the store and deletes its data.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn destroy(&self) -> js_sys::Promise {
+        self.close();
+        let (kind, name) = (self.kind, self.name.clone());
+        promise(async move { Ok(store::destroy(kind, &name).await?) })
+    }
+
+    /// Makes the next IndexedDB write abort its transaction: for tests of failed writes.
+    #[wasm_bindgen(js_name = abortNextWrite, skip_typescript)]
+    pub fn abort_next_write(&self) -> bool {
+        self.inner.store().abort_next_write()
     }
 }

@@ -19,31 +19,56 @@ export const CHROMIUM_ARGS = [
 
 const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
-/** Serves www/ and starts a browser context on a fresh profile; returns { url, context, close }. */
+/** Starts Chromium on a profile directory (kept across restarts of the browser). */
+export function launch(profile) {
+  return chromium.launchPersistentContext(profile, { executablePath, headless: true, args: CHROMIUM_ARGS });
+}
+
+/**
+ * Serves www/ and starts a browser on a fresh profile. Returns { url, context, profile, restart,
+ * close }; `restart` closes the browser and starts a new one on the same profile.
+ */
 export async function openBrowser() {
   const { server, url } = await startServer({ root: "www", port: 0 });
   const profile = await mkdtemp(join(tmpdir(), "es-sandbox-profile-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
-  const close = async () => {
-    await context.close();
+  const browser = { url, profile, context: await launch(profile) };
+  browser.restart = async () => {
+    await browser.context.close();
+    browser.context = await launch(profile);
+  };
+  browser.close = async () => {
+    await browser.context.close();
     server.close();
     await rm(profile, { recursive: true, force: true });
   };
-  return { url, context, close };
+  return browser;
+}
+
+let stores = 0;
+/** A store name no other test uses. */
+export function freshName(what = "page") {
+  stores += 1;
+  return `e2e-${what}-${stores}-${Date.now()}`;
+}
+
+/** The page's URL for a scenario, storage and store name. */
+export function pageUrl(url, { scenario = "bank", storage = "indexeddb", name = freshName() } = {}) {
+  return `${url}?${new URLSearchParams({ scenario, storage, name })}`;
 }
 
 /** Opens the page and waits until the wasm module has loaded the scenario. */
-export async function openPage(context, url, query = "") {
+export async function openPage(context, address) {
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (error) => problems.push(error.message));
-  await page.goto(`${url}${query}`);
-  await page.waitForFunction(() => document.querySelector("#events tbody tr"), null, { timeout: 30_000 });
+  await page.goto(address);
+  await waitForLog(page);
   return { page, problems };
+}
+
+/** Waits until the event table shows events. */
+export async function waitForLog(page, rows = 1) {
+  await page.waitForFunction((n) => document.querySelectorAll("#events tbody tr").length >= n, rows, { timeout: 30_000 });
 }
 
 /** The event table as arrays of cell texts. */

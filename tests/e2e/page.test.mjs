@@ -1,7 +1,8 @@
-// End-to-end tests of the page in Chromium: the bank walk-through, commands, raw appends.
+// End-to-end tests of the page in Chromium: the bank walk-through, commands, raw appends. Each
+// test uses its own store name, so tests never see each other's events.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { eventRows, openBrowser, openPage } from "./harness.mjs";
+import { eventRows, openBrowser, openPage, pageUrl } from "./harness.mjs";
 
 let browser;
 before(async () => {
@@ -12,7 +13,7 @@ after(async () => {
 });
 
 test("the bank page shows the three events and balance 120", async () => {
-  const { page, problems } = await openPage(browser.context, browser.url);
+  const { page, problems } = await openPage(browser.context, pageUrl(browser.url));
   const rows = await eventRows(page);
   assert.deepEqual(
     rows.map(([position, aggregate, version, type, schema, data]) => [position, aggregate, version, type, schema, data]),
@@ -31,7 +32,7 @@ test("the bank page shows the three events and balance 120", async () => {
 });
 
 test("a rejected command shows its business error and stores nothing", async () => {
-  const { page } = await openPage(browser.context, browser.url);
+  const { page } = await openPage(browser.context, pageUrl(browser.url));
   await page.selectOption("#command-form [name=command]", "Deduct");
   await page.fill("#command-form [name=payload]", '{"amount": 500}');
   await page.click("#command-form button");
@@ -42,7 +43,7 @@ test("a rejected command shows its business error and stores nothing", async () 
 });
 
 test("an accepted command appends and the state follows", async () => {
-  const { page } = await openPage(browser.context, browser.url);
+  const { page } = await openPage(browser.context, pageUrl(browser.url));
   await page.selectOption("#command-form [name=command]", "Deposit");
   await page.fill("#command-form [name=payload]", '{"amount": 5}');
   await page.click("#command-form button");
@@ -54,7 +55,7 @@ test("an accepted command appends and the state follows", async () => {
 });
 
 test("a raw append with a stale expected version shows expected and actual", async () => {
-  const { page } = await openPage(browser.context, browser.url);
+  const { page } = await openPage(browser.context, pageUrl(browser.url));
   await page.selectOption("#append-form [name=type]", "Deposited");
   await page.fill("#append-form [name=data]", '{"amount": 1}');
   await page.fill("#append-form [name=expected]", "2");
@@ -71,7 +72,7 @@ test("a raw append with a stale expected version shows expected and actual", asy
 });
 
 test("event data is rendered as text, never as HTML", async () => {
-  const { page } = await openPage(browser.context, browser.url, "?scenario=users");
+  const { page } = await openPage(browser.context, pageUrl(browser.url, { scenario: "users" }));
   await page.selectOption("#aggregate", "usr-003");
   await page.selectOption("#command-form [name=command]", "ChangeEmail");
   await page.fill("#command-form [name=payload]", JSON.stringify({ email: "<img src=x onerror=alert(1)>@x" }));

@@ -1,0 +1,181 @@
+//! Segments: many events in one storage record, the unit durable backends read and write.
+//!
+//! Browser storage costs per record, not per byte, so events are packed: one append (or one
+//! group of appends) is one record. Two encodings: binary (postcard behind a checksum, for
+//! IndexedDB: compact and fast to decode) and JSON (for localStorage, which holds only text, and
+//! which a learner can read in DevTools).
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{EventData, EventId, Metadata, StoredEvent, Timestamp};
+
+/// How a backend encodes segments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SegmentCodec {
+    /// `ESG1`, a CRC-32 of the payload, then the events in postcard.
+    Binary,
+    /// `{"events": [...]}` with events as in the JS API.
+    Json,
+}
+
+const MAGIC: &[u8; 4] = b"ESG1";
+
+/// One event as the binary encoding stores it, borrowing its strings.
+#[derive(Serialize, Deserialize)]
+struct WireEvent<'a> {
+    position: u64,
+    event_id: [u8; 16],
+    #[serde(borrow)]
+    aggregate_id: &'a str,
+    version: u64,
+    #[serde(borrow)]
+    event_type: &'a str,
+    schema_version: u32,
+    #[serde(borrow)]
+    data: &'a str,
+    timestamp: Timestamp,
+    #[serde(borrow)]
+    correlation_id: Option<&'a str>,
+    #[serde(borrow)]
+    causation_id: Option<&'a str>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct JsonSegment {
+    events: Vec<StoredEvent>,
+}
+
+impl SegmentCodec {
+    /// Encodes events (consecutive positions) as one record.
+    pub fn encode(self, events: &[StoredEvent]) -> Vec<u8> {
+        match self {
+            SegmentCodec::Binary => {
+                let wire: Vec<WireEvent<'_>> = events
+                    .iter()
+                    .map(|e| WireEvent {
+                        position: e.position,
+                        event_id: *e.event_id.as_bytes(),
+                        aggregate_id: &e.aggregate_id,
+                        version: e.version,
+                        event_type: &e.event_type,
+                        schema_version: e.schema_version,
+                        data: e.data.as_json(),
+                        timestamp: e.metadata.timestamp,
+                        correlation_id: e.metadata.correlation_id.as_deref(),
+                        causation_id: e.metadata.causation_id.as_deref(),
+                    })
+                    .collect();
+                // Serialising strings and numbers into a Vec cannot fail.
+                let payload = postcard::to_allocvec(&wire).unwrap_or_default();
+                let mut bytes = Vec::with_capacity(payload.len() + 8);
+                bytes.extend_from_slice(MAGIC);
+                bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+                bytes.extend_from_slice(&payload);
+                bytes
+            }
+            SegmentCodec::Json => {
+                let segment = JsonSegment {
+                    events: events.to_vec(),
+                };
+                serde_json::to_vec(&segment).unwrap_or_default()
+            }
+        }
+    }
+
+    /// Decodes a record; the error says what is wrong with it.
+    pub fn decode(self, bytes: &[u8]) -> Result<Vec<StoredEvent>, String> {
+        match self {
+            SegmentCodec::Binary => decode_binary(bytes),
+            SegmentCodec::Json => serde_json::from_slice::<JsonSegment>(bytes)
+                .map(|segment| segment.events)
+                .map_err(|e| format!("not a JSON segment: {e}")),
+        }
+    }
+}
+
+fn decode_binary(bytes: &[u8]) -> Result<Vec<StoredEvent>, String> {
+    if bytes.len() < 8 || &bytes[..4] != MAGIC {
+        return Err(
+            "not a segment record (no ESG1 header); written by another program or version?".into(),
+        );
+    }
+    let (header, payload) = bytes.split_at(8);
+    let mut checksum = [0u8; 4];
+    checksum.copy_from_slice(&header[4..8]);
+    if crc32fast::hash(payload) != u32::from_le_bytes(checksum) {
+        return Err("checksum mismatch: the record was changed after it was written".into());
+    }
+    let wire: Vec<WireEvent<'_>> =
+        postcard::from_bytes(payload).map_err(|e| format!("cannot decode events: {e}"))?;
+    Ok(wire
+        .into_iter()
+        .map(|e| StoredEvent {
+            position: e.position,
+            event_id: EventId::from_bytes(e.event_id),
+            aggregate_id: e.aggregate_id.to_string(),
+            version: e.version,
+            event_type: e.event_type.to_string(),
+            schema_version: e.schema_version,
+            // The checksum proves these are the bytes this crate wrote from canonical data.
+            data: EventData::from_stored_json(e.data),
+            metadata: Metadata {
+                timestamp: e.timestamp,
+                correlation_id: e.correlation_id.map(str::to_string),
+                causation_id: e.causation_id.map(str::to_string),
+            },
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> Vec<StoredEvent> {
+        (1..=3)
+            .map(|n| StoredEvent {
+                position: n,
+                event_id: EventId::derived(&format!("segment/{n}")),
+                aggregate_id: "acc-1".into(),
+                version: n,
+                event_type: "Deposited".into(),
+                schema_version: 1,
+                data: EventData::from_value(json!({"amount": n, "note": "é\"x"}))
+                    .unwrap_or_else(|_| EventData::empty()),
+                metadata: Metadata {
+                    timestamp: 1_700_000_000_000 + n as i64,
+                    correlation_id: (n == 2).then(|| "c-1".to_string()),
+                    causation_id: None,
+                },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn both_encodings_round_trip() {
+        for codec in [SegmentCodec::Binary, SegmentCodec::Json] {
+            let bytes = codec.encode(&sample());
+            assert_eq!(codec.decode(&bytes), Ok(sample()), "{codec:?}");
+        }
+    }
+
+    #[test]
+    fn damaged_records_are_reported() {
+        let mut bytes = SegmentCodec::Binary.encode(&sample());
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert!(
+            SegmentCodec::Binary
+                .decode(&bytes)
+                .is_err_and(|e| e.contains("checksum"))
+        );
+        assert!(
+            SegmentCodec::Binary
+                .decode(b"hello")
+                .is_err_and(|e| e.contains("ESG1"))
+        );
+        assert!(SegmentCodec::Json.decode(br#"{"events": [1]}"#).is_err());
+        assert!(SegmentCodec::Json.decode(b"[]").is_err());
+    }
+}

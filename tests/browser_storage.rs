@@ -1,0 +1,411 @@
+//! Browser storage in headless Chromium: the store contract against memory, localStorage and
+//! IndexedDB (a fresh store name per case), reloads, aborted writes, a full localStorage, records
+//! that do not decode, another tab upgrading the database, and names that keep stores apart.
+#![cfg(target_arch = "wasm32")]
+
+mod contract;
+
+use std::cell::Cell;
+
+use contract::event;
+use es_sandbox::expected::ExpectedVersion::{Any, Exact};
+use es_sandbox::store::{EventStore, MemoryStore, ReadAll, SegmentedStore, StoreError};
+use es_sandbox::web::{Durability, IdbSegments, LocalSegments, database_name};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+thread_local! {
+    static COUNTER: Cell<u32> = const { Cell::new(0) };
+}
+
+/// A store name no other test uses.
+fn fresh_name(what: &str) -> String {
+    let n = COUNTER.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    });
+    format!("test-{what}-{n}-{}", js_sys::Date::now() as u64)
+}
+
+async fn idb(name: &str) -> SegmentedStore<IdbSegments> {
+    let io = IdbSegments::open(name, Durability::Relaxed)
+        .await
+        .unwrap_or_else(|e| panic!("open {name}: {e}"));
+    SegmentedStore::open(io)
+        .await
+        .unwrap_or_else(|e| panic!("read {name}: {e}"))
+}
+
+async fn local(name: &str) -> SegmentedStore<LocalSegments> {
+    let io = LocalSegments::open(name).unwrap_or_else(|e| panic!("open {name}: {e}"));
+    SegmentedStore::open(io)
+        .await
+        .unwrap_or_else(|e| panic!("read {name}: {e}"))
+}
+
+async fn all_positions<S: EventStore>(store: &S) -> Vec<(u64, u64)> {
+    store
+        .read_all(&ReadAll::from_position(1, usize::MAX))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(|e| (e.position, e.version))
+        .collect()
+}
+
+async fn delete_idb(name: &str) {
+    let _ = IdbSegments::delete(name).await;
+}
+
+#[wasm_bindgen_test]
+async fn the_contract_holds_in_memory() {
+    for case in contract::append_cases() {
+        contract::run_append_case(&MemoryStore::new(), case)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    contract::reads(&MemoryStore::new())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    contract::snapshots(&MemoryStore::new())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[wasm_bindgen_test]
+async fn the_contract_holds_in_indexeddb() {
+    for case in contract::append_cases() {
+        let name = fresh_name("idb-contract");
+        let result = contract::run_append_case(&idb(&name).await, case).await;
+        delete_idb(&name).await;
+        result.unwrap_or_else(|e| panic!("{e}"));
+    }
+    for check in 0..3 {
+        let name = fresh_name("idb-contract");
+        let store = idb(&name).await;
+        let result = match check {
+            0 => contract::reads(&store).await,
+            1 => contract::snapshots(&store).await,
+            _ => contract::batch_limits(&store).await,
+        };
+        store.io().close("test done");
+        delete_idb(&name).await;
+        result.unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_contract_holds_in_local_storage() {
+    for case in contract::append_cases() {
+        let name = fresh_name("ls-contract");
+        let result = contract::run_append_case(&local(&name).await, case).await;
+        LocalSegments::open(&name).map(|s| s.delete()).ok();
+        result.unwrap_or_else(|e| panic!("{e}"));
+    }
+    for check in 0..2 {
+        let name = fresh_name("ls-contract");
+        let store = local(&name).await;
+        let result = if check == 0 {
+            contract::reads(&store).await
+        } else {
+            contract::snapshots(&store).await
+        };
+        LocalSegments::open(&name).map(|s| s.delete()).ok();
+        result.unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[wasm_bindgen_test]
+async fn everything_acknowledged_is_there_after_reopening() {
+    let name = fresh_name("reopen");
+    {
+        let store = idb(&name).await;
+        contract::reads(&store)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        store.io().close("reopen");
+    }
+    let again = idb(&name).await;
+    assert_eq!(
+        all_positions(&again).await,
+        vec![(1, 1), (2, 2), (3, 1), (4, 3), (5, 4)]
+    );
+    again.io().close("done");
+    delete_idb(&name).await;
+
+    let name = fresh_name("reopen-ls");
+    contract::reads(&local(&name).await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(all_positions(&local(&name).await).await.len(), 5);
+    LocalSegments::open(&name).map(|s| s.delete()).ok();
+}
+
+#[wasm_bindgen_test]
+async fn an_aborted_transaction_leaves_no_partial_batch() {
+    let name = fresh_name("abort");
+    let store = idb(&name).await;
+    store
+        .append("acc-1", Any, vec![event(1, "Created", 1)])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store.io().abort_next_write();
+    let failed = store
+        .append(
+            "acc-1",
+            Any,
+            vec![event(2, "Deposited", 1), event(3, "Deposited", 2)],
+        )
+        .await;
+    assert!(
+        matches!(failed, Err(StoreError::Backend { .. })),
+        "{failed:?}"
+    );
+    assert_eq!(all_positions(&store).await, vec![(1, 1)]);
+    store.io().close("reopen");
+    let again = idb(&name).await;
+    assert_eq!(all_positions(&again).await, vec![(1, 1)]);
+    let retried = again
+        .append(
+            "acc-1",
+            Exact(1),
+            vec![event(2, "Deposited", 1), event(3, "Deposited", 2)],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(retried.last_version(), 3);
+    again.io().close("done");
+    delete_idb(&name).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_full_local_storage_is_a_typed_error_and_nothing_half_written() {
+    let name = fresh_name("quota");
+    let store = local(&name).await;
+    store
+        .append("acc-1", Any, vec![event(1, "Created", 1)])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Fill the origin's quota (about 5.2M UTF-16 characters) almost to the brim.
+    let storage = web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .unwrap_or_else(|| panic!("no localStorage"));
+    let mut fillers = Vec::new();
+    let mut chunk = 1 << 20;
+    while chunk >= 256 {
+        let key = format!("test-filler-{}", fillers.len());
+        if storage.set_item(&key, &"x".repeat(chunk)).is_ok() {
+            fillers.push(key);
+        } else {
+            chunk /= 2;
+        }
+    }
+    let big: Vec<_> = (2..=40u8)
+        .map(|n| event(n, "Deposited", 1_000_000))
+        .collect();
+    let failed = store.append("acc-1", Any, big).await;
+    for key in &fillers {
+        let _ = storage.remove_item(key);
+    }
+    match failed {
+        Err(StoreError::StorageFull { backend, .. }) => assert_eq!(backend, "localStorage"),
+        other => panic!("expected storage full, got {other:?}"),
+    }
+    assert_eq!(all_positions(&store).await, vec![(1, 1)]);
+    assert_eq!(all_positions(&local(&name).await).await, vec![(1, 1)]);
+    LocalSegments::open(&name).map(|s| s.delete()).ok();
+}
+
+/// Puts a raw value into a store's IndexedDB `segments` object store.
+async fn put_raw_segment(name: &str, key: f64, value: &JsValue) {
+    let io = IdbSegments::open(name, Durability::Relaxed)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    io.close("raw write");
+    let factory: web_sys::IdbFactory = js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .unwrap_or_else(|| panic!("no indexedDB"));
+    let open = factory
+        .open(&database_name(name))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let db: web_sys::IdbDatabase = JsFuture::from(request_promise(&open))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unchecked_into();
+    let tx = db
+        .transaction_with_str_and_mode("segments", web_sys::IdbTransactionMode::Readwrite)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let put = tx
+        .object_store("segments")
+        .and_then(|s| s.put_with_key(value, &JsValue::from_f64(key)))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    JsFuture::from(request_promise(&put))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    db.close();
+}
+
+/// A promise of a request's result, for raw IndexedDB in tests.
+fn request_promise(request: &web_sys::IdbRequest) -> js_sys::Promise {
+    let request = request.clone();
+    js_sys::Promise::new(&mut |resolve, reject| {
+        let ok_request = request.clone();
+        let ok = wasm_bindgen::closure::Closure::once_into_js(move || {
+            let _ = resolve.call1(
+                &JsValue::NULL,
+                &ok_request.result().unwrap_or(JsValue::NULL),
+            );
+        });
+        let err = wasm_bindgen::closure::Closure::once_into_js(move || {
+            let _ = reject.call0(&JsValue::NULL);
+        });
+        request.set_onsuccess(Some(ok.unchecked_ref()));
+        request.set_onerror(Some(err.unchecked_ref()));
+    })
+}
+
+#[wasm_bindgen_test]
+async fn a_record_that_does_not_decode_names_store_key_and_reason() {
+    let name = fresh_name("corrupt");
+    let store = idb(&name).await;
+    store
+        .append("acc-1", Any, vec![event(1, "Created", 1)])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store.io().close("corrupt it");
+    put_raw_segment(&name, 2.0, &JsValue::from_str("edited by hand")).await;
+    match IdbSegments::open(&name, Durability::Relaxed).await {
+        Ok(io) => match SegmentedStore::open(io).await {
+            Err(StoreError::Corrupt { store, key, reason }) => {
+                assert_eq!(store, format!("IndexedDB es-sandbox/{name}/segments"));
+                assert_eq!(key, "2");
+                assert!(reason.contains("not a Uint8Array"), "{reason}");
+            }
+            Err(other) => panic!("expected corrupt, got {other}"),
+            Ok(_) => panic!("expected corrupt, got a store"),
+        },
+        Err(e) => panic!("{e}"),
+    }
+    put_raw_segment(
+        &name,
+        2.0,
+        &js_sys::Uint8Array::from(&b"ESG1garbage"[..]).into(),
+    )
+    .await;
+    match SegmentedStore::open(
+        IdbSegments::open(&name, Durability::Relaxed)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await
+    {
+        Err(StoreError::Corrupt { key, reason, .. }) => {
+            assert_eq!(key, "2");
+            assert!(reason.contains("checksum"), "{reason}");
+        }
+        other => panic!("expected corrupt, got {:?}", other.err()),
+    }
+    delete_idb(&name).await;
+}
+
+#[wasm_bindgen_test]
+async fn another_tab_upgrading_the_database_closes_this_connection_instead_of_hanging() {
+    let name = fresh_name("upgrade");
+    let store = idb(&name).await;
+    store
+        .append("acc-1", Any, vec![event(1, "Created", 1)])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A newer version of the app opens the database at version 2.
+    let factory: web_sys::IdbFactory = js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .unwrap_or_else(|| panic!("no indexedDB"));
+    let upgrade = factory
+        .open_with_u32(&database_name(&name), 2)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let newer: web_sys::IdbDatabase = JsFuture::from(request_promise(&upgrade))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unchecked_into();
+    newer.close();
+    match store
+        .append("acc-1", Any, vec![event(2, "Deposited", 1)])
+        .await
+    {
+        Err(StoreError::Closed { reason }) => assert!(reason.contains("another tab"), "{reason}"),
+        other => panic!("expected closed, got {other:?}"),
+    }
+    // The old code now meets a newer database: a clear error, not a hang.
+    match IdbSegments::open(&name, Durability::Relaxed).await {
+        Err(StoreError::Backend { message, .. }) => {
+            assert!(message.contains("newer version"), "{message}")
+        }
+        other => panic!("expected a version error, got {:?}", other.err()),
+    }
+    delete_idb(&name).await;
+}
+
+#[wasm_bindgen_test]
+async fn two_connections_to_one_store_get_a_real_conflict() {
+    let name = fresh_name("two-tabs");
+    let tab_a = idb(&name).await;
+    let tab_b = idb(&name).await;
+    let five: Vec<_> = (1..=5).map(|n| event(n, "Deposited", 1)).collect();
+    tab_a
+        .append("acc-1", Any, five)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tab_b.refresh().await.unwrap_or_else(|e| panic!("{e}"));
+    let a = tab_a
+        .append("acc-1", Exact(5), vec![event(10, "Deposited", 1)])
+        .await;
+    let b = tab_b
+        .append("acc-1", Exact(5), vec![event(11, "Deposited", 1)])
+        .await;
+    assert_eq!(a.map(|o| o.last_version()), Ok(6));
+    match b {
+        Err(StoreError::Conflict {
+            expected, actual, ..
+        }) => assert_eq!((expected, actual), (Exact(5), 6)),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(all_positions(&tab_b).await, all_positions(&tab_a).await);
+    tab_a.io().close("done");
+    tab_b.io().close("done");
+    delete_idb(&name).await;
+}
+
+#[wasm_bindgen_test]
+async fn stores_with_different_names_never_mix() {
+    let (one, two) = (fresh_name("ns-one"), fresh_name("ns-two"));
+    let first = idb(&one).await;
+    first
+        .append("acc-1", Any, vec![event(1, "Created", 1)])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let second = idb(&two).await;
+    assert!(all_positions(&second).await.is_empty());
+    second
+        .append("acc-1", Any, vec![event(1, "Created", 1)])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(all_positions(&first).await.len(), 1);
+    first.io().close("done");
+    second.io().close("done");
+    delete_idb(&one).await;
+    delete_idb(&two).await;
+
+    let (one, two) = (fresh_name("ns-ls-one"), fresh_name("ns-ls-two"));
+    local(&one)
+        .await
+        .append("acc-1", Any, vec![event(1, "Created", 1)])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(all_positions(&local(&two).await).await.is_empty());
+    LocalSegments::open(&one).map(|s| s.delete()).ok();
+}
