@@ -1,6 +1,7 @@
 //! Events: the immutable facts an event store keeps, and the proposals that become them.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -156,7 +157,7 @@ pub fn check_event_type(name: &str) -> Result<(), InvalidEvent> {
 /// Kept as text because most reads only move it (to storage, to the page); it is parsed where it
 /// is used. Canonical text makes "same content" a plain string comparison.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct EventData(Box<str>);
+pub struct EventData(Arc<str>);
 
 impl EventData {
     /// Data from a parsed JSON value, which must be an object.
@@ -182,7 +183,7 @@ impl EventData {
                 max: MAX_EVENT_DATA_LEN,
             });
         }
-        Ok(EventData(text.into_boxed_str()))
+        Ok(EventData(text.into()))
     }
 
     /// Data from JSON text, which must hold an object.
@@ -228,9 +229,14 @@ impl fmt::Display for EventData {
     }
 }
 
+/// Serialises as the stored JSON text, without parsing it (serde_json's raw values): fast, and
+/// exact. Meant for serde_json, to text or to a `Value`, which is how this crate serialises.
 impl Serialize for EventData {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.to_value().serialize(serializer)
+        match serde_json::value::RawValue::from_string(self.0.to_string()) {
+            Ok(raw) => raw.serialize(serializer),
+            Err(e) => Err(serde::ser::Error::custom(e)),
+        }
     }
 }
 
@@ -301,7 +307,7 @@ pub struct ProposedEvent {
     pub event_id: EventId,
     /// What happened, such as `Deposited`.
     #[serde(rename = "type")]
-    pub event_type: String,
+    pub event_type: Arc<str>,
     /// The shape version of `data` (1, 2, …), for upcasting.
     pub schema_version: u32,
     /// The facts.
@@ -330,13 +336,14 @@ pub struct StoredEvent {
     pub position: u64,
     /// Unique id of the event.
     pub event_id: EventId,
-    /// The aggregate (stream) the event belongs to, such as `acc-001`.
-    pub aggregate_id: String,
+    /// The aggregate (stream) the event belongs to, such as `acc-001`. Shared, not copied, by
+    /// the events of one aggregate.
+    pub aggregate_id: Arc<str>,
     /// Place in its aggregate: 1, 2, 3 …
     pub version: u64,
     /// What happened, such as `Deposited`.
     #[serde(rename = "type")]
-    pub event_type: String,
+    pub event_type: Arc<str>,
     /// The shape version of `data`.
     pub schema_version: u32,
     /// The facts, exactly as stored.
@@ -351,8 +358,8 @@ impl StoredEvent {
     /// decides whether a re-sent event id is an idempotent retry or a misuse.
     pub fn same_content(&self, aggregate_id: &str, proposed: &ProposedEvent) -> bool {
         self.event_id == proposed.event_id
-            && self.aggregate_id == aggregate_id
-            && self.event_type == proposed.event_type
+            && *self.aggregate_id == *aggregate_id
+            && *self.event_type == *proposed.event_type
             && self.schema_version == proposed.schema_version
             && self.data == proposed.data
             && self.metadata == proposed.metadata
@@ -372,6 +379,20 @@ mod tests {
         assert_eq!(
             a.map(|d| d.as_json().to_string()),
             Ok(r#"{"a":{"x":1,"y":2},"b":1}"#.to_string())
+        );
+    }
+
+    #[test]
+    fn data_serialises_as_its_json_to_text_and_to_values() {
+        let data = EventData::from_value(json!({"b": [1, 2.5], "a": "x"}));
+        let data = data.unwrap_or_else(|_| EventData::empty());
+        assert_eq!(
+            serde_json::to_string(&data).ok().as_deref(),
+            Some(r#"{"a":"x","b":[1,2.5]}"#)
+        );
+        assert_eq!(
+            serde_json::to_value(&data).ok(),
+            Some(json!({"a": "x", "b": [1, 2.5]}))
         );
     }
 

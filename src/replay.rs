@@ -232,7 +232,7 @@ pub fn fold_events<'a>(
                 version: event.version,
                 position: event.position,
                 event_id: event.event_id,
-                event_type: event.event_type.clone(),
+                event_type: event.event_type.to_string(),
                 excluded: left_out,
                 state: state_to_json(kind, &state)?,
             });

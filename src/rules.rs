@@ -188,7 +188,7 @@ impl AggregateRules {
         data: Dynamic,
         event: &StoredEvent,
     ) -> Result<Dynamic, ScriptError> {
-        let Some((function, arity)) = self.appliers.get(&event.event_type) else {
+        let Some((function, arity)) = self.appliers.get(&*event.event_type) else {
             return Err(ScriptError::contract(
                 self.script.name(),
                 None,
@@ -303,10 +303,10 @@ impl AggregateRules {
 pub fn event_map(event: &StoredEvent) -> Map {
     let mut map = Map::new();
     map.insert("id".into(), event.event_id.to_string().into());
-    map.insert("aggregate_id".into(), event.aggregate_id.as_str().into());
+    map.insert("aggregate_id".into(), event.aggregate_id.as_ref().into());
     map.insert("version".into(), version_to_int(event.version).into());
     map.insert("position".into(), version_to_int(event.position).into());
-    map.insert("type".into(), event.event_type.as_str().into());
+    map.insert("type".into(), event.event_type.as_ref().into());
     map.insert(
         "schema_version".into(),
         rhai::INT::from(event.schema_version).into(),

@@ -96,7 +96,7 @@ impl Given<'_> {
                 .map_err(|source| SandboxError::InvalidEvent { index, source })?;
             proposed.push(ProposedEvent {
                 event_id: EventId::derived(&format!("given/{index}")),
-                event_type: event_type.clone(),
+                event_type: event_type.as_str().into(),
                 schema_version,
                 data,
                 metadata: Metadata::at(0),
@@ -123,7 +123,7 @@ impl Given<'_> {
             .enumerate()
             .map(|(index, d)| ProposedEvent {
                 event_id: EventId::derived(&format!("when/{index}")),
-                event_type: d.event_type.clone(),
+                event_type: d.event_type.as_str().into(),
                 schema_version: self.domain.current_schema_version(&d.event_type),
                 data: d.data.clone(),
                 metadata: Metadata::at(0),

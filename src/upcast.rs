@@ -153,7 +153,7 @@ impl Upcasters {
             }
             return Ok(data);
         }
-        let steps = self.chains.get(&event.event_type).into_iter().flatten();
+        let steps = self.chains.get(&*event.event_type).into_iter().flatten();
         let pending = steps.skip(event.schema_version.saturating_sub(1) as usize);
         for step in pending {
             let result = if step.takes_event {

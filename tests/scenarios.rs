@@ -35,7 +35,14 @@ fn log(sandbox: &Sandbox<MemoryStore>) -> Vec<(String, u64, String, Value)> {
     block_on(sandbox.events(&ReadAll::from_position(1, 1000)))
         .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()
-        .map(|e| (e.aggregate_id, e.version, e.event_type, e.data.to_value()))
+        .map(|e| {
+            (
+                e.aggregate_id.to_string(),
+                e.version,
+                e.event_type.to_string(),
+                e.data.to_value(),
+            )
+        })
         .collect()
 }
 
@@ -458,17 +465,14 @@ fn users_register_writes_v2_and_seed_keeps_v1_bytes() {
     let events =
         block_on(users.events(&ReadAll::from_position(1, 100))).unwrap_or_else(|e| panic!("{e}"));
     let v1 = &events[0];
-    assert_eq!(
-        (v1.schema_version, v1.event_type.as_str()),
-        (1, "UserRegistered")
-    );
+    assert_eq!((v1.schema_version, &*v1.event_type), (1, "UserRegistered"));
     assert_eq!(
         v1.data.as_json(),
         r#"{"email":"ada@example.org","name":"Ada Lovelace"}"#
     );
     let registered = events
         .iter()
-        .find(|e| e.aggregate_id == "usr-003")
+        .find(|e| &*e.aggregate_id == "usr-003")
         .unwrap_or_else(|| panic!("usr-003 missing"));
     assert_eq!(registered.schema_version, 2);
     let ada = state_of(&users, "usr-001");

@@ -219,11 +219,20 @@ function parseJson(text, field) {
   }
 }
 
-function describeStored(committed) {
-  if (committed.alreadyStored) return "Already stored: nothing was written (an idempotent retry).";
+const RETRY = "Already stored: nothing was written (an idempotent retry).";
+
+/** What a command stored, event by event. */
+function describeCommitted(committed) {
+  if (committed.alreadyStored) return RETRY;
   if (committed.events.length === 0) return "The command decided that nothing happens: no events.";
   const list = committed.events.map((e) => `${e.type} (version ${e.version}, position ${e.position})`).join(", ");
   return `Stored ${list}.`;
+}
+
+/** What a raw append stored. */
+function describeAppended(appended, type) {
+  if (appended.alreadyStored) return RETRY;
+  return `Stored ${type} (version ${appended.lastVersion}, position ${appended.lastPosition}).`;
 }
 
 function showError(node, error) {
@@ -242,7 +251,7 @@ async function executeCommand() {
   try {
     const payload = parseJson(form.payload.value || "{}", "Payload");
     const committed = await sandbox.execute(form.aggregateId.value.trim(), form.command.value, payload);
-    showResult(ui.commandResult, "ok", describeStored(committed));
+    showResult(ui.commandResult, "ok", describeCommitted(committed));
     await refresh(committed.aggregateId);
   } catch (error) {
     showError(ui.commandResult, error);
@@ -256,9 +265,9 @@ async function appendEvent() {
     const text = form.expected.value.trim();
     const expected = text === "" ? "any" : Number(text);
     if (Number.isNaN(expected)) throw new Error("Expected version must be a number or empty for any.");
-    const committed = await sandbox.append(form.aggregateId.value.trim(), [{ type: form.type.value, data }], { expected });
-    showResult(ui.appendResult, "ok", describeStored(committed));
-    await refresh(committed.aggregateId);
+    const appended = await sandbox.append(form.aggregateId.value.trim(), [{ type: form.type.value, data }], { expected });
+    showResult(ui.appendResult, "ok", describeAppended(appended, form.type.value));
+    await refresh(appended.aggregateId);
   } catch (error) {
     showError(ui.appendResult, error);
   }

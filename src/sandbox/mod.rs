@@ -6,6 +6,7 @@ mod seed;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use rhai::Dynamic;
 
@@ -39,6 +40,9 @@ pub struct Sandbox<S> {
     /// States at the last known version of each aggregate; an entry is used only while the
     /// store's version still matches.
     heads: RefCell<HashMap<String, HeadState>>,
+    /// The newest snapshot version this sandbox saved (or is saving) per aggregate, so that
+    /// concurrent appends do not all take the same automatic snapshot.
+    snapshotting: RefCell<HashMap<String, u64>>,
 }
 
 impl<S: EventStore> Sandbox<S> {
@@ -48,6 +52,7 @@ impl<S: EventStore> Sandbox<S> {
             store,
             domain: Domain::compile(scenario)?,
             heads: RefCell::new(HashMap::new()),
+            snapshotting: RefCell::new(HashMap::new()),
         };
         sandbox.seed_if_empty().await?;
         Ok(sandbox)
@@ -146,7 +151,7 @@ impl<S: EventStore> Sandbox<S> {
             .map(|d| ProposedEvent {
                 event_id: ids.next().unwrap_or_else(EventId::new_random),
                 schema_version: self.domain.current_schema_version(&d.event_type),
-                event_type: d.event_type,
+                event_type: d.event_type.into(),
                 data: d.data,
                 metadata: metadata.clone(),
             })
@@ -227,7 +232,7 @@ impl<S: EventStore> Sandbox<S> {
                 .check_event_type(kind, &event.event_type, event.schema_version)?;
         let proposed = ProposedEvent {
             event_id: event.event_id.unwrap_or_else(EventId::new_random),
-            event_type: event.event_type,
+            event_type: event.event_type.into(),
             schema_version,
             data: event.data,
             metadata: Metadata {
@@ -270,20 +275,24 @@ impl<S: EventStore> Sandbox<S> {
                 version: outcome.last_version(),
                 state,
             };
-            self.heads
-                .borrow_mut()
-                .insert(aggregate_id.to_string(), new_head.clone());
+            let mut heads = self.heads.borrow_mut();
+            // Keep the newest state: concurrent appends may finish out of order.
+            if heads
+                .get(aggregate_id)
+                .is_none_or(|h| h.version < new_head.version)
+            {
+                heads.insert(aggregate_id.to_string(), new_head.clone());
+            }
             new_head
         } else {
-            // Another writer got in between (or this was a retry): replay to be exact.
-            self.heads.borrow_mut().remove(aggregate_id);
+            // Another writer got in between (or this was a retry): the folded state is not the
+            // head's. Fold what is really there.
             self.head_state(kind, aggregate_id).await?
         };
         let (snapshot_taken, snapshot_error) = if outcome.already_stored {
             (None, None)
         } else {
-            self.auto_snapshot(kind, aggregate_id, head.version, &new_head)
-                .await
+            self.auto_snapshot(kind, aggregate_id, &new_head).await
         };
         Ok(Committed {
             aggregate_id: aggregate_id.to_string(),
@@ -296,17 +305,31 @@ impl<S: EventStore> Sandbox<S> {
         })
     }
 
-    /// Takes a snapshot when an append crossed a multiple of the snapshot interval.
+    /// Takes a snapshot when the aggregate has passed a multiple of the snapshot interval since
+    /// its newest snapshot. (Comparing with the newest snapshot, not with the version before
+    /// this append, keeps a burst of concurrent appends from each taking one.)
     async fn auto_snapshot(
         &self,
         kind: &AggregateKind,
         aggregate_id: &str,
-        old_version: u64,
         head: &HeadState,
     ) -> (Option<u64>, Option<String>) {
         let interval = self.domain.scenario().snapshot_interval;
-        if interval == 0 || old_version / interval == head.version / interval {
+        if interval == 0 || head.version < interval {
             return (None, None);
+        }
+        let stored = match self.store.snapshots(aggregate_id).await {
+            Ok(snapshots) => snapshots.last().map_or(0, |s| s.version),
+            Err(e) => return (None, Some(e.to_string())),
+        };
+        {
+            let mut marks = self.snapshotting.borrow_mut();
+            let newest = marks.get(aggregate_id).copied().unwrap_or(0).max(stored);
+            if newest / interval >= head.version / interval {
+                return (None, None);
+            }
+            // Claimed before the write is awaited: a concurrent append sees it.
+            marks.insert(aggregate_id.to_string(), head.version);
         }
         match self.save_snapshot(kind, aggregate_id, head).await {
             Ok(snapshot) => (Some(snapshot.version), None),
@@ -496,30 +519,49 @@ impl<S: EventStore> Sandbox<S> {
             })
     }
 
-    /// The aggregate's state at its last version: cached, or replayed from the newest snapshot.
+    /// The aggregate's state at its last version: cached; or the cached state with the events
+    /// since folded in (another writer appended); or replayed from the newest snapshot.
     async fn head_state(
         &self,
         kind: &AggregateKind,
         aggregate_id: &str,
     ) -> Result<HeadState, SandboxError> {
         let version = self.store.stream_version(aggregate_id).await?;
-        if let Some(head) = self.heads.borrow().get(aggregate_id)
-            && head.version == version
-        {
-            return Ok(head.clone());
-        }
-        if version == 0 {
-            return Ok(HeadState {
-                version,
-                state: self.domain.initial_state(kind)?,
-            });
-        }
-        let (replay, state) = self
-            .replay_kind(kind, aggregate_id, &ReplayOptions::default())
-            .await?;
-        let head = HeadState {
-            version: replay.version,
-            state,
+        let cached = self.heads.borrow().get(aggregate_id).cloned();
+        let head = match cached {
+            Some(head) if head.version == version => return Ok(head),
+            Some(head) if head.version < version => {
+                let range = VersionRange {
+                    from: head.version + 1,
+                    to: Some(version),
+                };
+                let missing = self.store.read_stream(aggregate_id, range).await?;
+                let state = fold_events(
+                    &self.domain,
+                    kind,
+                    head.state,
+                    &missing,
+                    &HashSet::new(),
+                    false,
+                )?
+                .state;
+                HeadState { version, state }
+            }
+            _ if version == 0 => {
+                return Ok(HeadState {
+                    version,
+                    state: self.domain.initial_state(kind)?,
+                });
+            }
+            _ => {
+                let (replay, state) = self
+                    .replay_kind(kind, aggregate_id, &ReplayOptions::default())
+                    .await?;
+                HeadState {
+                    version: replay.version,
+                    state,
+                }
+            }
         };
         self.heads
             .borrow_mut()
@@ -577,13 +619,14 @@ pub(crate) fn provisional_events(
     position: u64,
     batch: &[ProposedEvent],
 ) -> Vec<StoredEvent> {
+    let aggregate_id: Arc<str> = aggregate_id.into();
     batch
         .iter()
         .zip(1u64..)
         .map(|(event, offset)| StoredEvent {
             position: position + offset,
             event_id: event.event_id,
-            aggregate_id: aggregate_id.to_string(),
+            aggregate_id: Arc::clone(&aggregate_id),
             version: version + offset,
             event_type: event.event_type.clone(),
             schema_version: event.schema_version,

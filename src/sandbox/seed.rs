@@ -63,7 +63,7 @@ pub fn plan_seed(domain: &Domain) -> Result<Vec<(String, Vec<ProposedEvent>)>, S
             .enumerate()
             .map(|(n, (event_type, schema_version, data))| ProposedEvent {
                 event_id: EventId::derived(&format!("{}/seed/{index}/{n}", scenario.name)),
-                event_type,
+                event_type: event_type.into(),
                 schema_version,
                 data,
                 metadata: Metadata::at(step.timestamp),

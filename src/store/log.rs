@@ -3,7 +3,9 @@
 //! Backends differ in how they persist; they all decide an append here, so the rules (expected
 //! version, idempotency, atomic batches) are written once.
 
-use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::{AppendOutcome, MAX_BATCH, ReadAll, StoreError, StreamInfo, VersionRange};
 use crate::event::{EventId, ProposedEvent, StoredEvent, check_aggregate_id};
@@ -15,7 +17,7 @@ pub struct EventLog {
     /// The event at position `p` is at index `p - 1`.
     events: Vec<StoredEvent>,
     /// Positions of each aggregate's events; version `v` is at index `v - 1`.
-    streams: HashMap<String, Vec<u64>>,
+    streams: HashMap<Arc<str>, Vec<u64>>,
     /// Position of each stored event id.
     ids: HashMap<EventId, u64>,
 }
@@ -117,7 +119,7 @@ impl EventLog {
                 max: MAX_BATCH,
             });
         }
-        let mut seen = HashSet::with_capacity(batch.len());
+        let mut seen = HashSet::with_capacity_and_hasher(batch.len(), Default::default());
         for (index, event) in batch.iter().enumerate() {
             event
                 .check()
@@ -144,13 +146,14 @@ impl EventLog {
             });
         }
         let head = self.head_position() + staged.events;
+        let shared_id: Arc<str> = aggregate_id.into();
         let events: Vec<StoredEvent> = batch
             .into_iter()
             .zip(1u64..)
             .map(|(event, offset)| StoredEvent {
                 position: head + offset,
                 event_id: event.event_id,
-                aggregate_id: aggregate_id.to_string(),
+                aggregate_id: Arc::clone(&shared_id),
                 version: actual + offset,
                 event_type: event.event_type,
                 schema_version: event.schema_version,
@@ -215,23 +218,27 @@ impl EventLog {
     /// Adds events read from storage or just written, skipping those already in the log (the
     /// same id at the same position), so that catching up and committing may overlap. Returns
     /// how many were new. On error nothing is added.
-    pub fn integrate(&mut self, events: Vec<StoredEvent>) -> Result<usize, Discontinuity> {
-        let mut fresh = Vec::with_capacity(events.len());
-        for event in events {
+    pub fn integrate(&mut self, mut events: Vec<StoredEvent>) -> Result<usize, Discontinuity> {
+        let head = self.head_position();
+        let known = events.iter().take_while(|e| e.position <= head).count();
+        for event in &events[..known] {
             match self.get(event.position) {
-                Some(known) if known.event_id == event.event_id => {}
-                Some(known) => {
+                Some(stored) if stored.event_id == event.event_id => {}
+                other => {
                     return Err(Discontinuity {
                         position: event.position,
-                        reason: format!(
-                            "position {} holds event {} here but {} in storage",
-                            event.position, known.event_id, event.event_id
-                        ),
+                        reason: match other {
+                            Some(stored) => format!(
+                                "position {} holds event {} here but {} in storage",
+                                event.position, stored.event_id, event.event_id
+                            ),
+                            None => "positions are out of order".into(),
+                        },
                     });
                 }
-                None => fresh.push(event),
             }
         }
+        let fresh = events.split_off(known);
         let count = fresh.len();
         self.extend(fresh)?;
         Ok(count)
@@ -241,48 +248,71 @@ impl EventLog {
     /// log exactly: next position, next version of their aggregate, unseen id.
     /// On error nothing is added.
     pub fn extend(&mut self, events: Vec<StoredEvent>) -> Result<(), Discontinuity> {
-        self.check_continues(&events)?;
+        let head = self.head_position();
         self.events.reserve(events.len());
+        self.ids.reserve(events.len());
         for event in events {
-            self.ids.insert(event.event_id, event.position);
-            self.streams
-                .entry(event.aggregate_id.clone())
-                .or_default()
-                .push(event.position);
-            self.events.push(event);
+            if let Err(reason) = self.push(event) {
+                self.truncate(head);
+                return Err(reason);
+            }
         }
         Ok(())
     }
 
-    fn check_continues(&self, events: &[StoredEvent]) -> Result<(), Discontinuity> {
-        let mut next_versions: HashMap<&str, u64> = HashMap::new();
-        let mut ids = HashSet::with_capacity(events.len());
-        for (event, expected_position) in events.iter().zip(self.head_position() + 1..) {
-            let fail = |reason: String| Discontinuity {
-                position: event.position,
-                reason,
-            };
-            if event.position != expected_position {
-                return Err(fail(format!("expected position {expected_position}")));
-            }
-            let next = next_versions
-                .entry(event.aggregate_id.as_str())
-                .or_insert_with(|| self.stream_version(&event.aggregate_id) + 1);
-            if event.version != *next {
-                return Err(fail(format!(
-                    "{} is at version {}, so the next version is {}, not {}",
-                    event.aggregate_id,
-                    *next - 1,
-                    *next,
-                    event.version
-                )));
-            }
-            *next += 1;
-            if self.ids.contains_key(&event.event_id) || !ids.insert(event.event_id) {
+    /// Appends one event after checking that it continues the log.
+    fn push(&mut self, event: StoredEvent) -> Result<(), Discontinuity> {
+        let fail = |reason: String| Discontinuity {
+            position: event.position,
+            reason,
+        };
+        let expected_position = self.head_position() + 1;
+        if event.position != expected_position {
+            return Err(fail(format!("expected position {expected_position}")));
+        }
+        let positions = self.streams.get_mut(&*event.aggregate_id);
+        let version = positions.as_ref().map_or(0, |p| p.len() as u64);
+        if event.version != version + 1 {
+            return Err(fail(format!(
+                "{} is at version {version}, so the next version is {}, not {}",
+                event.aggregate_id,
+                version + 1,
+                event.version
+            )));
+        }
+        match self.ids.entry(event.event_id) {
+            std::collections::hash_map::Entry::Occupied(_) => {
                 return Err(fail(format!("event id {} is stored twice", event.event_id)));
             }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(event.position);
+            }
         }
+        match positions {
+            Some(positions) => positions.push(event.position),
+            None => {
+                self.streams
+                    .insert(Arc::clone(&event.aggregate_id), vec![event.position]);
+            }
+        }
+        self.events.push(event);
         Ok(())
+    }
+
+    /// Removes the events after `head` (undoing a failed `extend`).
+    fn truncate(&mut self, head: u64) {
+        while self.head_position() > head {
+            let Some(event) = self.events.pop() else {
+                break;
+            };
+            self.ids.remove(&event.event_id);
+            if let Some(positions) = self.streams.get_mut(&*event.aggregate_id) {
+                positions.pop();
+                if positions.is_empty() {
+                    self.streams.remove(&*event.aggregate_id);
+                }
+            }
+        }
     }
 
     /// One aggregate's events in version order, within `range`.
@@ -323,7 +353,7 @@ impl EventLog {
             .streams
             .iter()
             .map(|(id, positions)| StreamInfo {
-                aggregate_id: id.clone(),
+                aggregate_id: id.to_string(),
                 version: positions.len() as u64,
                 last_position: positions.last().copied().unwrap_or(0),
             })

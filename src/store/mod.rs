@@ -166,11 +166,11 @@ impl ReadAll {
 
     /// Whether an event passes the filters.
     pub fn matches(&self, event: &StoredEvent) -> bool {
-        (self.event_types.is_empty() || self.event_types.contains(&event.event_type))
+        (self.event_types.is_empty() || self.event_types.iter().any(|t| **t == *event.event_type))
             && self
                 .aggregate_id
                 .as_ref()
-                .is_none_or(|id| *id == event.aggregate_id)
+                .is_none_or(|id| **id == *event.aggregate_id)
     }
 }
 

@@ -5,6 +5,9 @@
 //! IndexedDB: compact and fast to decode) and JSON (for localStorage, which holds only text, and
 //! which a learner can read in DevTools).
 
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{EventData, EventId, Metadata, StoredEvent, Timestamp};
@@ -107,14 +110,16 @@ fn decode_binary(bytes: &[u8]) -> Result<Vec<StoredEvent>, String> {
     }
     let wire: Vec<WireEvent<'_>> =
         postcard::from_bytes(payload).map_err(|e| format!("cannot decode events: {e}"))?;
+    // A segment repeats a few aggregate ids and types many times: share one copy of each.
+    let mut names: HashMap<&str, Arc<str>> = HashMap::default();
     Ok(wire
         .into_iter()
         .map(|e| StoredEvent {
             position: e.position,
             event_id: EventId::from_bytes(e.event_id),
-            aggregate_id: e.aggregate_id.to_string(),
+            aggregate_id: share(&mut names, e.aggregate_id),
             version: e.version,
-            event_type: e.event_type.to_string(),
+            event_type: share(&mut names, e.event_type),
             schema_version: e.schema_version,
             // The checksum proves these are the bytes this crate wrote from canonical data.
             data: EventData::from_stored_json(e.data),
@@ -125,6 +130,11 @@ fn decode_binary(bytes: &[u8]) -> Result<Vec<StoredEvent>, String> {
             },
         })
         .collect())
+}
+
+/// One shared copy of a name per segment.
+fn share<'a>(names: &mut HashMap<&'a str, Arc<str>>, name: &'a str) -> Arc<str> {
+    Arc::clone(names.entry(name).or_insert_with(|| name.into()))
 }
 
 #[cfg(test)]

@@ -4,10 +4,6 @@
 //! Futures resume in a microtask of the success event, so a transaction stays active across
 //! awaits on its own requests. Never await anything else while a transaction is open.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use futures_channel::oneshot;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{DomException, IdbDatabase, IdbFactory, IdbRequest, IdbTransaction};
@@ -27,6 +23,23 @@ extern "C" {
         mode: &str,
         options: &JsValue,
     ) -> Result<IdbTransaction, JsValue>;
+
+    /// `IDBTransaction`, seen through `commit()` (which web-sys marks deprecated).
+    #[wasm_bindgen(js_name = IDBTransaction)]
+    type CommittableTransaction;
+
+    /// `IDBTransaction.commit()`: commit once the requests made so far are done, without
+    /// waiting for the task to end.
+    #[wasm_bindgen(method, catch, js_name = commit)]
+    fn commit(this: &CommittableTransaction) -> Result<(), JsValue>;
+}
+
+/// Asks a transaction to commit as soon as its requests are done. Browsers without `commit()`
+/// commit at the end of the task anyway, so a failure here changes nothing.
+pub fn commit_soon(transaction: &IdbTransaction) {
+    let _ = transaction
+        .unchecked_ref::<CommittableTransaction>()
+        .commit();
 }
 
 /// A failed IndexedDB operation: the `DOMException` name (`ConstraintError`,
@@ -81,38 +94,40 @@ pub fn factory() -> Result<IdbFactory, IdbError> {
         .ok_or_else(|| IdbError::named("NotSupportedError", "IndexedDB is not available here"))
 }
 
-/// Sets (or, with `None`, removes) one event handler, such as `request.set_onsuccess`.
-pub type HandlerSetter<'a> = dyn Fn(Option<&js_sys::Function>) + 'a;
+#[wasm_bindgen(inline_js = "
+export function firstEvent(target, names) {
+  return new Promise((resolve) => {
+    const handlers = names.map((name, index) => [name, () => {
+      for (const [n, h] of handlers) target.removeEventListener(n, h);
+      resolve(index);
+    }]);
+    for (const [n, h] of handlers) target.addEventListener(n, h);
+  });
+}")]
+extern "C" {
+    /// A promise of the index of the first of `names` to fire on `target`; listeners are removed
+    /// then. Written in JS so that each request costs no Rust closure.
+    #[wasm_bindgen(js_name = firstEvent)]
+    fn first_event_promise(target: &web_sys::EventTarget, names: &js_sys::Array)
+    -> js_sys::Promise;
+}
 
-/// Waits until one of several event handlers fires and returns its index. The handlers are
-/// removed afterwards, so nothing leaks.
-pub async fn first_event(setters: &[&HandlerSetter<'_>]) -> usize {
-    let (sender, receiver) = oneshot::channel::<usize>();
-    let sender = Rc::new(RefCell::new(Some(sender)));
-    let handlers: Vec<Closure<dyn FnMut(web_sys::Event)>> = (0..setters.len())
-        .map(|index| {
-            let sender = Rc::clone(&sender);
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
-                if let Some(sender) = sender.borrow_mut().take() {
-                    let _ = sender.send(index);
-                }
-            })
-        })
-        .collect();
-    for (set, handler) in setters.iter().zip(&handlers) {
-        set(Some(handler.as_ref().unchecked_ref()));
+/// Waits until one of several events fires on `target` and returns its index in `names`.
+pub async fn first_event(target: &web_sys::EventTarget, names: &[&str]) -> usize {
+    let list = js_sys::Array::new();
+    for name in names {
+        list.push(&JsValue::from_str(name));
     }
-    // The sender lives in the handlers, which live until here: it cannot be dropped unsent.
-    let index = receiver.await.unwrap_or(usize::MAX);
-    for set in setters {
-        set(None);
-    }
-    index
+    wasm_bindgen_futures::JsFuture::from(first_event_promise(target, &list))
+        .await
+        .ok()
+        .and_then(|index| index.as_f64())
+        .map_or(usize::MAX, |index| index as usize)
 }
 
 /// Waits for a request's result.
 pub async fn request(request: &IdbRequest) -> Result<JsValue, IdbError> {
-    let fired = first_event(&[&|f| request.set_onsuccess(f), &|f| request.set_onerror(f)]).await;
+    let fired = first_event(request, &["success", "error"]).await;
     match fired {
         0 => request.result().map_err(IdbError::from_js),
         _ => Err(request
@@ -126,10 +141,7 @@ pub async fn request(request: &IdbRequest) -> Result<JsValue, IdbError> {
 
 /// Waits for a transaction to commit; an abort is an error carrying the cause.
 pub async fn committed(transaction: &IdbTransaction) -> Result<(), IdbError> {
-    let fired = first_event(&[&|f| transaction.set_oncomplete(f), &|f| {
-        transaction.set_onabort(f)
-    }])
-    .await;
+    let fired = first_event(transaction, &["complete", "abort"]).await;
     if fired == 0 {
         return Ok(());
     }

@@ -189,12 +189,7 @@ async fn open_database(database: &str) -> Result<IdbDatabase, StoreError> {
     request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
     // A tab holding an older version open that does not close would delay the open forever; ours
     // close on `versionchange`. Report `blocked` as an error instead of hanging.
-    let fired = idb::first_event(&[
-        &|f| request.set_onsuccess(f),
-        &|f| request.set_onerror(f),
-        &|f| request.set_onblocked(f),
-    ])
-    .await;
+    let fired = idb::first_event(&request, &["success", "error", "blocked"]).await;
     request.set_onupgradeneeded(None);
     let result = match fired {
         0 => request.result().map_err(IdbError::from_js),
@@ -302,6 +297,8 @@ impl SegmentIo for IdbSegments {
         }
         if self.abort_next_write.replace(false) {
             let _ = tx.abort();
+        } else {
+            idb::commit_soon(&tx);
         }
         match idb::committed(&tx).await {
             Ok(()) => Ok(()),
@@ -310,16 +307,13 @@ impl SegmentIo for IdbSegments {
         }
     }
 
-    async fn read_snapshots(&self, aggregate_id: &str) -> Result<Vec<Snapshot>, StoreError> {
+    async fn read_snapshots(&self) -> Result<Vec<Snapshot>, StoreError> {
         let db = self.connection()?;
         let fail = |e| backend_error("read snapshots", e);
         let js = |e: JsValue| fail(IdbError::from_js(e));
         let tx = idb::transaction(&db, &[SNAPSHOTS], false, "default").map_err(fail)?;
         let store = tx.object_store(SNAPSHOTS).map_err(js)?;
-        let low = Array::of2(&aggregate_id.into(), &JsValue::from_f64(0.0));
-        let high = Array::of2(&aggregate_id.into(), &JsValue::from_f64(f64::MAX));
-        let range = IdbKeyRange::bound(&low, &high).map_err(js)?;
-        let values = store.get_all_with_key(&range).map_err(js)?;
+        let values = store.get_all().map_err(js)?;
         let values: Array = idb::request(&values).await.map_err(fail)?.unchecked_into();
         let mut snapshots = Vec::with_capacity(values.length() as usize);
         for value in values.iter() {
@@ -349,6 +343,7 @@ impl SegmentIo for IdbSegments {
             message: e.to_string(),
         })?;
         store.put_with_key(&text.into(), &key).map_err(js)?;
+        idb::commit_soon(&tx);
         idb::committed(&tx).await.map_err(fail)
     }
 }

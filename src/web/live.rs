@@ -93,7 +93,9 @@ impl Live {
             return;
         };
         self.delivered.set(last);
-        self.notify(&to_js(&fresh).unwrap_or(JsValue::NULL), source, None);
+        if !self.subscribers.borrow().is_empty() {
+            self.notify(&to_js(&fresh).unwrap_or(JsValue::NULL), source, None);
+        }
     }
 
     /// Tells subscribers that reading what another tab appended failed.

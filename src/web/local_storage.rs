@@ -152,9 +152,15 @@ impl SegmentIo for LocalSegments {
         Ok(())
     }
 
-    async fn read_snapshots(&self, aggregate_id: &str) -> Result<Vec<Snapshot>, StoreError> {
+    async fn read_snapshots(&self) -> Result<Vec<Snapshot>, StoreError> {
+        let prefix = self.snapshot_key("");
         // A snapshot is only a shortcut: unreadable snapshots are dropped, not fatal.
-        Ok(LocalStorage::get::<Vec<Snapshot>>(self.snapshot_key(aggregate_id)).unwrap_or_default())
+        Ok(self
+            .keys()
+            .iter()
+            .filter(|k| k.starts_with(&prefix))
+            .flat_map(|k| LocalStorage::get::<Vec<Snapshot>>(k).unwrap_or_default())
+            .collect())
     }
 
     async fn write_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {

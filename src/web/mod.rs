@@ -92,6 +92,22 @@ export interface Committed {
   snapshotError?: string;
 }
 
+/** What an append stored: ids, versions and positions of the batch, and the state after it. */
+export interface Appended {
+  aggregateId: string;
+  /** True when the events were already stored (an idempotent retry): nothing was written. */
+  alreadyStored: boolean;
+  eventIds: string[];
+  firstVersion: number;
+  lastVersion: number;
+  firstPosition: number;
+  lastPosition: number;
+  version: number;
+  state: unknown;
+  snapshotTaken?: number;
+  snapshotError?: string;
+}
+
 export interface ReplayOptions {
   /** Stop after this version. */
   version?: number;

@@ -164,10 +164,12 @@ impl JsSandbox {
         })
     }
 
-    /// Runs an operation that stores events, then tells subscribers and other tabs.
-    fn committing<F>(&self, operation: F) -> js_sys::Promise
+    /// Runs an operation that stores events, tells subscribers and other tabs, and turns the
+    /// outcome into its JS shape.
+    fn committing<F, T>(&self, operation: F, shape: fn(Committed) -> T) -> js_sys::Promise
     where
         F: Future<Output = Result<Committed, SandboxError>> + 'static,
+        T: serde::Serialize + 'static,
     {
         let live = Rc::clone(&self.live);
         promise(async move {
@@ -183,8 +185,50 @@ impl JsSandbox {
                         .unwrap_or(0),
                 );
             }
-            Ok(committed)
+            Ok(shape(committed))
         })
+    }
+}
+
+/// What `append` resolves to: where the batch landed, not the events the caller already has
+/// (a batch of thousands would otherwise cross back whole).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Appended {
+    aggregate_id: String,
+    already_stored: bool,
+    /// Ids of the events, in order (generated ones included).
+    event_ids: Vec<EventId>,
+    first_version: u64,
+    last_version: u64,
+    first_position: u64,
+    last_position: u64,
+    /// The aggregate's version after the batch.
+    version: u64,
+    state: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshot_taken: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshot_error: Option<String>,
+}
+
+impl From<Committed> for Appended {
+    fn from(c: Committed) -> Self {
+        let first = c.events.first();
+        let last = c.events.last();
+        Appended {
+            first_version: first.map_or(0, |e| e.version),
+            first_position: first.map_or(0, |e| e.position),
+            last_version: last.map_or(0, |e| e.version),
+            last_position: last.map_or(0, |e| e.position),
+            event_ids: c.events.iter().map(|e| e.event_id).collect(),
+            aggregate_id: c.aggregate_id,
+            already_stored: c.already_stored,
+            version: c.version,
+            state: c.state,
+            snapshot_taken: c.snapshot_taken,
+            snapshot_error: c.snapshot_error,
+        }
     }
 }
 
@@ -270,7 +314,8 @@ impl JsSandbox {
 
     /// Appends events as they are (bypassing command handlers), all or none.
     /// `options.expected`: `"any"` (default), `"noStream"`, `"exists"` or a version number.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Committed>")]
+    /// Resolves to where the batch landed (ids, versions, positions) and the state after it.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Appended>")]
     pub fn append(
         &self,
         #[wasm_bindgen(js_name = aggregateId)] aggregate_id: String,
@@ -282,10 +327,13 @@ impl JsSandbox {
             Ok((events, options.expected))
         });
         let sandbox = Rc::clone(&self.inner);
-        self.committing(async move {
-            let (events, expected) = parsed?;
-            sandbox.append(&aggregate_id, expected, events, now()).await
-        })
+        self.committing(
+            async move {
+                let (events, expected) = parsed?;
+                sandbox.append(&aggregate_id, expected, events, now()).await
+            },
+            Appended::from,
+        )
     }
 
     /// Executes a command: the aggregate's handler decides, the events are appended.
@@ -316,7 +364,10 @@ impl JsSandbox {
                 })
             });
         let sandbox = Rc::clone(&self.inner);
-        self.committing(async move { sandbox.execute(request?, now()).await })
+        self.committing(
+            async move { sandbox.execute(request?, now()).await },
+            |committed| committed,
+        )
     }
 
     /// Replays an aggregate: `{ version?, time?, exclude?: eventId[], trace?, useSnapshots? }`.

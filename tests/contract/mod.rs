@@ -14,7 +14,7 @@ use serde_json::json;
 pub fn event(n: u8, event_type: &str, amount: i64) -> ProposedEvent {
     ProposedEvent {
         event_id: id(n),
-        event_type: event_type.to_string(),
+        event_type: event_type.into(),
         schema_version: 1,
         data: EventData::from_value(json!({ "amount": amount }))
             .unwrap_or_else(|_| EventData::empty()),
