@@ -37,7 +37,8 @@ need_packages() {
 
 ensure_rust_wasm() {
   command -v cargo >/dev/null 2>&1 || die "cargo is missing: install Rust with rustup (https://rustup.rs) first."
-  need_packages cc:gcc
+  # gcc builds native SQLite; clang and llvm-ar build SQLite for wasm32.
+  need_packages cc:gcc clang:clang llvm-ar:llvm
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     command -v rustup >/dev/null 2>&1 || die "the wasm32-unknown-unknown target is missing and rustup is not there to add it."
     log "adding the wasm32-unknown-unknown target"

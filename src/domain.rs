@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::error::SandboxError;
 use crate::event::{EventData, StoredEvent, check_aggregate_id};
 use crate::rules::{AggregateRules, CommandContext, DecideError, Decided};
-use crate::scenario::{Scenario, ScenarioError, SuggestedQuery, UpcasterSpec};
+use crate::scenario::{ProjectionSpec, Scenario, ScenarioError, SuggestedQuery, UpcasterSpec};
 use crate::script::{
     ScriptEngine, ScriptError, ScriptLimits, data_to_dynamic, dynamic_to_json, json_to_dynamic,
 };
@@ -36,6 +36,8 @@ pub struct ScenarioInfo {
     pub aggregates: Vec<AggregateInfo>,
     /// The upcasters.
     pub upcasters: Vec<UpcasterSpec>,
+    /// The read model's projections.
+    pub projections: Vec<ProjectionSpec>,
     /// Suggested queries.
     pub queries: Vec<SuggestedQuery>,
 }
@@ -149,6 +151,31 @@ impl Domain {
             let rules_hash = rules_hash(&rules, &upcasters);
             kinds.push(AggregateKind { rules, rules_hash });
         }
+        for (index, projection) in scenario.projections.iter().enumerate() {
+            let name_ok = projection
+                .name
+                .starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && projection
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !name_ok {
+                return Err(invalid(
+                    format!("projections[{index}].name"),
+                    "must be a lower-case SQL name such as `balances`".into(),
+                ));
+            }
+            for event_type in projection.on.keys() {
+                if !kinds.iter().any(|k| k.rules.applies(event_type)) {
+                    return Err(invalid(
+                        format!("projections[{index}].on.{event_type}"),
+                        format!(
+                            "no aggregate's rules apply {event_type:?}, so this would never run"
+                        ),
+                    ));
+                }
+            }
+        }
         for (index, upcaster) in scenario.upcasters.iter().enumerate() {
             if !kinds.iter().any(|k| k.rules.applies(&upcaster.event_type)) {
                 return Err(invalid(
@@ -213,6 +240,7 @@ impl Domain {
             snapshot_interval: scenario.snapshot_interval,
             aggregates,
             upcasters: scenario.upcasters.clone(),
+            projections: scenario.projections.clone(),
             queries: scenario.queries.clone(),
         }
     }

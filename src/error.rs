@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::event::InvalidEvent;
+use crate::projection::{ProjectionError, QueryError};
 use crate::scenario::ScenarioError;
 use crate::script::ScriptError;
 use crate::store::StoreError;
@@ -89,6 +90,12 @@ pub enum SandboxError {
         /// What is wrong.
         source: InvalidEvent,
     },
+    /// A projection could not be set up or changed.
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    /// A query gave no answer.
+    #[error(transparent)]
+    Query(#[from] QueryError),
     /// Other input that cannot be used, such as a malformed options object.
     #[error("{what}: {reason}")]
     BadInput {
@@ -119,6 +126,10 @@ pub enum ErrorKind {
     Corrupt,
     /// Storage failed otherwise.
     Storage,
+    /// A projection's SQL failed.
+    Projection,
+    /// A query was refused, failed or ran too long.
+    Query,
 }
 
 impl ErrorKind {
@@ -133,6 +144,8 @@ impl ErrorKind {
             ErrorKind::StorageFull => "storageFull",
             ErrorKind::Corrupt => "corrupt",
             ErrorKind::Storage => "storage",
+            ErrorKind::Projection => "projection",
+            ErrorKind::Query => "query",
         }
     }
 }
@@ -158,6 +171,8 @@ impl SandboxError {
                 | StoreError::EmptyBatch
                 | StoreError::BatchTooLarge { .. } => ErrorKind::BadInput,
             },
+            SandboxError::Projection(_) => ErrorKind::Projection,
+            SandboxError::Query(_) => ErrorKind::Query,
             SandboxError::Scenario(_)
             | SandboxError::UnknownAggregate { .. }
             | SandboxError::UnknownCommand { .. }

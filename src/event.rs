@@ -43,6 +43,11 @@ impl EventId {
             .map_err(|_| InvalidEvent::EventId(text.chars().take(64).collect()))
     }
 
+    /// Writes the hyphenated text form into a buffer, without allocating.
+    pub fn encode<'b>(&self, buffer: &'b mut [u8; 45]) -> &'b str {
+        self.0.hyphenated().encode_lower(buffer)
+    }
+
     /// The 16 bytes of the UUID.
     pub fn as_bytes(&self) -> &[u8; 16] {
         self.0.as_bytes()

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod event;
 pub mod expected;
+pub mod projection;
 pub mod replay;
 pub mod rules;
 pub mod sandbox;

@@ -99,3 +99,72 @@ async fn errors_reach_js_with_a_kind_and_details() {
     .unwrap_or_else(|| panic!("a malformed batch was accepted"));
     assert_eq!(get(&bad, "kind").as_string().as_deref(), Some("badInput"));
 }
+
+/// Waits until every projection has caught up with the log.
+async fn projected(sandbox: &JsSandbox) {
+    JsFuture::from(sandbox.project())
+        .await
+        .unwrap_or_else(|e| panic!("project failed: {e:?}"));
+}
+
+async fn query(sandbox: &JsSandbox, sql: &str) -> Result<JsValue, JsValue> {
+    JsFuture::from(sandbox.query(sql.into(), JsValue::UNDEFINED)).await
+}
+
+#[wasm_bindgen_test]
+async fn sqlite_runs_in_wasm_with_json_functions_and_read_only_queries() {
+    let sandbox = open_bank().await;
+    projected(&sandbox).await;
+    let answer = query(
+        &sandbox,
+        "SELECT account, balance FROM balances WHERE balance > 50",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let rows: Array = get(&answer, "rows")
+        .dyn_into()
+        .unwrap_or_else(|_| panic!("no rows"));
+    let first: Array = rows
+        .get(0)
+        .dyn_into()
+        .unwrap_or_else(|_| panic!("no first row"));
+    assert_eq!(first.get(0).as_string().as_deref(), Some("acc-001"));
+    assert_eq!(first.get(1).as_f64(), Some(120.0));
+    assert!(get(&answer, "ms").as_f64().is_some_and(|ms| ms >= 0.0));
+
+    let json = query(
+        &sandbox,
+        "SELECT sum(json_extract(data, '$.amount')) FROM events WHERE type != 'Created'",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let rows: Array = get(&json, "rows")
+        .dyn_into()
+        .unwrap_or_else(|_| panic!("no rows"));
+    let total: Array = rows.get(0).dyn_into().unwrap_or_else(|_| panic!("no row"));
+    assert_eq!(total.get(0).as_f64(), Some(80.0));
+
+    let refused = query(&sandbox, "DELETE FROM balances")
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a write was run"));
+    assert_eq!(get(&refused, "kind").as_string().as_deref(), Some("query"));
+    assert!(
+        get(&get(&refused, "details"), "refused")
+            .as_string()
+            .is_some_and(|r| r.contains("DELETE"))
+    );
+
+    let options = options(r#"{"timeLimitMs": 100}"#);
+    let runaway = JsFuture::from(sandbox.query(
+        "WITH RECURSIVE f(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM f) SELECT count(*) FROM f".into(),
+        options,
+    ))
+    .await
+    .err()
+    .unwrap_or_else(|| panic!("the runaway query finished"));
+    assert_eq!(
+        get(&get(&runaway, "details"), "limitMs").as_f64(),
+        Some(100.0)
+    );
+}

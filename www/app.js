@@ -22,7 +22,20 @@ const ui = {
   commandResult: $("#command-result"),
   appendForm: $("#append-form"),
   appendResult: $("#append-result"),
+  whatIf: $("#what-if"),
+  readModelWhere: $("#read-model-where"),
+  delay: $("#delay"),
+  projections: $("#projections tbody"),
+  suggested: $("#suggested"),
+  queryForm: $("#query-form"),
+  queryStatus: $("#query-status"),
+  queryHead: $("#query-result thead"),
+  queryBody: $("#query-result tbody"),
+  history: $("#history"),
 };
+const HISTORY_KEY = "es-sandbox/query-history";
+/** Event ids ticked "out": the state and queries are shown as if they never happened. */
+const excluded = new Set();
 const SHOWN_EVENTS = 200;
 
 let sandbox;
@@ -58,6 +71,23 @@ ui.appendForm.addEventListener("submit", (event) => {
   event.preventDefault();
   appendEvent();
 });
+ui.queryForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  runQuery(ui.queryForm.sql.value);
+});
+ui.delay.addEventListener("change", () => sandbox?.setProjectionDelay(Number(ui.delay.value) || 0));
+ui.whatIf.querySelector("button").addEventListener("click", async () => {
+  excluded.clear();
+  await refresh(ui.aggregate.value || undefined);
+});
+ui.events.addEventListener("change", async (event) => {
+  const id = event.target.dataset?.eventId;
+  if (!id) return;
+  if (event.target.checked) excluded.add(id);
+  else excluded.delete(id);
+  await refresh(ui.aggregate.value || undefined);
+});
+renderHistory();
 await openScenario(ui.scenario.value);
 
 async function openScenario(name) {
@@ -81,6 +111,23 @@ async function openScenario(name) {
   const where = sandbox.storeInfo();
   ui.description.textContent = info.description;
   unsubscribe = sandbox.subscribe((notice) => onNotice(notice));
+  excluded.clear();
+  sandbox.setProjectionDelay(Number(ui.delay.value) || 0);
+  fill(
+    ui.suggested,
+    info.queries.map((q) => {
+      const button = el("button", { type: "button", class: "secondary", title: q.sql }, q.title);
+      button.addEventListener("click", () => {
+        ui.queryForm.sql.value = q.sql;
+        runQuery(q.sql);
+      });
+      return button;
+    }),
+  );
+  ui.queryForm.sql.value = info.queries[0]?.sql ?? "SELECT * FROM events";
+  fill(ui.queryHead);
+  fill(ui.queryBody);
+  showResult(ui.queryStatus, "", "");
   await refresh();
   setAggregateInForms(ui.aggregate.value);
   const lasting = where.durable ? "they survive reloads and are shared with other tabs" : "a reload starts over";
@@ -96,6 +143,10 @@ let remote = { count: 0, last: 0, redraw: undefined };
 function onNotice({ events, source, error }) {
   if (error) {
     ui.live.textContent = `Reading another tab's events failed: ${error.message}`;
+    return;
+  }
+  if (source === "projection") {
+    scheduleReadModel();
     return;
   }
   if (source !== "remote") return;
@@ -136,7 +187,8 @@ async function refresh(preferredAggregate) {
     events.map((e) =>
       el(
         "tr",
-        { "data-position": e.position },
+        { "data-position": e.position, class: excluded.has(e.eventId) ? "left-out" : undefined },
+        el("td", {}, checkbox(e.eventId)),
         el("td", {}, e.position),
         el("td", {}, e.aggregateId),
         el("td", {}, e.version),
@@ -153,7 +205,130 @@ async function refresh(preferredAggregate) {
     streams.map((s) => s.aggregateId),
     preferredAggregate,
   );
+  ui.whatIf.hidden = excluded.size === 0;
+  ui.whatIf.querySelector("span").textContent =
+    `What-if: ${excluded.size} event(s) left out. The state and your queries are computed as if they never happened; nothing stored changes.`;
   await renderState();
+  await renderReadModel();
+}
+
+function checkbox(eventId) {
+  const box = el("input", { type: "checkbox", "data-event-id": eventId, "aria-label": "leave out" });
+  box.checked = excluded.has(eventId);
+  return box;
+}
+
+let readModelTimer;
+/** Redraws the read model panel at most every 100 ms however often projections move. */
+function scheduleReadModel() {
+  readModelTimer ??= setTimeout(async () => {
+    readModelTimer = undefined;
+    await renderReadModel();
+  }, 100);
+}
+
+async function renderReadModel() {
+  if (!sandbox) return;
+  const model = await sandbox.projections();
+  ui.readModelWhere.textContent = `The read model lives ${model.location}. The log's head is at position ${model.head}; a projection behind it answers with older data.`;
+  fill(
+    ui.projections,
+    model.projections.map((p) => {
+      const behind = model.head - p.checkpoint;
+      const state = p.stale ? "stale" : p.state;
+      const detail = p.stale
+        ? "definition changed: rebuild to apply it"
+        : p.state === "crashed"
+          ? `after applying up to position ${p.atPosition}, before committing: nothing of that round was kept`
+          : p.state === "failed"
+            ? `stopped at position ${p.atPosition}: ${p.message}`
+            : "";
+      const actions = [];
+      const action = (label, run) => {
+        const button = el("button", { type: "button", class: "secondary", "data-action": label }, label);
+        button.addEventListener("click", async () => {
+          try {
+            run();
+          } catch (error) {
+            showResult(ui.queryStatus, "error", error.message);
+          }
+          await renderReadModel();
+        });
+        actions.push(button);
+      };
+      if (p.state === "running") action("Pause", () => sandbox.pauseProjection(p.name));
+      else if (!p.stale) action("Resume", () => sandbox.resumeProjection(p.name));
+      action("Crash", () => sandbox.crashProjection(p.name, 1));
+      action("Rebuild", () => sandbox.rebuildProjection(p.name));
+      return el(
+        "tr",
+        { "data-projection": p.name, title: p.description },
+        el("td", {}, p.name),
+        el("td", {}, `${p.checkpoint} / ${model.head}`, behind > 0 ? ` (${behind} behind)` : ""),
+        el("td", {}, el("span", { class: "state-badge", "data-state": state }, state), detail ? ` ${detail}` : ""),
+        el("td", {}, actions),
+      );
+    }),
+  );
+}
+
+async function runQuery(sql) {
+  if (!sandbox) return;
+  remember(sql);
+  try {
+    const model = await sandbox.projections();
+    const answer = await sandbox.query(sql, { exclude: [...excluded] });
+    fill(ui.queryHead, el("tr", {}, answer.columns.map((c) => el("th", {}, c))));
+    fill(
+      ui.queryBody,
+      answer.rows.map((row) => el("tr", {}, row.map((value) => el("td", { class: value === null ? "null" : undefined }, value === null ? "NULL" : String(value))))),
+    );
+    const more = answer.totalRows - answer.rows.length;
+    const lag = Math.min(...model.projections.filter((p) => p.name !== "events").map((p) => p.checkpoint), model.head);
+    const notes = [
+      `${answer.totalRows} row(s) in ${answer.ms.toFixed(1)} ms`,
+      more > 0 ? `showing the first ${answer.rows.length}, ${more} more` : "",
+      answer.whatIf ? "what-if: computed in a separate read model without the events left out" : "",
+      !answer.whatIf && lag < model.head ? `read model behind the log (position ${lag} of ${model.head}): the answer may be stale` : "",
+    ];
+    showResult(ui.queryStatus, "ok", notes.filter(Boolean).join("; ") + ".");
+  } catch (error) {
+    fill(ui.queryHead);
+    fill(ui.queryBody);
+    showResult(ui.queryStatus, "error", error.message);
+  }
+}
+
+function remember(sql) {
+  const history = [sql, ...loadHistory().filter((q) => q !== sql)].slice(0, 15);
+  try {
+    localStorage.setItem(HISTORY_KEY, JSON.stringify(history));
+  } catch {
+    // A full or blocked localStorage only loses the history.
+  }
+  renderHistory();
+}
+
+function loadHistory() {
+  try {
+    const history = JSON.parse(localStorage.getItem(HISTORY_KEY) ?? "[]");
+    return Array.isArray(history) ? history.filter((q) => typeof q === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function renderHistory() {
+  fill(
+    ui.history,
+    loadHistory().map((sql) => {
+      const button = el("button", { type: "button", class: "link" }, sql);
+      button.addEventListener("click", () => {
+        ui.queryForm.sql.value = sql;
+      });
+      return el("li", {}, button);
+    }),
+  );
 }
 
 async function renderState() {
@@ -165,19 +340,21 @@ async function renderState() {
     return;
   }
   try {
-    const replay = await sandbox.replay(aggregateId, { trace: true });
+    const replay = await sandbox.replay(aggregateId, { trace: true, exclude: [...excluded] });
     let before = replay.trace.initialState;
     fill(
       ui.trace,
       replay.trace.steps.map((step) => {
         const changes = changedFields(before, step.state);
         before = step.state;
-        return el("li", {}, el("b", {}, `v${step.version} ${step.type}`), " ", changes.join(", ") || "no change");
+        const text = step.excluded ? "left out" : changes.join(", ") || "no change";
+        return el("li", { class: step.excluded ? "left-out" : undefined }, el("b", {}, `v${step.version} ${step.type}`), " ", text);
       }),
     );
     ui.state.textContent = JSON.stringify(replay.state, null, 2);
     const from = replay.fromSnapshot === null ? "the start" : `the snapshot at version ${replay.fromSnapshot}`;
-    ui.replayInfo.textContent = `${replay.kind} ${aggregateId} at version ${replay.version}: replayed ${replay.eventsReplayed} event(s) from ${from}.`;
+    const whatIf = replay.excludedVersions.length ? `, leaving out version(s) ${replay.excludedVersions.join(", ")}` : "";
+    ui.replayInfo.textContent = `${replay.kind} ${aggregateId} at version ${replay.version}: replayed ${replay.eventsReplayed} event(s) from ${from}${whatIf}.`;
   } catch (error) {
     fill(ui.trace);
     ui.state.textContent = "";

@@ -17,11 +17,14 @@ use crate::domain::{AggregateKind, Domain};
 use crate::error::SandboxError;
 use crate::event::{EventId, Metadata, ProposedEvent, StoredEvent, Timestamp};
 use crate::expected::ExpectedVersion;
+use crate::projection::{
+    Projected, ProjectedEvent, ProjectionStatus, QueryLimits, QueryResult, ReadModel,
+};
 use crate::replay::{
     Replay, ReplayOptions, Trace, choose_snapshot, fold_events, state_to_json, version_at_time,
 };
 use crate::rules::{CommandContext, DecideError};
-use crate::scenario::Scenario;
+use crate::scenario::{ProjectionSpec, Scenario};
 use crate::script::ScriptError;
 use crate::snapshot::Snapshot;
 use crate::store::{EventStore, ReadAll, StoreError, StreamInfo, VersionRange};
@@ -43,14 +46,19 @@ pub struct Sandbox<S> {
     /// The newest snapshot version this sandbox saved (or is saving) per aggregate, so that
     /// concurrent appends do not all take the same automatic snapshot.
     snapshotting: RefCell<HashMap<String, u64>>,
+    /// The read model the projections feed; in memory, rebuilt from the log.
+    read_model: RefCell<ReadModel>,
 }
 
 impl<S: EventStore> Sandbox<S> {
     /// Compiles a scenario over a store, seeding the store if it is empty.
     pub async fn open(store: S, scenario: Scenario) -> Result<Self, SandboxError> {
+        let domain = Domain::compile(scenario)?;
+        let read_model = ReadModel::open(&domain.scenario().projections)?;
         let sandbox = Sandbox {
             store,
-            domain: Domain::compile(scenario)?,
+            domain,
+            read_model: RefCell::new(read_model),
             heads: RefCell::new(HashMap::new()),
             snapshotting: RefCell::new(HashMap::new()),
         };
@@ -498,6 +506,89 @@ impl<S: EventStore> Sandbox<S> {
     /// Events across aggregates, in position order, as stored (not upcast).
     pub async fn events(&self, query: &ReadAll) -> Result<Vec<StoredEvent>, SandboxError> {
         Ok(self.store.read_all(query).await?)
+    }
+
+    /// Brings the running projections forward by up to `max_events` events (from the lowest
+    /// checkpoint), each projection in its own transaction with its checkpoint. Events pass
+    /// through the upcasters first.
+    pub async fn project(&self, max_events: usize) -> Result<Projected, SandboxError> {
+        let Some(checkpoint) = self.read_model.borrow().needs_from() else {
+            return Ok(Projected::default());
+        };
+        let events = self
+            .store
+            .read_all(&ReadAll::from_position(checkpoint + 1, max_events))
+            .await?;
+        let events = self.projected_events(events);
+        Ok(self.read_model.borrow_mut().apply(&events))
+    }
+
+    fn projected_events(&self, events: Vec<StoredEvent>) -> Vec<ProjectedEvent> {
+        events
+            .into_iter()
+            .map(|event| {
+                let current = self.domain.upcast_event(&event).map_err(|e| e.to_string());
+                ProjectedEvent::new(event, current)
+            })
+            .collect()
+    }
+
+    /// Every projection's checkpoint and state.
+    pub fn projections(&self) -> Vec<ProjectionStatus> {
+        self.read_model.borrow().status()
+    }
+
+    /// Pauses a projection: queries keep seeing its tables as they are.
+    pub fn pause_projection(&self, name: &str) -> Result<(), SandboxError> {
+        Ok(self.read_model.borrow_mut().pause(name)?)
+    }
+
+    /// Restarts a paused, crashed or failed projection from its checkpoint.
+    pub fn resume_projection(&self, name: &str) -> Result<(), SandboxError> {
+        Ok(self.read_model.borrow_mut().resume(name)?)
+    }
+
+    /// Makes a projection crash in its next round, after `after` events and before committing,
+    /// losing that round.
+    pub fn crash_projection(&self, name: &str, after: usize) -> Result<(), SandboxError> {
+        Ok(self.read_model.borrow_mut().crash_next(name, after)?)
+    }
+
+    /// Drops a projection's tables and replays it from position 0 (on the next `project`).
+    pub fn rebuild_projection(&self, name: &str) -> Result<(), SandboxError> {
+        Ok(self.read_model.borrow_mut().rebuild(name)?)
+    }
+
+    /// Replaces the projection definitions; changed ones wait for a rebuild.
+    pub fn redefine_projections(&self, specs: &[ProjectionSpec]) -> Result<(), SandboxError> {
+        Ok(self.read_model.borrow_mut().redefine(specs)?)
+    }
+
+    /// Runs one read-only SQL statement against the read model as it is now (possibly behind
+    /// the log: compare the checkpoints with the head).
+    pub fn query(&self, sql: &str, limits: &QueryLimits) -> Result<QueryResult, SandboxError> {
+        Ok(self.read_model.borrow_mut().query(sql, limits)?)
+    }
+
+    /// Runs a query against a read model built from scratch, in a separate in-memory database,
+    /// from the whole log without the excluded events: the real read model is not touched.
+    pub async fn query_what_if(
+        &self,
+        sql: &str,
+        exclude: &[EventId],
+        limits: &QueryLimits,
+    ) -> Result<QueryResult, SandboxError> {
+        let excluded: HashSet<EventId> = exclude.iter().copied().collect();
+        let events = self
+            .store
+            .read_all(&ReadAll::from_position(1, usize::MAX))
+            .await?
+            .into_iter()
+            .filter(|e| !excluded.contains(&e.event_id))
+            .collect();
+        let mut model = ReadModel::open(&self.domain.scenario().projections)?;
+        model.apply(&self.projected_events(events));
+        Ok(model.query(sql, limits)?)
     }
 
     /// Catches up with events other writers (tabs) stored; returns them.

@@ -42,6 +42,9 @@ pub struct Scenario {
     /// What an empty store starts with.
     #[serde(default)]
     pub seed: Vec<SeedStep>,
+    /// Read models fed by the events, as SQL.
+    #[serde(default)]
+    pub projections: Vec<ProjectionSpec>,
     /// Queries worth trying on the read model.
     #[serde(default)]
     pub queries: Vec<SuggestedQuery>,
@@ -136,6 +139,52 @@ pub struct SeedStep {
     pub data: Value,
     /// When it happened, ms since the Unix epoch; fixed so that seeding is repeatable.
     pub timestamp: Timestamp,
+}
+
+/// A projection: SQL that builds tables from events.
+///
+/// ```json
+/// { "name": "balances",
+///   "setup": "CREATE TABLE balances (account TEXT PRIMARY KEY, balance INTEGER NOT NULL)",
+///   "on": { "Deposited": "UPDATE balances SET balance = balance + :amount WHERE account = :aggregate_id" } }
+/// ```
+///
+/// Statements bind named parameters from the event (upcast to its current schema):
+/// `:aggregate_id`, `:version`, `:position`, `:type`, `:timestamp`, `:event_id`,
+/// `:schema_version`, `:data` (the data as JSON, for SQLite's JSON functions) and each top-level
+/// data field (`:amount`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProjectionSpec {
+    /// Its name, such as `balances`.
+    pub name: String,
+    /// What it shows.
+    #[serde(default)]
+    pub description: String,
+    /// Statements that create its tables and indexes.
+    pub setup: SqlStatements,
+    /// Per event type, the statements to run for each event of that type.
+    pub on: BTreeMap<String, SqlStatements>,
+}
+
+/// One SQL statement, or several run in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SqlStatements {
+    /// One statement.
+    One(String),
+    /// Several statements, each a whole statement.
+    Many(Vec<String>),
+}
+
+impl SqlStatements {
+    /// The statements in order.
+    pub fn statements(&self) -> Vec<&str> {
+        match self {
+            SqlStatements::One(sql) => vec![sql.as_str()],
+            SqlStatements::Many(list) => list.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 /// A query suggested to the learner.

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 use wasm_bindgen::JsValue;
 
 use crate::error::SandboxError;
+use crate::projection::{ProjectionError, QueryError};
 use crate::scenario::ScenarioError;
 use crate::store::StoreError;
 
@@ -60,6 +61,22 @@ fn details(error: &SandboxError) -> Value {
             json!({ "asked": asked, "head": head })
         }
         SandboxError::InvalidEvent { index, .. } => json!({ "index": index }),
+        SandboxError::Query(query) => match query {
+            QueryError::Refused { reason } => json!({ "refused": reason }),
+            QueryError::Sql { message } => json!({ "sqlite": message }),
+            QueryError::Interrupted { limit_ms } => json!({ "limitMs": limit_ms }),
+            QueryError::Empty => Value::Null,
+        },
+        SandboxError::Projection(
+            ProjectionError::Definition {
+                projection,
+                message,
+            }
+            | ProjectionError::Sql {
+                projection,
+                message,
+            },
+        ) => json!({ "projection": projection, "message": message }),
         _ => Value::Null,
     }
 }

@@ -11,6 +11,7 @@ use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::convert::to_js;
 use crate::event::StoredEvent;
+use crate::projection::Projected;
 
 /// Where new events came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +86,11 @@ impl Live {
         self.subscribers.borrow_mut().retain(|(i, _)| *i != id);
     }
 
+    /// The highest position subscribers have been given.
+    pub fn delivered(&self) -> u64 {
+        self.delivered.get()
+    }
+
     /// Gives subscribers the events they have not had yet, as `{ events, source }`.
     pub fn deliver(&self, events: &[StoredEvent], source: Source) {
         let delivered = self.delivered.get();
@@ -96,6 +102,22 @@ impl Live {
         if !self.subscribers.borrow().is_empty() {
             self.notify(&to_js(&fresh).unwrap_or(JsValue::NULL), source, None);
         }
+    }
+
+    /// Tells subscribers that the read model moved, as `{ source: "projection", projected }`.
+    pub fn deliver_projection(&self, projected: &Projected) {
+        if projected.applied == 0 && projected.stopped.is_empty() {
+            return;
+        }
+        let notice = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&notice, &"events".into(), &js_sys::Array::new());
+        let _ = js_sys::Reflect::set(&notice, &"source".into(), &"projection".into());
+        let _ = js_sys::Reflect::set(
+            &notice,
+            &"projected".into(),
+            &to_js(projected).unwrap_or(JsValue::NULL),
+        );
+        self.call_subscribers(&notice);
     }
 
     /// Tells subscribers that reading what another tab appended failed.
@@ -110,6 +132,10 @@ impl Live {
         if let Some(error) = error {
             let _ = js_sys::Reflect::set(&notice, &"error".into(), &error);
         }
+        self.call_subscribers(&notice);
+    }
+
+    fn call_subscribers(&self, notice: &js_sys::Object) {
         // A subscriber may unsubscribe from inside its callback: call a copy of the list.
         let subscribers: Vec<js_sys::Function> = self
             .subscribers
@@ -119,7 +145,7 @@ impl Live {
             .collect();
         for callback in subscribers {
             // One subscriber throwing must not keep the others from hearing.
-            let _ = callback.call1(&JsValue::NULL, &notice);
+            let _ = callback.call1(&JsValue::NULL, notice);
         }
     }
 

@@ -8,6 +8,7 @@ mod idb;
 mod indexeddb;
 mod live;
 mod local_storage;
+mod projecting;
 mod sandbox;
 mod store;
 
@@ -32,6 +33,8 @@ export interface OpenOptions {
   scenario: string | object;
   /** IndexedDB commits: "relaxed" (default, fast) or "strict" (wait for the disk). */
   durability?: "relaxed" | "strict";
+  /** "live" (default): projections follow new events on their own; "manual": only on `project()`. */
+  readModel?: "live" | "manual";
 }
 
 /** A store, for the static methods that work without opening it. */
@@ -40,8 +43,61 @@ export interface StoreRef { storage: "memory" | "localstorage" | "indexeddb"; na
 /** Where a sandbox keeps its events. */
 export interface StoreInfo { storage: string; name: string; location: string; durable: boolean }
 
-/** What subscribers receive: new events, and whether they came from this tab or another. */
-export interface EventNotice { events: StoredEvent[]; source: "local" | "remote"; error?: Error }
+/**
+ * What subscribers receive: new events from this tab ("local") or another ("remote"), or news
+ * that the read model moved ("projection", with `projected`).
+ */
+export interface EventNotice {
+  events: StoredEvent[];
+  source: "local" | "remote" | "projection";
+  projected?: Projected;
+  error?: Error;
+}
+
+/** A projection: SQL run for each event of the named types. */
+export interface ProjectionSpec {
+  name: string;
+  description?: string;
+  setup: string | string[];
+  on: Record<string, string | string[]>;
+}
+
+/** Where a projection is: its checkpoint (the last position applied) and state. */
+export interface ProjectionStatus {
+  name: string;
+  description: string;
+  checkpoint: number;
+  state: "running" | "paused" | "crashed" | "failed";
+  atPosition?: number;
+  message?: string;
+  /** Its definition changed since its tables were built: rebuild it. */
+  stale: boolean;
+  objects: string[];
+}
+
+/** The read model: the log's head, the projections, the delay before they follow new events. */
+export interface ReadModelInfo { head: number; delayMs: number; location: string; projections: ProjectionStatus[] }
+
+/** What a round of projecting did. */
+export interface Projected { applied: number; stopped: string[] }
+
+export interface QueryOptions {
+  /** Rows returned (default 200); the rest are counted. */
+  maxRows?: number;
+  /** Milliseconds before a query is stopped (default 2000). */
+  timeLimitMs?: number;
+  /** Recompute the projections without these events, in a separate database. */
+  exclude?: string[];
+}
+
+/** A query's answer: values as JSON (numbers, strings, null; blobs as x'..'). */
+export interface QueryAnswer {
+  columns: string[];
+  rows: unknown[][];
+  totalRows: number;
+  ms: number;
+  whatIf: boolean;
+}
 
 /** An event as stored: immutable, with its place in its aggregate and in the log. */
 export interface StoredEvent {
@@ -157,11 +213,12 @@ export interface ScenarioInfo {
   snapshotInterval: number;
   aggregates: AggregateInfo[];
   upcasters: { eventType: string; fromVersion: number; description: string; script: string | string[] }[];
+  projections: ProjectionSpec[];
   queries: { title: string; sql: string }[];
 }
 
 /** Every error the sandbox throws is an `Error` with `name` "SandboxError", a `kind` and `details`. */
 export type SandboxErrorKind =
   | "conflict" | "businessRule" | "script" | "badInput" | "idempotency"
-  | "storageFull" | "corrupt" | "storage";
+  | "storageFull" | "corrupt" | "storage" | "projection" | "query";
 "#;

@@ -14,12 +14,15 @@ use super::convert::{from_js, from_js_or_default, to_js};
 use super::error::to_js_error;
 use super::indexeddb::Durability;
 use super::live::{Live, Source};
+use super::projecting::Projecting;
 use super::store::{self, BrowserStore, StorageKind};
 use crate::error::SandboxError;
 use crate::event::{EventId, StoredEvent, Timestamp};
 use crate::expected::ExpectedVersion;
+use crate::projection::{Projected, ProjectionStatus, QueryLimits, QueryResult};
 use crate::replay::ReplayOptions;
 use crate::sandbox::{CommandRequest, Committed, NewEvent, Sandbox};
+use crate::scenario::ProjectionSpec;
 use crate::scenario::{SHIPPED, Scenario, shipped};
 use crate::store::{EventStore, ReadAll};
 
@@ -36,6 +39,19 @@ struct OpenOptions {
     scenario: serde_json::Value,
     #[serde(default)]
     durability: Durability,
+    /// `"live"` (default): projections follow new events on their own; `"manual"`: only when
+    /// `project()` is called.
+    #[serde(default)]
+    read_model: ReadModelMode,
+}
+
+/// When projections run.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum ReadModelMode {
+    #[default]
+    Live,
+    Manual,
 }
 
 /// Which store, for the static methods that work without opening it.
@@ -71,6 +87,57 @@ struct ExecuteOptions {
     event_ids: Vec<EventId>,
 }
 
+/// Options of `query`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct QueryOptions {
+    #[serde(default)]
+    max_rows: Option<usize>,
+    #[serde(default)]
+    time_limit_ms: Option<f64>,
+    #[serde(default)]
+    exclude: Vec<EventId>,
+}
+
+/// What `query` resolves to.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryAnswer {
+    #[serde(flatten)]
+    result: QueryResult,
+    /// How long the query took.
+    ms: f64,
+    /// Whether it ran on a what-if read model.
+    what_if: bool,
+}
+
+/// What `projections` resolves to.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadModelInfo {
+    head: u64,
+    delay_ms: f64,
+    location: &'static str,
+    projections: Vec<ProjectionStatus>,
+}
+
+/// Milliseconds from the page's clock (`performance.now()` where there is one).
+fn clock_ms() -> f64 {
+    let global = js_sys::global();
+    js_sys::Reflect::get(&global, &"performance".into())
+        .ok()
+        .filter(|p| !p.is_undefined())
+        .and_then(|performance| {
+            let now = js_sys::Reflect::get(&performance, &"now".into()).ok()?;
+            now.dyn_into::<js_sys::Function>()
+                .ok()?
+                .call0(&performance)
+                .ok()?
+                .as_f64()
+        })
+        .unwrap_or_else(js_sys::Date::now)
+}
+
 /// What the page shows about where events live.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -86,6 +153,7 @@ struct StoreInfo {
 pub struct JsSandbox {
     inner: Rc<Sandbox<BrowserStore>>,
     live: Rc<Live>,
+    projecting: Rc<Projecting>,
     kind: StorageKind,
     name: String,
 }
@@ -129,6 +197,14 @@ impl JsSandbox {
         let channel = (options.storage != StorageKind::Memory)
             .then(|| format!("es-sandbox/{}/{name}", options.storage.as_str()));
         let live = Rc::new(Live::new(channel.as_deref(), head));
+        let projecting = Projecting::new(
+            Rc::clone(&sandbox),
+            Rc::clone(&live),
+            options.read_model == ReadModelMode::Live,
+        );
+        // The read model is in memory: build it from the log now, in the background.
+        projecting.schedule();
+        let weak_projecting = Rc::downgrade(&projecting);
         let (weak_sandbox, weak_live) = (Rc::downgrade(&sandbox), Rc::downgrade(&live));
         // Announcements can come by the hundred; one catch-up at a time reads them all, and one
         // more runs if any arrived meanwhile.
@@ -143,10 +219,18 @@ impl JsSandbox {
                 return;
             }
             let (catching_up, again) = (Rc::clone(&catching_up), Rc::clone(&again));
+            let projecting = weak_projecting.upgrade();
             spawn_local(async move {
                 loop {
                     match sandbox.refresh().await {
-                        Ok(events) => live.deliver(&events, Source::Remote),
+                        Ok(events) => {
+                            if !events.is_empty()
+                                && let Some(projecting) = &projecting
+                            {
+                                projecting.schedule();
+                            }
+                            live.deliver(&events, Source::Remote);
+                        }
                         Err(error) => live.deliver_error(to_js_error(error)),
                     }
                     if !again.replace(false) {
@@ -159,6 +243,7 @@ impl JsSandbox {
         Ok(JsSandbox {
             inner: sandbox,
             live,
+            projecting,
             kind: options.storage,
             name,
         })
@@ -171,9 +256,35 @@ impl JsSandbox {
         F: Future<Output = Result<Committed, SandboxError>> + 'static,
         T: serde::Serialize + 'static,
     {
-        let live = Rc::clone(&self.live);
+        let (sandbox, live, projecting) = (
+            Rc::clone(&self.inner),
+            Rc::clone(&self.live),
+            Rc::clone(&self.projecting),
+        );
         promise(async move {
-            let committed = operation.await?;
+            let outcome = operation.await;
+            let ours = match &outcome {
+                Ok(committed) if !committed.already_stored => committed.events.first(),
+                _ => None,
+            };
+            // An append that met another tab's events (a conflict, or a retry after one) read
+            // them into the log; tell subscribers now, since that tab's announcement will find
+            // nothing new to read.
+            let from = live.delivered() + 1;
+            let before = ours.map_or(u64::MAX, |first| first.position);
+            if before > from {
+                let limit = usize::try_from(before - from).unwrap_or(usize::MAX);
+                if let Ok(others) = sandbox
+                    .store()
+                    .read_all(&ReadAll::from_position(from, limit))
+                    .await
+                    && !others.is_empty()
+                {
+                    live.deliver(&others, Source::Remote);
+                    projecting.schedule();
+                }
+            }
+            let committed = outcome?;
             if !committed.already_stored && !committed.events.is_empty() {
                 live.deliver(&committed.events, Source::Local);
                 live.announce(
@@ -184,6 +295,7 @@ impl JsSandbox {
                         .max()
                         .unwrap_or(0),
                 );
+                projecting.schedule();
             }
             Ok(shape(committed))
         })
@@ -458,6 +570,127 @@ impl JsSandbox {
             let events: Vec<StoredEvent> = sandbox.refresh().await?;
             live.deliver(&events, Source::Remote);
             Ok(events)
+        })
+    }
+
+    /// The read model's projections with their checkpoints and states, the log's head position
+    /// (a projection behind it is stale), and the delay before projections follow new events.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ReadModelInfo>")]
+    pub fn projections(&self) -> js_sys::Promise {
+        let (sandbox, projecting) = (Rc::clone(&self.inner), Rc::clone(&self.projecting));
+        promise(async move {
+            Ok(ReadModelInfo {
+                head: sandbox.store().head_position().await?,
+                delay_ms: projecting.delay_ms(),
+                location: "in memory, rebuilt from the log when the sandbox opens",
+                projections: sandbox.projections(),
+            })
+        })
+    }
+
+    /// Brings every running projection up to the head of the log now; resolves to what it did.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Projected>")]
+    pub fn project(&self) -> js_sys::Promise {
+        let sandbox = Rc::clone(&self.inner);
+        promise(async move {
+            let mut total = Projected::default();
+            loop {
+                let round = sandbox.project(usize::MAX).await?;
+                if round.applied == 0 {
+                    total.stopped.extend(round.stopped);
+                    return Ok(total);
+                }
+                total.applied += round.applied;
+                total.stopped.extend(round.stopped);
+            }
+        })
+    }
+
+    /// Sets how long projections wait before following new events (ms; 0 = at once), so that
+    /// the read model's lag can be seen.
+    #[wasm_bindgen(js_name = setProjectionDelay)]
+    pub fn set_projection_delay(&self, ms: f64) {
+        self.projecting.set_delay_ms(ms);
+    }
+
+    /// Pauses a projection: queries see its tables as they are while the log moves on.
+    #[wasm_bindgen(js_name = pauseProjection)]
+    pub fn pause_projection(&self, name: &str) -> Result<(), JsValue> {
+        self.inner.pause_projection(name).map_err(to_js_error)
+    }
+
+    /// Restarts a paused, crashed or failed projection from its checkpoint.
+    #[wasm_bindgen(js_name = resumeProjection)]
+    pub fn resume_projection(&self, name: &str) -> Result<(), JsValue> {
+        self.inner.resume_projection(name).map_err(to_js_error)?;
+        self.projecting.schedule();
+        Ok(())
+    }
+
+    /// Makes a projection crash in its next round, after applying `after` events of it (or all of
+    /// a shorter round) and before committing: that round's work is lost with its transaction,
+    /// and a restart resumes from the checkpoint.
+    #[wasm_bindgen(js_name = crashProjection)]
+    pub fn crash_projection(&self, name: &str, after: usize) -> Result<(), JsValue> {
+        self.inner
+            .crash_projection(name, after)
+            .map_err(to_js_error)
+    }
+
+    /// Drops a projection's tables and replays it from position 0.
+    #[wasm_bindgen(js_name = rebuildProjection)]
+    pub fn rebuild_projection(&self, name: &str) -> Result<(), JsValue> {
+        self.inner.rebuild_projection(name).map_err(to_js_error)?;
+        self.projecting.schedule();
+        Ok(())
+    }
+
+    /// Replaces the projection definitions; a changed one is paused and marked stale until it
+    /// is rebuilt.
+    #[wasm_bindgen(js_name = redefineProjections)]
+    pub fn redefine_projections(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ProjectionSpec[]")] specs: JsValue,
+    ) -> Result<(), JsValue> {
+        let specs: Vec<ProjectionSpec> = from_js(specs, "projections").map_err(to_js_error)?;
+        self.inner
+            .redefine_projections(&specs)
+            .map_err(to_js_error)?;
+        self.projecting.schedule();
+        Ok(())
+    }
+
+    /// Runs one read-only SQL statement against the read model:
+    /// `{ maxRows? (200), timeLimitMs? (2000), exclude?: eventId[] }`. With `exclude`, the
+    /// projections are recomputed without those events in a separate database.
+    #[wasm_bindgen(unchecked_return_type = "Promise<QueryAnswer>")]
+    pub fn query(
+        &self,
+        sql: String,
+        #[wasm_bindgen(unchecked_param_type = "QueryOptions | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
+        let options = from_js_or_default::<QueryOptions>(options, "query options");
+        let sandbox = Rc::clone(&self.inner);
+        promise(async move {
+            let options = options?;
+            let limits = QueryLimits {
+                max_rows: options.max_rows.unwrap_or(200),
+                time_limit_ms: options.time_limit_ms.unwrap_or(2_000.0),
+                clock: clock_ms,
+            };
+            let started = clock_ms();
+            let result = if options.exclude.is_empty() {
+                sandbox.query(&sql, &limits)?
+            } else {
+                sandbox
+                    .query_what_if(&sql, &options.exclude, &limits)
+                    .await?
+            };
+            Ok(QueryAnswer {
+                ms: clock_ms() - started,
+                what_if: !options.exclude.is_empty(),
+                result,
+            })
         })
     }
 

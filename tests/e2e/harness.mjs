@@ -71,7 +71,21 @@ export async function waitForLog(page, rows = 1) {
   await page.waitForFunction((n) => document.querySelectorAll("#events tbody tr").length >= n, rows, { timeout: 30_000 });
 }
 
-/** The event table as arrays of cell texts. */
+/** The event table as arrays of cell texts (without the "leave out" checkbox column). */
 export async function eventRows(page) {
-  return page.$$eval("#events tbody tr", (rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent)));
+  return page.$$eval("#events tbody tr", (rows) => rows.map((row) => [...row.cells].slice(1).map((cell) => cell.textContent)));
+}
+
+/** Runs SQL in the query box and waits for its answer; returns { status, columns, rows }. */
+export async function runQuery(page, sql) {
+  await page.fill("#query-form [name=sql]", sql);
+  await page.evaluate(() => document.querySelector("#query-status").removeAttribute("data-kind"));
+  await page.click("#query-form button");
+  await page.waitForSelector("#query-status[data-kind]");
+  return page.evaluate(() => ({
+    kind: document.querySelector("#query-status").dataset.kind,
+    status: document.querySelector("#query-status").textContent,
+    columns: [...document.querySelectorAll("#query-result thead th")].map((th) => th.textContent),
+    rows: [...document.querySelectorAll("#query-result tbody tr")].map((tr) => [...tr.cells].map((td) => td.textContent)),
+  }));
 }

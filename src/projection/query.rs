@@ -1,0 +1,221 @@
+//! The query box: one read-only SQL statement against the read model. SQLite itself enforces it:
+//! an authorizer refuses anything but reading while the statement is prepared, and the prepared
+//! statement must report itself read-only. A row cap keeps results small and a time limit stops
+//! runaway queries.
+
+use std::sync::{Arc, Mutex};
+
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, ErrorCode};
+use serde::Serialize;
+use serde_json::Value;
+
+/// How much a query may return and for how long it may run.
+#[derive(Clone, Copy, Debug)]
+pub struct QueryLimits {
+    /// Rows returned; the rest are only counted.
+    pub max_rows: usize,
+    /// Milliseconds the query may run before it is interrupted.
+    pub time_limit_ms: f64,
+    /// The caller's clock in milliseconds (the core reads none of its own).
+    pub clock: fn() -> f64,
+}
+
+/// A query's answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryResult {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// The first `max_rows` rows.
+    pub rows: Vec<Vec<Value>>,
+    /// How many rows the query produced in all.
+    pub total_rows: usize,
+}
+
+/// Why a query gave no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// No SQL.
+    #[error("type a SELECT statement to run")]
+    Empty,
+    /// The statement would change something, or there is more than one.
+    #[error("refused: {reason}")]
+    Refused {
+        /// What was refused.
+        reason: String,
+    },
+    /// SQLite's own error, as it reports it.
+    #[error("{message}")]
+    Sql {
+        /// SQLite's message.
+        message: String,
+    },
+    /// The query ran past its time limit.
+    #[error("stopped after {limit_ms} ms: the query ran too long (a recursive query without end?)")]
+    Interrupted {
+        /// The limit.
+        limit_ms: u64,
+    },
+}
+
+/// What a denied action would have done, in words.
+fn describe(action: &AuthAction<'_>) -> String {
+    match action {
+        AuthAction::Insert { table_name }
+        | AuthAction::Delete { table_name }
+        | AuthAction::Update { table_name, .. }
+            if table_name.starts_with("sqlite_") =>
+        {
+            "changing the schema (CREATE, DROP, ALTER) would write".into()
+        }
+        AuthAction::Insert { table_name } => format!("INSERT into {table_name} would write"),
+        AuthAction::Update {
+            table_name,
+            column_name,
+        } => format!("UPDATE of {table_name}.{column_name} would write"),
+        AuthAction::Delete { table_name } => format!("DELETE from {table_name} would write"),
+        AuthAction::DropTable { table_name } | AuthAction::DropTempTable { table_name } => {
+            format!("DROP TABLE {table_name} would write")
+        }
+        AuthAction::CreateTable { table_name } | AuthAction::CreateTempTable { table_name } => {
+            format!("CREATE TABLE {table_name} would write")
+        }
+        AuthAction::Pragma { pragma_name, .. } => {
+            format!("PRAGMA {pragma_name} may change the database; pragmas are not allowed")
+        }
+        AuthAction::Attach { filename } => {
+            format!("ATTACH {filename:?} would open another database")
+        }
+        AuthAction::Detach { database_name } => format!("DETACH {database_name} is not allowed"),
+        AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => {
+            "transactions are not allowed in a read-only query".into()
+        }
+        AuthAction::AlterTable { table_name, .. } => {
+            format!("ALTER TABLE {table_name} would write")
+        }
+        AuthAction::Reindex { .. } => "REINDEX would write".into(),
+        AuthAction::Analyze { .. } => "ANALYZE would write".into(),
+        other => format!("{other:?} is not a read"),
+    }
+}
+
+fn sql_error(error: rusqlite::Error) -> QueryError {
+    QueryError::Sql {
+        message: super::sqlite_message(error),
+    }
+}
+
+/// A stored value as JSON: integers and reals as numbers, text as strings, blobs as hex.
+fn json_value(value: ValueRef<'_>) -> Value {
+    match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::from(i),
+        ValueRef::Real(r) => serde_json::Number::from_f64(r)
+            .map(Value::Number)
+            .unwrap_or_else(|| Value::String(r.to_string())),
+        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::String(format!(
+            "x'{}'",
+            b.iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect::<String>()
+        )),
+    }
+}
+
+/// Runs one read-only statement.
+pub(crate) fn run(
+    connection: &mut Connection,
+    sql: &str,
+    limits: &QueryLimits,
+) -> Result<QueryResult, QueryError> {
+    if sql.trim().is_empty() {
+        return Err(QueryError::Empty);
+    }
+    let denied = Arc::new(Mutex::new(None::<String>));
+    let record = Arc::clone(&denied);
+    let install =
+        connection.authorizer(Some(move |context: AuthContext<'_>| match context.action {
+            AuthAction::Select
+            | AuthAction::Read { .. }
+            | AuthAction::Function { .. }
+            | AuthAction::Recursive => Authorization::Allow,
+            other => {
+                if let Ok(mut slot) = record.lock() {
+                    slot.get_or_insert_with(|| describe(&other));
+                }
+                Authorization::Deny
+            }
+        }));
+    install.map_err(sql_error)?;
+    let clock = limits.clock;
+    let start = clock();
+    let limit = limits.time_limit_ms;
+    let watch = connection.progress_handler(1_000, Some(move || clock() - start > limit));
+    let result = watch
+        .map_err(sql_error)
+        .and_then(|()| run_prepared(connection, sql, limits.max_rows, &denied));
+    // The authorizer and the time limit are for the query box only, never for projections.
+    let _ = connection.progress_handler(0, None::<fn() -> bool>);
+    let _ = connection.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
+    result.map_err(|e| match e {
+        QueryError::Sql { message } if message.contains("interrupted") => QueryError::Interrupted {
+            limit_ms: limit as u64,
+        },
+        other => other,
+    })
+}
+
+fn run_prepared(
+    connection: &Connection,
+    sql: &str,
+    max_rows: usize,
+    denied: &Mutex<Option<String>>,
+) -> Result<QueryResult, QueryError> {
+    let mut statement = connection.prepare(sql).map_err(|e| {
+        if let Some(reason) = denied.lock().ok().and_then(|mut d| d.take()) {
+            return QueryError::Refused {
+                reason: format!("the query box only reads; {reason}"),
+            };
+        }
+        match e {
+            rusqlite::Error::MultipleStatement => QueryError::Refused {
+                reason: "one statement at a time".into(),
+            },
+            rusqlite::Error::SqliteFailure(ffi, _)
+                if ffi.code == ErrorCode::AuthorizationForStatementDenied =>
+            {
+                QueryError::Refused {
+                    reason: "the query box only reads".into(),
+                }
+            }
+            other => sql_error(other),
+        }
+    })?;
+    if !statement.readonly() {
+        return Err(QueryError::Refused {
+            reason: "the query box only reads; this statement would write".into(),
+        });
+    }
+    let columns: Vec<String> = statement.column_names().map(str::to_string).collect();
+    let width = columns.len();
+    let mut rows = Vec::new();
+    let mut total_rows = 0;
+    let mut cursor = statement.raw_query();
+    while let Some(row) = cursor.next().map_err(sql_error)? {
+        total_rows += 1;
+        if rows.len() < max_rows {
+            let values = (0..width)
+                .map(|i| row.get_ref(i).map(json_value).map_err(sql_error))
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.push(values);
+        }
+    }
+    Ok(QueryResult {
+        columns,
+        rows,
+        total_rows,
+    })
+}
