@@ -19,7 +19,7 @@ const median = (values) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 const fmt = (value) => {
-  if (value >= 100_000) return `${(value / 1_000_000).toFixed(2)}M`;
+  if (value >= 1_000_000) return `${(value / 1_000_000).toFixed(2)}M`;
   if (value >= 10_000) return `${(value / 1000).toFixed(0)}k`;
   if (value >= 1000) return `${(value / 1000).toFixed(1)}k`;
   if (value >= 10) return value.toFixed(0);

@@ -81,17 +81,39 @@ fn int(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// Binds an event to a statement; `fields` is the parsed data, when the plan needs it.
-/// A parameter naming a field the event does not have is an error naming it.
+/// The `events` mirror's columns, in order.
+pub(crate) fn mirror_plan() -> Plan {
+    [
+        Source::Position,
+        Source::EventId,
+        Source::AggregateId,
+        Source::Version,
+        Source::Type,
+        Source::SchemaVersion,
+        Source::Data,
+        Source::Timestamp,
+        Source::CorrelationId,
+        Source::CausationId,
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(column, source)| (column + 1, source))
+    .collect()
+}
+
+/// Binds an event to a statement's parameters `offset + index` of the plan; `fields` is the
+/// parsed data, when the plan needs it. A parameter naming a field the event does not have is
+/// an error naming it.
 pub(crate) fn bind(
     statement: &mut Statement<'_>,
     plan: &Plan,
+    offset: usize,
     event: &StoredEvent,
     fields: Option<&Map<String, Value>>,
 ) -> Result<(), String> {
     let mut id = [0u8; 45];
     for (index, source) in plan {
-        let index = *index;
+        let index = offset + *index;
         let bound = match source {
             Source::Position => statement.raw_bind_parameter(index, int(event.position)),
             Source::Version => statement.raw_bind_parameter(index, int(event.version)),

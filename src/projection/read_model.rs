@@ -25,18 +25,35 @@ const CHECKPOINTS: &str = "projection_checkpoints";
 pub struct ProjectedEvent {
     /// The event as stored.
     pub stored: StoredEvent,
-    /// The event as the rules read it.
-    pub current: Result<StoredEvent, String>,
+    /// The event as the rules read it, when upcasting changed it (`None`: as stored).
+    upcast: Option<Result<StoredEvent, String>>,
     fields: OnceCell<Option<Map<String, Value>>>,
 }
 
 impl ProjectedEvent {
-    /// An event and its upcast form.
-    pub fn new(stored: StoredEvent, current: Result<StoredEvent, String>) -> Self {
+    /// An event already in its current schema.
+    pub fn current(stored: StoredEvent) -> Self {
         ProjectedEvent {
             stored,
-            current,
+            upcast: None,
             fields: OnceCell::new(),
+        }
+    }
+
+    /// An event and its upcast form (or why upcasting failed).
+    pub fn upcast(stored: StoredEvent, upcast: Result<StoredEvent, String>) -> Self {
+        ProjectedEvent {
+            stored,
+            upcast: Some(upcast),
+            fields: OnceCell::new(),
+        }
+    }
+
+    /// The event in its current schema, or why it cannot be upcast.
+    fn as_current(&self) -> Result<&StoredEvent, &str> {
+        match &self.upcast {
+            None => Ok(&self.stored),
+            Some(upcast) => upcast.as_ref().map_err(String::as_str),
         }
     }
 
@@ -44,7 +61,7 @@ impl ProjectedEvent {
     fn fields(&self) -> Option<&Map<String, Value>> {
         self.fields
             .get_or_init(|| {
-                let current = self.current.as_ref().ok()?;
+                let current = self.as_current().ok()?;
                 serde_json::from_str(current.data.as_json()).ok()
             })
             .as_ref()
@@ -366,15 +383,6 @@ impl ReadModel {
         let Some(position) = last else {
             return Ok(0);
         };
-        if crash_at == Some(pending.len()) {
-            drop(tx);
-            return Err((
-                pending.len(),
-                ProjectorState::Crashed {
-                    at_position: position,
-                },
-            ));
-        }
         let saved = tx
             .execute(
                 &format!("UPDATE {CHECKPOINTS} SET position = ?1 WHERE projection = ?2"),
@@ -550,6 +558,11 @@ fn drop_objects(objects: &[(String, String)]) -> String {
     drops
 }
 
+/// Events the `events` mirror inserts with one statement: fewer statement runs, same rows.
+const MIRROR_ROWS: usize = 64;
+
+/// Writes a projector's statements for `pending` events, stopping before event `crash_at` (a
+/// simulated crash) if it is set: the position of the last event written, or where it stopped.
 fn write_events(
     tx: &rusqlite::Transaction<'_>,
     handlers: &Handlers,
@@ -566,31 +579,23 @@ fn write_events(
         )
     };
     let first = pending.first().map_or(0, |e| e.stored.position);
-    let mut writer = Writer::prepare(tx, handlers).map_err(|message| failed(0, first, message))?;
-    let mut last = None;
-    for (n, event) in pending.iter().enumerate() {
-        let at_position = event.stored.position;
-        if crash_at == Some(n) {
-            let reached = last.unwrap_or(at_position);
-            return Err((
-                n,
-                ProjectorState::Crashed {
-                    at_position: reached,
-                },
-            ));
-        }
-        writer
-            .write(event)
+    let end = crash_at.map_or(pending.len(), |at| at.min(pending.len()));
+    let mut writer =
+        Writer::prepare(tx, handlers, end).map_err(|message| failed(0, first, message))?;
+    let mut n = 0;
+    while n < end {
+        let at_position = pending[n].stored.position;
+        n += writer
+            .write(&pending[n..end])
             .map_err(|message| failed(n, at_position, message))?;
-        last = Some(at_position);
     }
-    if let (Some(position), Some(at)) = (last, crash_at)
-        && at == pending.len()
-    {
+    let last = end.checked_sub(1).map(|i| pending[i].stored.position);
+    if let Some(at) = crash_at {
+        let reached = last.unwrap_or(first);
         return Err((
             at,
             ProjectorState::Crashed {
-                at_position: position,
+                at_position: reached,
             },
         ));
     }
@@ -599,19 +604,41 @@ fn write_events(
 
 /// A projector's statements, prepared for one round.
 enum Writer<'t, 'h> {
-    Mirror(rusqlite::Statement<'t>),
+    /// One row, and (for long rounds) [`MIRROR_ROWS`] rows at a time, with the columns' plan.
+    Mirror {
+        one: rusqlite::Statement<'t>,
+        many: Option<rusqlite::Statement<'t>>,
+        plan: Plan,
+    },
     Sql(BTreeMap<&'h str, Vec<(rusqlite::Statement<'t>, &'h Plan)>>),
 }
 
 impl<'t, 'h> Writer<'t, 'h> {
-    fn prepare(tx: &'t rusqlite::Transaction<'_>, handlers: &'h Handlers) -> Result<Self, String> {
+    fn prepare(
+        tx: &'t rusqlite::Transaction<'_>,
+        handlers: &'h Handlers,
+        events: usize,
+    ) -> Result<Self, String> {
         match handlers {
-            Handlers::Mirror => tx
-                .prepare(&format!(
-                    "INSERT INTO {EVENTS} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-                ))
-                .map(Writer::Mirror)
-                .map_err(sqlite_message),
+            Handlers::Mirror => {
+                let plan = binding::mirror_plan();
+                let insert = |rows: usize| {
+                    let row = format!("({})", vec!["?"; plan.len()].join(", "));
+                    let values = vec![row; rows].join(", ");
+                    tx.prepare(&format!("INSERT INTO {EVENTS} VALUES {values}"))
+                        .map_err(sqlite_message)
+                };
+                let many = if events >= MIRROR_ROWS {
+                    Some(insert(MIRROR_ROWS)?)
+                } else {
+                    None
+                };
+                Ok(Writer::Mirror {
+                    one: insert(1)?,
+                    many,
+                    plan,
+                })
+            }
             Handlers::Sql(by_type) => {
                 let mut prepared = BTreeMap::new();
                 for (event_type, statements) in by_type {
@@ -626,30 +653,40 @@ impl<'t, 'h> Writer<'t, 'h> {
         }
     }
 
-    fn write(&mut self, event: &ProjectedEvent) -> Result<(), String> {
+    /// Writes the first of `events`, or more at once where it can: how many it wrote.
+    fn write(&mut self, events: &[ProjectedEvent]) -> Result<usize, String> {
         match self {
-            Writer::Mirror(statement) => mirror(statement, &event.stored),
-            Writer::Sql(by_type) => apply_sql(by_type, event),
+            Writer::Mirror {
+                many: Some(many),
+                plan,
+                ..
+            } if events.len() >= MIRROR_ROWS => {
+                mirror(many, plan, &events[..MIRROR_ROWS])?;
+                Ok(MIRROR_ROWS)
+            }
+            Writer::Mirror { one, plan, .. } => {
+                mirror(one, plan, &events[..1])?;
+                Ok(1)
+            }
+            Writer::Sql(by_type) => {
+                apply_sql(by_type, &events[0])?;
+                Ok(1)
+            }
         }
     }
 }
 
-/// Writes an event into the `events` mirror, as stored.
-fn mirror(statement: &mut rusqlite::Statement<'_>, event: &StoredEvent) -> Result<(), String> {
-    let mut id = [0u8; 45];
+/// Writes events into the `events` mirror, as stored, with a statement of as many rows.
+fn mirror(
+    statement: &mut rusqlite::Statement<'_>,
+    plan: &Plan,
+    events: &[ProjectedEvent],
+) -> Result<(), String> {
+    for (row, event) in events.iter().enumerate() {
+        binding::bind(statement, plan, row * plan.len(), &event.stored, None)?;
+    }
     statement
-        .execute(params![
-            i64::try_from(event.position).unwrap_or(i64::MAX),
-            event.event_id.encode(&mut id),
-            &*event.aggregate_id,
-            i64::try_from(event.version).unwrap_or(i64::MAX),
-            &*event.event_type,
-            event.schema_version,
-            event.data.as_json(),
-            event.metadata.timestamp,
-            event.metadata.correlation_id,
-            event.metadata.causation_id,
-        ])
+        .raw_execute()
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
@@ -660,8 +697,7 @@ fn apply_sql(
     event: &ProjectedEvent,
 ) -> Result<(), String> {
     let current = event
-        .current
-        .as_ref()
+        .as_current()
         .map_err(|e| format!("cannot upcast: {e}"))?;
     let Some(statements) = by_type.get_mut(&*current.event_type) else {
         return Ok(());
@@ -672,7 +708,7 @@ fn apply_sql(
         } else {
             None
         };
-        let run = binding::bind(statement, plan, current, fields).and_then(|()| {
+        let run = binding::bind(statement, plan, 0, current, fields).and_then(|()| {
             statement
                 .raw_execute()
                 .map(|_| ())

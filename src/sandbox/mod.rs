@@ -527,8 +527,11 @@ impl<S: EventStore> Sandbox<S> {
         events
             .into_iter()
             .map(|event| {
-                let current = self.domain.upcast_event(&event).map_err(|e| e.to_string());
-                ProjectedEvent::new(event, current)
+                if event.schema_version == self.domain.current_schema_version(&event.event_type) {
+                    return ProjectedEvent::current(event);
+                }
+                let upcast = self.domain.upcast_event(&event).map_err(|e| e.to_string());
+                ProjectedEvent::upcast(event, upcast)
             })
             .collect()
     }
