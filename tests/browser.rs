@@ -168,3 +168,29 @@ async fn sqlite_runs_in_wasm_with_json_functions_and_read_only_queries() {
         Some(100.0)
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_read_model_copy_answers_like_the_read_model() {
+    let sandbox = open_bank().await;
+    projected(&sandbox).await;
+    let copy: js_sys::Uint8Array = JsFuture::from(sandbox.read_model_copy(JsValue::UNDEFINED))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .dyn_into()
+        .unwrap_or_else(|_| panic!("the copy is not bytes"));
+    let sql = "SELECT account, balance, updated_at FROM balances ORDER BY account";
+    let direct = query(&sandbox, sql)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let answer = es_sandbox::web::query_copy(&copy.to_vec(), sql, JsValue::UNDEFINED)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        js_sys::JSON::stringify(&get(&answer, "rows")).ok(),
+        js_sys::JSON::stringify(&get(&direct, "rows")).ok()
+    );
+    let refused =
+        es_sandbox::web::query_copy(&copy.to_vec(), "DROP TABLE balances", JsValue::UNDEFINED)
+            .err()
+            .unwrap_or_else(|| panic!("a write was run on the copy"));
+    assert_eq!(get(&refused, "kind").as_string().as_deref(), Some("query"));
+}

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use es_sandbox::expected::ExpectedVersion;
-use es_sandbox::projection::{ProjectorState, QueryError, QueryLimits, QueryResult};
+use es_sandbox::projection::{ProjectorState, QueryError, QueryLimits, QueryResult, query_copy};
 use es_sandbox::sandbox::{CommandRequest, NewEvent};
 use es_sandbox::scenario::{Scenario, shipped};
 use es_sandbox::store::{MemoryStore, ReadAll};
@@ -513,6 +513,44 @@ fn a_removed_projection_is_dropped_and_a_new_one_projects_from_the_start() {
         rows(&bank, "SELECT account, amount FROM deposits"),
         vec![vec![json!("acc-001"), json!(50)]]
     );
+}
+
+#[test]
+fn a_copy_of_the_read_model_answers_like_it_and_stays_read_only() {
+    let bank = bank();
+    let bytes = block_on(bank.read_model_bytes(&[])).unwrap_or_else(|e| panic!("{e}"));
+    let sql = "SELECT account, balance FROM balances WHERE balance > 50";
+    let copy = query_copy(&bytes, sql, &LIMITS).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(copy, query(&bank, sql));
+    assert!(matches!(
+        query_copy(&bytes, "DELETE FROM balances", &LIMITS),
+        Err(QueryError::Refused { .. })
+    ));
+    let runaway =
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n";
+    let limits = QueryLimits {
+        time_limit_ms: 50.0,
+        ..LIMITS
+    };
+    assert!(matches!(
+        query_copy(&bytes, runaway, &limits),
+        Err(QueryError::Interrupted { limit_ms: 50 })
+    ));
+    // What-if copies leave the events out; damaged bytes are an error, not a panic.
+    let events =
+        block_on(bank.events(&ReadAll::from_position(1, 10))).unwrap_or_else(|e| panic!("{e}"));
+    let what_if =
+        block_on(bank.read_model_bytes(&[events[1].event_id])).unwrap_or_else(|e| panic!("{e}"));
+    let answer = query_copy(&what_if, "SELECT balance FROM balances", &LIMITS)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(answer.rows, vec![vec![json!(150)]]);
+    for damaged in [&b""[..], b"not a database", &bytes[..bytes.len() / 2]] {
+        assert!(
+            query_copy(damaged, sql, &LIMITS).is_err(),
+            "{} bytes",
+            damaged.len()
+        );
+    }
 }
 
 #[test]

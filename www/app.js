@@ -2,6 +2,9 @@
 // commands and append raw events, live updates from other tabs. Domain logic lives in wasm.
 import init, { Sandbox } from "./pkg/es_sandbox.js";
 import { changedFields, compact, el, fill, fillSelect, formatTime, showResult } from "./view.js";
+import { queryInWorker } from "./query-runner.js";
+
+const QUERY_LIMITS = { maxRows: 200, timeLimitMs: 2000 };
 
 const $ = (selector) => document.querySelector(selector);
 const ui = {
@@ -277,7 +280,12 @@ async function runQuery(sql) {
   remember(sql);
   try {
     const model = await sandbox.projections();
-    const answer = await sandbox.query(sql, { exclude: [...excluded] });
+    delete ui.queryStatus.dataset.kind;
+    ui.queryStatus.textContent = "Running…";
+    // The query runs in a worker on a copy of the read model: the page stays live meanwhile.
+    const database = await sandbox.readModelCopy({ exclude: [...excluded] });
+    const answer = await queryInWorker(database, sql, QUERY_LIMITS);
+    answer.whatIf = excluded.size > 0;
     fill(ui.queryHead, el("tr", {}, answer.columns.map((c) => el("th", {}, c))));
     fill(
       ui.queryBody,

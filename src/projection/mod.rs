@@ -5,7 +5,7 @@ mod binding;
 mod query;
 mod read_model;
 
-pub use query::{QueryError, QueryLimits, QueryResult};
+pub use query::{QueryError, QueryLimits, QueryResult, query_copy};
 pub use read_model::{
     EVENTS, Projected, ProjectedEvent, ProjectionStatus, ProjectorState, ReadModel,
 };

@@ -168,6 +168,24 @@ pub(crate) fn run(
     })
 }
 
+/// Runs one read-only statement on a copy of a read model ([`ReadModel::to_bytes`]), opened
+/// read-only in a database of its own.
+///
+/// [`ReadModel::to_bytes`]: super::ReadModel::to_bytes
+pub fn query_copy(
+    database: &[u8],
+    sql: &str,
+    limits: &QueryLimits,
+) -> Result<QueryResult, QueryError> {
+    let mut connection = Connection::open_in_memory().map_err(sql_error)?;
+    connection
+        .deserialize_read_exact(rusqlite::MAIN_DB, database, database.len(), true)
+        .map_err(|e| QueryError::Sql {
+            message: format!("not a read model: {e}"),
+        })?;
+    run(&mut connection, sql, limits)
+}
+
 fn run_prepared(
     connection: &Connection,
     sql: &str,

@@ -539,10 +539,19 @@ impl ReadModel {
     pub fn query(&mut self, sql: &str, limits: &QueryLimits) -> Result<QueryResult, QueryError> {
         query::run(&mut self.connection, sql, limits)
     }
+
+    /// A copy of the whole database in SQLite's file format, for [`query_copy`] to run a query
+    /// elsewhere (the page runs it in a worker, so that a long query never blocks it).
+    ///
+    /// [`query_copy`]: super::query_copy
+    pub fn to_bytes(&mut self) -> Result<Vec<u8>, ProjectionError> {
+        self.connection
+            .serialize(rusqlite::MAIN_DB)
+            .map(|data| data.to_vec())
+            .map_err(|e| sqlite("read model", e))
+    }
 }
 
-/// Writes a round's events with statements prepared once for the round; returns the last
-/// position written, or where and how the projector stopped.
 /// SQL that drops a projection's tables and views (its indexes and triggers go with them).
 fn drop_objects(objects: &[(String, String)]) -> String {
     let mut drops = String::new();

@@ -581,6 +581,22 @@ impl<S: EventStore> Sandbox<S> {
         exclude: &[EventId],
         limits: &QueryLimits,
     ) -> Result<QueryResult, SandboxError> {
+        Ok(self.what_if_model(exclude).await?.query(sql, limits)?)
+    }
+
+    /// A copy of the read model in SQLite's file format (see [`query_copy`]); with `exclude`,
+    /// of the what-if read model without those events.
+    ///
+    /// [`query_copy`]: crate::projection::query_copy
+    pub async fn read_model_bytes(&self, exclude: &[EventId]) -> Result<Vec<u8>, SandboxError> {
+        if exclude.is_empty() {
+            return Ok(self.read_model.borrow_mut().to_bytes()?);
+        }
+        Ok(self.what_if_model(exclude).await?.to_bytes()?)
+    }
+
+    /// Every projection recomputed without some events, in a database of its own.
+    async fn what_if_model(&self, exclude: &[EventId]) -> Result<ReadModel, SandboxError> {
         let excluded: HashSet<EventId> = exclude.iter().copied().collect();
         let events = self
             .store
@@ -591,7 +607,7 @@ impl<S: EventStore> Sandbox<S> {
             .collect();
         let mut model = ReadModel::open(&self.domain.scenario().projections)?;
         model.apply(&self.projected_events(events));
-        Ok(model.query(sql, limits)?)
+        Ok(model)
     }
 
     /// Catches up with events other writers (tabs) stored; returns them.

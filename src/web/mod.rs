@@ -14,7 +14,7 @@ mod store;
 
 pub use indexeddb::{Durability, IdbSegments, database_name};
 pub use local_storage::LocalSegments;
-pub use sandbox::JsSandbox;
+pub use sandbox::{JsSandbox, query_copy};
 pub use store::{BrowserStore, StorageKind};
 use wasm_bindgen::prelude::*;
 

@@ -99,6 +99,16 @@ struct QueryOptions {
     exclude: Vec<EventId>,
 }
 
+impl QueryOptions {
+    fn limits(&self) -> QueryLimits {
+        QueryLimits {
+            max_rows: self.max_rows.unwrap_or(200),
+            time_limit_ms: self.time_limit_ms.unwrap_or(2_000.0),
+            clock: clock_ms,
+        }
+    }
+}
+
 /// What `query` resolves to.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -175,6 +185,28 @@ fn scenario_from(value: serde_json::Value) -> Result<Scenario, SandboxError> {
 }
 
 /// Runs an async operation and returns a promise of its JS result.
+/// Runs one read-only SQL statement on a copy of a read model (`Sandbox.readModelCopy`), wherever
+/// the module is loaded, a worker included: `{ maxRows? (200), timeLimitMs? (2000) }`.
+#[wasm_bindgen(js_name = queryCopy, unchecked_return_type = "QueryAnswer")]
+pub fn query_copy(
+    database: &[u8],
+    sql: &str,
+    #[wasm_bindgen(unchecked_param_type = "QueryOptions | undefined")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let answer = from_js_or_default::<QueryOptions>(options, "query options").and_then(|options| {
+        let started = clock_ms();
+        let result = crate::projection::query_copy(database, sql, &options.limits())?;
+        Ok(QueryAnswer {
+            ms: clock_ms() - started,
+            what_if: false,
+            result,
+        })
+    });
+    answer
+        .and_then(|answer| to_js(&answer))
+        .map_err(to_js_error)
+}
+
 fn promise<F, T>(future: F) -> js_sys::Promise
 where
     F: Future<Output = Result<T, SandboxError>> + 'static,
@@ -673,11 +705,7 @@ impl JsSandbox {
         let sandbox = Rc::clone(&self.inner);
         promise(async move {
             let options = options?;
-            let limits = QueryLimits {
-                max_rows: options.max_rows.unwrap_or(200),
-                time_limit_ms: options.time_limit_ms.unwrap_or(2_000.0),
-                clock: clock_ms,
-            };
+            let limits = options.limits();
             let started = clock_ms();
             let result = if options.exclude.is_empty() {
                 sandbox.query(&sql, &limits)?
@@ -691,6 +719,27 @@ impl JsSandbox {
                 what_if: !options.exclude.is_empty(),
                 result,
             })
+        })
+    }
+
+    /// A copy of the read model in SQLite's file format, for `queryCopy` in a worker, so that a
+    /// long query never blocks the page. `{ exclude?: eventId[] }` copies the what-if read model
+    /// instead.
+    #[wasm_bindgen(js_name = readModelCopy, unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn read_model_copy(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ exclude?: string[] } | undefined")]
+        options: JsValue,
+    ) -> js_sys::Promise {
+        let options = from_js_or_default::<QueryOptions>(options, "copy options");
+        let sandbox = Rc::clone(&self.inner);
+        future_to_promise(async move {
+            let exclude = options.map_err(to_js_error)?.exclude;
+            let bytes = sandbox
+                .read_model_bytes(&exclude)
+                .await
+                .map_err(to_js_error)?;
+            Ok(js_sys::Uint8Array::from(&bytes[..]).into())
         })
     }
 

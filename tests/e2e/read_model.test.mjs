@@ -69,9 +69,19 @@ test("writes are refused, SQL errors read as SQLite says them, runaway queries s
     assert.equal(answer.kind, "error", sql);
     assert.match(answer.status, message, sql);
   }
-  const runaway = await runQuery(page, "WITH RECURSIVE forever(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM forever) SELECT count(*) FROM forever");
-  assert.match(runaway.status, /stopped after 2000 ms: the query ran too long/);
-  // The page is responsive again: the next query runs, and the table was not touched.
+  await page.fill("#query-form [name=sql]", "WITH RECURSIVE forever(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM forever) SELECT count(*) FROM forever");
+  await page.evaluate(() => document.querySelector("#query-status").removeAttribute("data-kind"));
+  await page.click("#query-form button");
+  await page.waitForFunction(() => document.querySelector("#query-status").textContent === "Running…");
+  // While the runaway query runs (in a worker), the page still works: a command is refused.
+  await page.selectOption("#command-form [name=command]", "Deduct");
+  await page.fill("#command-form [name=payload]", '{"amount": 500}');
+  await page.click("#command-form button");
+  await page.waitForSelector("#command-result[data-kind=rejected]");
+  assert.equal(await page.textContent("#query-status"), "Running…", "the command was answered while the query ran");
+  await page.waitForSelector("#query-status[data-kind]");
+  assert.match(await page.textContent("#query-status"), /stopped after 2000 ms: the query ran too long/);
+  // Then the next query runs, and the table was not touched.
   assert.deepEqual((await runQuery(page, BALANCES)).rows, [["acc-001", "120"]]);
   await page.close();
 });
