@@ -286,6 +286,11 @@ impl Domain {
         self.upcasters.current_version(event_type)
     }
 
+    /// Whether an event is stored in the schema version rules read: no upcaster applies to it.
+    pub fn is_current(&self, event: &StoredEvent) -> bool {
+        event.schema_version == self.current_schema_version(&event.event_type)
+    }
+
     /// Checks that a kind's rules apply an event type and that a schema version is one the
     /// upcasters know; returns the schema version to store (default: the current one).
     pub fn check_event_type(
@@ -333,10 +338,10 @@ impl Domain {
     /// An event as the rules see it: data upcast, schema version current. The stored event is
     /// unchanged; this is a view for reading.
     pub fn upcast_event(&self, event: &StoredEvent) -> Result<StoredEvent, ScriptError> {
-        let current = self.current_schema_version(&event.event_type);
-        if event.schema_version == current {
+        if self.is_current(event) {
             return Ok(event.clone());
         }
+        let current = self.current_schema_version(&event.event_type);
         let data = self.upcast_data(event)?;
         let data = dynamic_to_json(&data)
             .ok()

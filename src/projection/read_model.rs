@@ -354,11 +354,14 @@ impl ReadModel {
         pending: &[ProjectedEvent],
         crash_after: Option<usize>,
     ) -> Result<usize, (usize, ProjectorState)> {
-        let projector = &self.projectors[index];
-        let name = projector.name().to_string();
-        let handlers = projector.handlers.clone();
+        // Borrowed apart: the transaction needs the connection while the handlers are read.
+        let ReadModel {
+            connection,
+            projectors,
+        } = self;
+        let projector = &projectors[index];
         let first = pending.first().map_or(0, |e| e.stored.position);
-        let tx = self.connection.transaction().map_err(|e| {
+        let tx = connection.transaction().map_err(|e| {
             let message = sqlite_message(e);
             (
                 0,
@@ -370,7 +373,7 @@ impl ReadModel {
         })?;
         // A crash is staged after `after` events, or after the whole round if it is shorter.
         let crash_at = crash_after.map(|after| after.min(pending.len()));
-        let written = write_events(&tx, &handlers, pending, crash_at);
+        let written = write_events(&tx, &projector.handlers, pending, crash_at);
         let last = match written {
             Ok(last) => last,
             Err(stopped) => {
@@ -386,12 +389,15 @@ impl ReadModel {
         let saved = tx
             .execute(
                 &format!("UPDATE {CHECKPOINTS} SET position = ?1 WHERE projection = ?2"),
-                params![i64::try_from(position).unwrap_or(i64::MAX), name],
+                params![
+                    i64::try_from(position).unwrap_or(i64::MAX),
+                    projector.name()
+                ],
             )
             .and_then(|_| tx.commit());
         match saved {
             Ok(()) => {
-                self.projectors[index].checkpoint = position;
+                projectors[index].checkpoint = position;
                 Ok(pending.len())
             }
             Err(e) => Err((
@@ -405,18 +411,17 @@ impl ReadModel {
     }
 
     fn find(&mut self, name: &str) -> Result<&mut Projector, ProjectionError> {
-        let known: Vec<String> = self
-            .projectors
-            .iter()
-            .map(|p| p.name().to_string())
-            .collect();
-        self.projectors
-            .iter_mut()
-            .find(|p| p.name() == name)
-            .ok_or(ProjectionError::Unknown {
+        match self.projectors.iter().position(|p| p.name() == name) {
+            Some(index) => Ok(&mut self.projectors[index]),
+            None => Err(ProjectionError::Unknown {
                 name: name.to_string(),
-                known,
-            })
+                known: self
+                    .projectors
+                    .iter()
+                    .map(|p| p.name().to_string())
+                    .collect(),
+            }),
+        }
     }
 
     /// Stops a projector; its tables keep what they have.
@@ -449,8 +454,9 @@ impl ReadModel {
     /// Drops a projection's tables, runs its (current) setup again and sets its checkpoint to 0,
     /// so it replays the log from the start.
     pub fn rebuild(&mut self, name: &str) -> Result<(), ProjectionError> {
-        let projector = self.find(name)?.clone();
-        let Some(spec) = projector.spec else {
+        let projector = self.find(name)?;
+        let drops = drop_objects(&projector.objects);
+        let Some(spec) = projector.spec.clone() else {
             self.connection
                 .execute_batch(&format!(
                     "DELETE FROM {EVENTS}; UPDATE {CHECKPOINTS} SET position = 0 WHERE projection = '{EVENTS}';"
@@ -462,7 +468,7 @@ impl ReadModel {
             return Ok(());
         };
         self.connection
-            .execute_batch(&drop_objects(&projector.objects))
+            .execute_batch(&drops)
             .map_err(|e| sqlite(name, e))?;
         let rebuilt = self.create(&spec)?;
         *self.find(name)? = rebuilt;

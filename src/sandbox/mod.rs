@@ -527,7 +527,7 @@ impl<S: EventStore> Sandbox<S> {
         events
             .into_iter()
             .map(|event| {
-                if event.schema_version == self.domain.current_schema_version(&event.event_type) {
+                if self.domain.is_current(&event) {
                     return ProjectedEvent::current(event);
                 }
                 let upcast = self.domain.upcast_event(&event).map_err(|e| e.to_string());
