@@ -16,12 +16,20 @@ const TYPES = {
   ".ts": "text/plain; charset=utf-8",
 };
 
-/** Serves `root` on `host:port` (port 0 picks a free one); resolves to { server, url }. */
-export function startServer({ root, port = 8000, host = "127.0.0.1" }) {
+/**
+ * Serves `root` on `host:port` (port 0 picks a free one); resolves to { server, url }. `pages`
+ * maps extra paths to HTML served as is (tests use a blank page of the same origin).
+ */
+export function startServer({ root, port = 8000, host = "127.0.0.1", pages = {} }) {
   const base = resolve(root);
   const server = createServer(async (request, response) => {
     try {
       const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
+      if (Object.hasOwn(pages, path)) {
+        response.writeHead(200, { "content-type": TYPES[".html"], "cache-control": "no-store" });
+        response.end(pages[path]);
+        return;
+      }
       let file = normalize(join(base, path));
       if (!file.startsWith(base)) {
         response.writeHead(403).end("forbidden");

@@ -167,6 +167,7 @@ impl SandboxError {
                 StoreError::Corrupt { .. } => ErrorKind::Corrupt,
                 StoreError::Backend { .. } | StoreError::Closed { .. } => ErrorKind::Storage,
                 StoreError::InvalidEvent { .. }
+                | StoreError::BadName { .. }
                 | StoreError::InvalidAggregate(_)
                 | StoreError::EmptyBatch
                 | StoreError::BatchTooLarge { .. } => ErrorKind::BadInput,

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::domain::{AggregateKind, Domain};
 use crate::event::{EventId, StoredEvent, Timestamp};
 use crate::script::{ScriptError, dynamic_to_json, json_to_dynamic};
+pub use crate::snapshot::SkipReason;
 use crate::snapshot::Snapshot;
 
 /// What to replay.
@@ -77,47 +78,17 @@ pub struct SkippedSnapshot {
     pub version: u64,
     /// Why it was not used.
     pub reason: SkipReason,
+    /// The reason in words.
+    pub message: String,
 }
 
-/// Why a snapshot was not used.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
-pub enum SkipReason {
-    /// It was computed by other rules or upcasters.
-    #[serde(rename_all = "camelCase")]
-    StaleRules {
-        /// The hash it carries.
-        snapshot_hash: String,
-        /// The current rules' hash.
-        current_hash: String,
-    },
-    /// It includes an event the what-if replay leaves out.
-    #[serde(rename_all = "camelCase")]
-    IncludesExcluded {
-        /// The first excluded version.
-        excluded_version: u64,
-    },
-    /// Its state could not be turned back into a script value.
-    Unreadable {
-        /// Why.
-        reason: String,
-    },
-}
-
-impl std::fmt::Display for SkipReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SkipReason::StaleRules {
-                snapshot_hash,
-                current_hash,
-            } => write!(
-                f,
-                "made with other rules (hash {snapshot_hash}, rules now {current_hash})"
-            ),
-            SkipReason::IncludesExcluded { excluded_version } => {
-                write!(f, "includes version {excluded_version}, which is left out")
-            }
-            SkipReason::Unreadable { reason } => write!(f, "cannot be read: {reason}"),
+impl SkippedSnapshot {
+    /// A snapshot passed over for a reason.
+    pub fn new(version: u64, reason: SkipReason) -> Self {
+        SkippedSnapshot {
+            version,
+            message: reason.to_string(),
+            reason,
         }
     }
 }
@@ -159,45 +130,16 @@ pub struct Start {
     pub state: Dynamic,
 }
 
-/// Picks the newest snapshot at or below `target` that is older than the first excluded version
-/// and made by the current rules, and says why newer ones were passed over.
-pub fn choose_snapshot(
-    snapshots: &[Snapshot],
-    target: u64,
-    first_excluded: Option<u64>,
-    current_hash: &str,
-) -> (Option<Start>, Vec<SkippedSnapshot>) {
-    let mut skipped = Vec::new();
-    for snapshot in snapshots.iter().rev().filter(|s| s.version <= target) {
-        let reason = match first_excluded {
-            Some(excluded_version) if snapshot.version >= excluded_version => {
-                Some(SkipReason::IncludesExcluded { excluded_version })
-            }
-            _ if snapshot.rules_hash != current_hash => Some(SkipReason::StaleRules {
-                snapshot_hash: snapshot.rules_hash.clone(),
-                current_hash: current_hash.to_string(),
-            }),
-            _ => None,
-        };
-        let reason = match reason {
-            Some(reason) => reason,
-            None => match json_to_dynamic(&snapshot.state) {
-                Ok(state) => {
-                    let start = Start {
-                        version: snapshot.version,
-                        state,
-                    };
-                    return (Some(start), skipped);
-                }
-                Err(reason) => SkipReason::Unreadable { reason },
-            },
-        };
-        skipped.push(SkippedSnapshot {
-            version: snapshot.version,
-            reason,
-        });
+impl Start {
+    /// The state of a snapshot, as a script value.
+    pub fn from_snapshot(snapshot: &Snapshot) -> Result<Self, SkipReason> {
+        json_to_dynamic(&snapshot.state)
+            .map(|state| Start {
+                version: snapshot.version,
+                state,
+            })
+            .map_err(|reason| SkipReason::Unreadable { reason })
     }
-    (None, skipped)
 }
 
 /// The result of folding events.

@@ -40,7 +40,9 @@ async fn idb(name: &str) -> SegmentedStore<IdbSegments> {
 }
 
 async fn local(name: &str) -> SegmentedStore<LocalSegments> {
-    let io = LocalSegments::open(name).unwrap_or_else(|e| panic!("open {name}: {e}"));
+    let io = LocalSegments::open(name)
+        .await
+        .unwrap_or_else(|e| panic!("open {name}: {e}"));
     SegmentedStore::open(io)
         .await
         .unwrap_or_else(|e| panic!("read {name}: {e}"))
@@ -58,6 +60,10 @@ async fn all_positions<S: EventStore>(store: &S) -> Vec<(u64, u64)> {
 
 async fn delete_idb(name: &str) {
     let _ = IdbSegments::delete(name).await;
+}
+
+async fn delete_local(name: &str) {
+    let _ = es_sandbox::web::destroy(es_sandbox::web::StorageKind::LocalStorage, name).await;
 }
 
 #[wasm_bindgen_test]
@@ -102,7 +108,7 @@ async fn the_contract_holds_in_local_storage() {
     for case in contract::append_cases() {
         let name = fresh_name("ls-contract");
         let result = contract::run_append_case(&local(&name).await, case).await;
-        LocalSegments::open(&name).map(|s| s.delete()).ok();
+        delete_local(&name).await;
         result.unwrap_or_else(|e| panic!("{e}"));
     }
     for check in 0..2 {
@@ -113,7 +119,7 @@ async fn the_contract_holds_in_local_storage() {
         } else {
             contract::snapshots(&store).await
         };
-        LocalSegments::open(&name).map(|s| s.delete()).ok();
+        delete_local(&name).await;
         result.unwrap_or_else(|e| panic!("{e}"));
     }
 }
@@ -141,7 +147,7 @@ async fn everything_acknowledged_is_there_after_reopening() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(all_positions(&local(&name).await).await.len(), 5);
-    LocalSegments::open(&name).map(|s| s.delete()).ok();
+    delete_local(&name).await;
 }
 
 #[wasm_bindgen_test]
@@ -216,7 +222,7 @@ async fn a_full_local_storage_is_a_typed_error_and_nothing_half_written() {
     }
     assert_eq!(all_positions(&store).await, vec![(1, 1)]);
     assert_eq!(all_positions(&local(&name).await).await, vec![(1, 1)]);
-    LocalSegments::open(&name).map(|s| s.delete()).ok();
+    delete_local(&name).await;
 }
 
 /// Puts a raw value into a store's IndexedDB `segments` object store.
@@ -280,7 +286,13 @@ async fn a_record_that_does_not_decode_names_store_key_and_reason() {
     put_raw_segment(&name, 2.0, &JsValue::from_str("edited by hand")).await;
     match IdbSegments::open(&name, Durability::Relaxed).await {
         Ok(io) => match SegmentedStore::open(io).await {
-            Err(StoreError::Corrupt { store, key, reason }) => {
+            Err(StoreError::Corrupt {
+                store,
+                key,
+                reason,
+                intact_up_to,
+            }) => {
+                assert_eq!(intact_up_to, 1);
                 assert_eq!(store, format!("IndexedDB es-sandbox/{name}/segments"));
                 assert_eq!(key, "2");
                 assert!(reason.contains("not a Uint8Array"), "{reason}");
@@ -320,13 +332,13 @@ async fn another_tab_upgrading_the_database_closes_this_connection_instead_of_ha
         .append("acc-1", Any, vec![event(1, "Created", 1)])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    // A newer version of the app opens the database at version 2.
+    // A newer version of the app opens the database at version 3.
     let factory: web_sys::IdbFactory = js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into())
         .ok()
         .and_then(|f| f.dyn_into().ok())
         .unwrap_or_else(|| panic!("no indexedDB"));
     let upgrade = factory
-        .open_with_u32(&database_name(&name), 2)
+        .open_with_u32(&database_name(&name), 3)
         .unwrap_or_else(|e| panic!("{e:?}"));
     let newer: web_sys::IdbDatabase = JsFuture::from(request_promise(&upgrade))
         .await
@@ -407,5 +419,5 @@ async fn stores_with_different_names_never_mix() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(all_positions(&local(&two).await).await.is_empty());
-    LocalSegments::open(&one).map(|s| s.delete()).ok();
+    delete_local(&one).await;
 }

@@ -16,8 +16,8 @@ use es_sandbox::event::ProposedEvent;
 use es_sandbox::expected::ExpectedVersion::{Any, Exact};
 use es_sandbox::snapshot::Snapshot;
 use es_sandbox::store::{
-    EventStore, RawSegment, ReadAll, SegmentCodec, SegmentIo, SegmentedStore, StoreError,
-    WriteError,
+    CommitRecord, CommitStyle, EventStore, Head, LogRead, Origin, RawSegment, ReadAll,
+    SegmentCodec, SegmentIo, SegmentedStore, StoreError, WriteError,
 };
 use futures::executor::block_on;
 use futures::future::join_all;
@@ -26,18 +26,25 @@ use futures::future::join_all;
 #[derive(Default)]
 struct Disk {
     segments: BTreeMap<u64, Vec<u8>>,
+    record: CommitRecord,
     snapshots: Vec<Snapshot>,
     writes: usize,
     /// The next write fails with this error.
     fail_next: Option<StoreError>,
-    /// Segments another writer stores just before the next write lands.
-    rival_next: Vec<RawSegment>,
+    /// What another writer stores just before the next write lands: its segments and record.
+    rival_next: Option<(Vec<RawSegment>, Head)>,
+    /// Segments written but not yet visible to readers, with how many more reads they stay
+    /// hidden: localStorage's lag between tabs.
+    delayed: Vec<(RawSegment, usize)>,
+    /// How many times a reader paused to wait for other tabs.
+    pauses: usize,
 }
 
 #[derive(Clone)]
 struct FakeIo {
     disk: Rc<RefCell<Disk>>,
     codec: SegmentCodec,
+    style: CommitStyle,
 }
 
 /// A future that is pending once, so other tasks run while a write is in flight.
@@ -65,33 +72,74 @@ impl SegmentIo for FakeIo {
         "fake disk".into()
     }
 
-    async fn read_segments(&self, from: u64) -> Result<Vec<RawSegment>, StoreError> {
-        let disk = self.disk.borrow();
-        Ok(disk
-            .segments
-            .range(from..)
-            .map(|(k, v)| (*k, v.clone()))
-            .collect())
+    fn commit_style(&self) -> CommitStyle {
+        self.style
     }
 
-    async fn write_segments(&self, segments: Vec<RawSegment>) -> Result<(), WriteError> {
+    async fn read_log(&self, from: u64) -> Result<LogRead, StoreError> {
+        let mut disk = self.disk.borrow_mut();
+        let mut visible = Vec::new();
+        for (segment, reads) in std::mem::take(&mut disk.delayed) {
+            if reads == 0 {
+                visible.push(segment);
+            } else {
+                disk.delayed.push((segment, reads - 1));
+            }
+        }
+        disk.segments.extend(visible);
+        let hidden: Vec<u64> = disk.delayed.iter().map(|((key, _), _)| *key).collect();
+        Ok(LogRead {
+            record: disk.record.clone(),
+            segments: disk
+                .segments
+                .range(from..)
+                .filter(|(key, _)| !hidden.contains(key))
+                .map(|(k, v)| (*k, Ok(v.clone())))
+                .collect(),
+        })
+    }
+
+    async fn write(
+        &self,
+        expected: Option<Head>,
+        segments: Vec<RawSegment>,
+        head: Head,
+    ) -> Result<(), WriteError> {
         YieldOnce(false).await;
         let mut disk = self.disk.borrow_mut();
-        for (key, bytes) in std::mem::take(&mut disk.rival_next) {
-            disk.segments.insert(key, bytes);
+        if let Some((rival, rival_head)) = disk.rival_next.take() {
+            disk.segments.extend(rival);
+            disk.record = CommitRecord::At(rival_head);
         }
         if let Some(error) = disk.fail_next.take() {
             return Err(WriteError::Failed(error));
         }
-        if segments
-            .iter()
-            .any(|(key, _)| disk.segments.contains_key(key))
-        {
+        if disk.record.head() != expected {
             return Err(WriteError::Taken);
         }
         disk.writes += 1;
         disk.segments.extend(segments);
+        disk.record = CommitRecord::At(head);
         Ok(())
+    }
+
+    async fn truncate(
+        &self,
+        expected: &CommitRecord,
+        keep: Option<Head>,
+    ) -> Result<(), WriteError> {
+        let mut disk = self.disk.borrow_mut();
+        if disk.record != *expected {
+            return Err(WriteError::Taken);
+        }
+        let cut = keep.map_or(0, |h| h.position);
+        disk.segments.retain(|key, _| *key <= cut);
+        disk.record = keep.map_or(CommitRecord::Missing, CommitRecord::At);
+        Ok(())
+    }
+
+    async fn pause(&self) {
+        self.disk.borrow_mut().pauses += 1;
     }
 
     async fn read_snapshots(&self) -> Result<Vec<Snapshot>, StoreError> {
@@ -111,6 +159,16 @@ fn disk() -> FakeIo {
     FakeIo {
         disk: Rc::default(),
         codec: SegmentCodec::Binary,
+        style: CommitStyle::Atomic,
+    }
+}
+
+/// A disk like localStorage's: JSON segments, the commit record written after them.
+fn record_last_disk() -> FakeIo {
+    FakeIo {
+        codec: SegmentCodec::Json,
+        style: CommitStyle::RecordLast,
+        ..disk()
     }
 }
 
@@ -131,10 +189,7 @@ fn positions_and_ids(
 #[test]
 fn the_store_contract_holds_for_both_encodings() {
     for codec in [SegmentCodec::Binary, SegmentCodec::Json] {
-        let fresh = || FakeIo {
-            disk: Rc::default(),
-            codec,
-        };
+        let fresh = || FakeIo { codec, ..disk() };
         let mut failures = Vec::new();
         for case in contract::append_cases() {
             if let Err(failure) = block_on(contract::run_append_case(&open(&fresh()), case)) {
@@ -189,13 +244,20 @@ fn an_append_overtaken_by_another_writer_is_decided_again() {
     block_on(tab_a.append("acc-1", Any, vec![event(1, "Created", 1)]))
         .unwrap_or_else(|e| panic!("{e}"));
     // Tab B does not know about event 1. Just before its write lands, tab A writes again.
-    let rival = SegmentCodec::Binary.encode(
-        &block_on(tab_a.append("acc-2", Any, vec![event(2, "Created", 1)]))
-            .unwrap_or_else(|e| panic!("{e}"))
-            .events,
-    );
-    io.disk.borrow_mut().segments.remove(&2);
-    io.disk.borrow_mut().rival_next = vec![(2, rival)];
+    let rival_events = block_on(tab_a.append("acc-2", Any, vec![event(2, "Created", 1)]))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .events;
+    let rival = SegmentCodec::Binary.encode(&rival_events);
+    {
+        let mut disk = io.disk.borrow_mut();
+        disk.segments.remove(&2);
+        // As it was before tab A's second append: the rival write lands just before tab B's.
+        let first = block_on(tab_a.read_all(&ReadAll::from_position(1, 1))).unwrap_or_default();
+        disk.record = first
+            .first()
+            .map_or(CommitRecord::Missing, |e| CommitRecord::At(Head::of(e)));
+        disk.rival_next = Some((vec![(2, rival)], Head::of(&rival_events[0])));
+    }
     let outcome = block_on(tab_b.append("acc-1", Any, vec![event(3, "Deposited", 1)]))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -296,6 +358,7 @@ fn a_record_that_does_not_decode_names_the_store_key_and_reason() {
                 store,
                 key: got_key,
                 reason: got,
+                ..
             }) => {
                 assert_eq!(store, "fake disk");
                 assert_eq!(got_key, key.to_string());
@@ -341,4 +404,188 @@ fn refresh_returns_what_other_tabs_appended() {
             .unwrap_or_else(|e| panic!("{e}"))
             .is_empty()
     );
+}
+
+/// Appends three batches (positions 1, 2–3, 4) to a fresh store on `io`.
+fn three_batches(io: &FakeIo) -> SegmentedStore<FakeIo> {
+    let store = open(io);
+    for batch in [
+        vec![event(1, "Created", 1)],
+        vec![event(2, "Deposited", 1), event(3, "Deposited", 1)],
+        vec![event(4, "Deposited", 1)],
+    ] {
+        block_on(store.append("acc-1", Any, batch)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    store
+}
+
+fn open_error(io: &FakeIo) -> StoreError {
+    match block_on(SegmentedStore::open(io.clone())) {
+        Err(error) => error,
+        Ok(store) => panic!("opened with {} events", positions_and_ids(&store).len()),
+    }
+}
+
+#[test]
+fn a_deleted_last_record_is_noticed_and_the_valid_prefix_can_be_kept() {
+    for io in [disk(), record_last_disk()] {
+        three_batches(&io);
+        io.disk.borrow_mut().segments.remove(&4);
+        match open_error(&io) {
+            StoreError::Corrupt {
+                key,
+                reason,
+                intact_up_to,
+                ..
+            } => {
+                assert_eq!((key.as_str(), intact_up_to), ("4", 3));
+                assert!(
+                    reason.contains("ends at position 3 but position 4 was acknowledged"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let inspection = block_on(SegmentedStore::inspect(&io)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (
+                inspection.committed,
+                inspection.intact_up_to,
+                inspection.records
+            ),
+            (Some(4), 3, 2)
+        );
+        // Position 2 is inside a record: only record ends can be kept.
+        assert!(block_on(SegmentedStore::truncate(&io, 2)).is_err());
+        let kept = block_on(SegmentedStore::truncate(&io, 3)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((kept.committed, kept.problem), (Some(3), None));
+        let store = open(&io);
+        assert_eq!(positions_and_ids(&store).len(), 3);
+        let next = block_on(store.append("acc-1", Exact(3), vec![event(9, "Deposited", 1)]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(next.last_position(), 4);
+    }
+}
+
+#[test]
+fn a_replaced_last_record_is_noticed() {
+    let io = disk();
+    three_batches(&io);
+    // A record that decodes and continues the log, but holds another event than acknowledged.
+    let mut forged =
+        block_on(open(&io).read_all(&ReadAll::from_position(4, 1))).unwrap_or_default();
+    forged[0].event_id = contract::id(99);
+    let bytes = SegmentCodec::Binary.encode(&forged);
+    io.disk.borrow_mut().segments.insert(4, bytes);
+    match open_error(&io) {
+        StoreError::Corrupt {
+            reason,
+            intact_up_to,
+            ..
+        } => {
+            assert!(reason.contains("the record was replaced"), "{reason}");
+            assert_eq!(intact_up_to, 3);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_record_beyond_the_head_is_reported_where_writes_are_atomic_and_ignored_where_not() {
+    let beyond = |io: &FakeIo| {
+        let store = three_batches(io);
+        let mut extra = block_on(store.read_all(&ReadAll::from_position(4, 1))).unwrap_or_default();
+        extra[0].position = 5;
+        extra[0].version = 5;
+        extra[0].event_id = contract::id(98);
+        let bytes = io.codec.encode(&extra);
+        io.disk.borrow_mut().segments.insert(5, bytes);
+    };
+    let atomic = disk();
+    beyond(&atomic);
+    assert!(matches!(
+        open_error(&atomic),
+        StoreError::Corrupt { ref key, intact_up_to: 4, .. } if key == "5"
+    ));
+    // An interrupted localStorage write leaves a segment past the record: never acknowledged,
+    // so it is not part of the log, and the next append takes its place.
+    let record_last = record_last_disk();
+    beyond(&record_last);
+    let store = open(&record_last);
+    assert_eq!(positions_and_ids(&store).len(), 4);
+    block_on(store.append("acc-1", Exact(4), vec![event(7, "Deposited", 1)]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ids = positions_and_ids(&open(&record_last));
+    assert_eq!(
+        ids.last().map(|(p, _, id)| (*p, *id)),
+        Some((5, contract::id(7)))
+    );
+}
+
+#[test]
+fn segments_another_tab_wrote_are_waited_for_until_they_arrive() {
+    let io = record_last_disk();
+    let tab_a = open(&io);
+    let tab_b = open(&io);
+    block_on(tab_a.append("acc-1", Any, vec![event(1, "Created", 1)]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Tab B sees the commit record before the segment it commits.
+    let segment = io.disk.borrow_mut().segments.remove(&1);
+    io.disk.borrow_mut().delayed = segment.map(|bytes| ((1, bytes), 3)).into_iter().collect();
+    let seen = block_on(tab_b.refresh()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(seen.len(), 1);
+    assert_eq!(io.disk.borrow().pauses, 3);
+    // A segment that never arrives is missing, not silently skipped.
+    block_on(tab_a.append("acc-1", Any, vec![event(2, "Deposited", 1)]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    io.disk.borrow_mut().segments.remove(&2);
+    match block_on(tab_b.refresh()) {
+        Err(StoreError::Corrupt { reason, .. }) => assert!(reason.contains("missing"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_tab_whose_store_was_cut_back_elsewhere_is_told_to_reload() {
+    let io = disk();
+    let tab = three_batches(&io);
+    block_on(SegmentedStore::truncate(&io, 3)).unwrap_or_else(|e| panic!("{e}"));
+    match block_on(tab.append("acc-1", Any, vec![event(8, "Deposited", 1)])) {
+        Err(StoreError::Closed { reason }) => assert!(reason.contains("cut back"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(positions_and_ids(&open(&io)).len(), 3);
+}
+
+#[test]
+fn a_store_without_a_commit_record_opens_and_gets_one_on_its_next_append() {
+    let io = disk();
+    three_batches(&io);
+    io.disk.borrow_mut().record = CommitRecord::Missing;
+    let store = open(&io);
+    block_on(store.append("acc-1", Any, vec![event(5, "Deposited", 1)]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(io.disk.borrow().record.head().map(|h| h.position), Some(5));
+}
+
+#[test]
+fn news_say_which_events_this_store_appended_and_which_it_read() {
+    let io = disk();
+    let tab_a = open(&io);
+    let tab_b = open(&io);
+    block_on(tab_a.append("acc-1", Any, vec![event(1, "Created", 1)]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Tab B's append meets tab A's event on the way (a conflict read it in), then lands.
+    block_on(tab_b.append("acc-1", Any, vec![event(2, "Deposited", 1)]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let news = |store: &SegmentedStore<FakeIo>| {
+        block_on(store.read_news(0, usize::MAX))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|n| (n.event.position, n.origin))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(news(&tab_b), vec![(1, Origin::Remote), (2, Origin::Local)]);
+    block_on(tab_a.refresh()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(news(&tab_a), vec![(1, Origin::Local), (2, Origin::Remote)]);
 }

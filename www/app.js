@@ -15,6 +15,8 @@ const ui = {
   reset: $("#reset"),
   recovery: $("#recovery"),
   recoveryReason: $("#recovery-reason"),
+  recoveryIntact: $("#recovery-intact"),
+  recoveryConfirm: $("#recovery-confirm"),
   description: $("#scenario-description"),
   events: $("#events tbody"),
   aggregate: $("#aggregate"),
@@ -43,6 +45,10 @@ const SHOWN_EVENTS = 200;
 
 let sandbox;
 let unsubscribe;
+/** What the store's inspection found, for the recovery buttons. */
+let recovery = { intactUpTo: 0, recordsAfter: 0 };
+/** What a "Yes" in the inline confirmation does. */
+let pendingConfirmation;
 
 await init();
 const params = new URLSearchParams(location.search);
@@ -53,8 +59,25 @@ const store = () => ({ storage: ui.storage.value, name: params.get("name") ?? ui
 ui.scenario.addEventListener("change", () => openScenario(ui.scenario.value));
 ui.storage.addEventListener("change", () => openScenario(ui.scenario.value));
 ui.reset.addEventListener("click", () => resetStore());
-$("#recovery-reset").addEventListener("click", () => resetStore());
+$("#recovery-reset").addEventListener("click", () =>
+  confirmThen("Delete every stored record of this store, the intact ones too?", () => resetStore()),
+);
 $("#export").addEventListener("click", () => exportStore());
+$("#export-rest").addEventListener("click", () => exportStore(recovery.intactUpTo));
+$("#keep-prefix").addEventListener("click", () =>
+  confirmThen(
+    `Keep positions 1 to ${recovery.intactUpTo} and delete the ${recovery.recordsAfter} record(s) after them? Export them first to keep a copy.`,
+    () => keepIntactPart(),
+  ),
+);
+ui.recoveryConfirm.addEventListener("click", (event) => {
+  const answer = event.target.dataset?.answer;
+  if (!answer) return;
+  ui.recoveryConfirm.hidden = true;
+  const then = pendingConfirmation;
+  pendingConfirmation = undefined;
+  if (answer === "yes") then?.();
+});
 document.addEventListener("visibilitychange", () => {
   // A tab in the background may have missed announcements: read what is new.
   if (document.visibilityState === "visible") sandbox?.refresh().catch(() => {});
@@ -104,10 +127,7 @@ async function openScenario(name) {
     sandbox = await Sandbox.open({ ...store(), scenario: name });
   } catch (error) {
     ui.status.textContent = `Could not open ${name}: ${error.message}`;
-    if (error.kind === "corrupt") {
-      ui.recoveryReason.textContent = error.message;
-      ui.recovery.hidden = false;
-    }
+    if (error.kind === "corrupt") await showRecovery(error);
     return;
   }
   const info = sandbox.scenario();
@@ -133,8 +153,8 @@ async function openScenario(name) {
   showResult(ui.queryStatus, "", "");
   await refresh();
   setAggregateInForms(ui.aggregate.value);
-  const lasting = where.durable ? "they survive reloads and are shared with other tabs" : "a reload starts over";
-  ui.status.textContent = `${info.title || info.name}: events are stored in ${where.location}; ${lasting}.`;
+  const shared = where.durable.tabClose ? " Other tabs on this store see its events live." : "";
+  ui.status.textContent = `${info.title || info.name}: events are stored in ${where.location}; ${where.durable.summary}.${shared}`;
 }
 
 let remote = { count: 0, last: 0, redraw: undefined };
@@ -162,6 +182,39 @@ function onNotice({ events, source, error }) {
   }, 100);
 }
 
+/** Asks inline (no browser dialog) before doing something that deletes stored records. */
+function confirmThen(question, then) {
+  ui.recoveryConfirm.querySelector("span").textContent = question;
+  ui.recoveryConfirm.hidden = false;
+  pendingConfirmation = then;
+}
+
+/** Shows why the store does not open, how far its log is intact, and the ways out. */
+async function showRecovery(error) {
+  ui.recoveryReason.textContent = error.message;
+  ui.recovery.hidden = false;
+  ui.recoveryConfirm.hidden = true;
+  try {
+    recovery = await Sandbox.inspectStore(store());
+    const acknowledged = recovery.committed === null ? "" : ` The store acknowledged events up to position ${recovery.committed}.`;
+    ui.recoveryIntact.textContent =
+      `The log is intact up to position ${recovery.intactUpTo}.${acknowledged} ` +
+      `${recovery.recordsAfter} stored record(s) follow the intact part.`;
+  } catch (inspectError) {
+    ui.recoveryIntact.textContent = `The store could not be inspected: ${inspectError.message}`;
+  }
+}
+
+async function keepIntactPart() {
+  try {
+    await Sandbox.truncateStore({ ...store(), keep: recovery.intactUpTo });
+  } catch (error) {
+    ui.recoveryIntact.textContent = `Nothing was dropped: ${error.message}`;
+    return;
+  }
+  await openScenario(ui.scenario.value);
+}
+
 async function resetStore() {
   ui.status.textContent = "Resetting…";
   unsubscribe?.();
@@ -173,10 +226,11 @@ async function resetStore() {
   await openScenario(ui.scenario.value);
 }
 
-/** Downloads everything stored, decoded where possible, as a JSON file. */
-async function exportStore() {
-  const text = await Sandbox.exportStore(store());
-  const link = el("a", { href: URL.createObjectURL(new Blob([text], { type: "application/json" })), download: `${store().name}-export.json` });
+/** Downloads what is stored (everything, or the records after a position), decoded where possible. */
+async function exportStore(after) {
+  const text = await Sandbox.exportStore({ ...store(), ...(after === undefined ? {} : { after }) });
+  const suffix = after === undefined ? "export" : `after-${after}`;
+  const link = el("a", { href: URL.createObjectURL(new Blob([text], { type: "application/json" })), download: `${store().name}-${suffix}.json` });
   link.click();
   URL.revokeObjectURL(link.href);
 }
@@ -362,7 +416,8 @@ async function renderState() {
     ui.state.textContent = JSON.stringify(replay.state, null, 2);
     const from = replay.fromSnapshot === null ? "the start" : `the snapshot at version ${replay.fromSnapshot}`;
     const whatIf = replay.excludedVersions.length ? `, leaving out version(s) ${replay.excludedVersions.join(", ")}` : "";
-    ui.replayInfo.textContent = `${replay.kind} ${aggregateId} at version ${replay.version}: replayed ${replay.eventsReplayed} event(s) from ${from}${whatIf}.`;
+    const skipped = replay.skippedSnapshots.map((s) => ` Skipped the snapshot at version ${s.version}: ${s.message}.`).join("");
+    ui.replayInfo.textContent = `${replay.kind} ${aggregateId} at version ${replay.version}: replayed ${replay.eventsReplayed} event(s) from ${from}${whatIf}.${skipped}`;
   } catch (error) {
     fill(ui.trace);
     ui.state.textContent = "";

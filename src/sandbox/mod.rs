@@ -21,12 +21,13 @@ use crate::projection::{
     Projected, ProjectedEvent, ProjectionStatus, QueryLimits, QueryResult, ReadModel,
 };
 use crate::replay::{
-    Replay, ReplayOptions, Trace, choose_snapshot, fold_events, state_to_json, version_at_time,
+    Replay, ReplayOptions, SkippedSnapshot, Start, Trace, fold_events, state_to_json,
+    version_at_time,
 };
 use crate::rules::{CommandContext, DecideError};
 use crate::scenario::{ProjectionSpec, Scenario};
 use crate::script::ScriptError;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{self, Snapshot};
 use crate::store::{EventStore, ReadAll, StoreError, StreamInfo, VersionRange};
 
 /// An aggregate's state at a version, kept so commands need not replay.
@@ -104,6 +105,14 @@ impl<S: EventStore> Sandbox<S> {
     ) -> Result<Committed, SandboxError> {
         let aggregate_id = request.aggregate_id.as_str();
         let kind = self.kind_of(aggregate_id)?;
+        // A command re-sent with the ids of events it already stored is a retry: it gets those
+        // events back, whatever its timestamp, expected version or the state since.
+        if let Some(originals) = self
+            .stored_with_ids(aggregate_id, &request.event_ids)
+            .await?
+        {
+            return self.retried(kind, aggregate_id, originals).await;
+        }
         let mut head = self.head_state(kind, aggregate_id).await?;
         if let Some(expected) = request.expected {
             head = self
@@ -185,12 +194,71 @@ impl<S: EventStore> Sandbox<S> {
             .enumerate()
             .map(|(index, event)| self.propose(kind, index, event, now))
             .collect::<Result<Vec<_>, _>>()?;
+        // An id already stored: the store decides (idempotency before the expected version)
+        // whether this is a retry, which gets the originals back, or a misuse of the id.
+        if let Some(first) = proposed.first()
+            && self.store.read_event(first.event_id).await?.is_some()
+        {
+            let outcome = self.store.append(aggregate_id, expected, proposed).await?;
+            return self.retried(kind, aggregate_id, outcome.events).await;
+        }
         let head = self.head_state(kind, aggregate_id).await?;
         let head = self
             .check_expected(kind, aggregate_id, expected, head)
             .await?;
         self.commit(kind, aggregate_id, head, expected, proposed)
             .await
+    }
+
+    /// The stored events with these ids, if every one is stored, for this aggregate; `None` if
+    /// none is. Some but not all, or one stored for another aggregate, is a misuse of ids.
+    async fn stored_with_ids(
+        &self,
+        aggregate_id: &str,
+        ids: &[EventId],
+    ) -> Result<Option<Vec<StoredEvent>>, SandboxError> {
+        let mut stored = Vec::with_capacity(ids.len());
+        for id in ids {
+            stored.push((*id, self.store.read_event(*id).await?));
+        }
+        let found: Vec<&StoredEvent> = stored.iter().filter_map(|(_, e)| e.as_ref()).collect();
+        let Some(first) = found.first() else {
+            return Ok(None);
+        };
+        if let Some(elsewhere) = found.iter().find(|e| *e.aggregate_id != *aggregate_id) {
+            return Err(StoreError::EventIdReused {
+                event_id: elsewhere.event_id,
+                position: elsewhere.position,
+            }
+            .into());
+        }
+        if found.len() < ids.len() {
+            return Err(StoreError::PartlyStored {
+                event_id: first.event_id,
+                position: first.position,
+            }
+            .into());
+        }
+        Ok(Some(stored.into_iter().filter_map(|(_, e)| e).collect()))
+    }
+
+    /// What a retry returns: the originally stored events, and the aggregate as it is now.
+    async fn retried(
+        &self,
+        kind: &AggregateKind,
+        aggregate_id: &str,
+        originals: Vec<StoredEvent>,
+    ) -> Result<Committed, SandboxError> {
+        let head = self.head_state(kind, aggregate_id).await?;
+        Ok(Committed {
+            aggregate_id: aggregate_id.to_string(),
+            events: originals,
+            already_stored: true,
+            state: state_to_json(kind, &head.state)?,
+            version: head.version,
+            snapshot_taken: None,
+            snapshot_error: None,
+        })
     }
 
     /// Refuses early, before any script runs, an append whose expected version does not match.
@@ -323,7 +391,7 @@ impl<S: EventStore> Sandbox<S> {
         head: &HeadState,
     ) -> (Option<u64>, Option<String>) {
         let interval = self.domain.scenario().snapshot_interval;
-        if interval == 0 || head.version < interval {
+        if !snapshot::is_due(interval, 0, head.version) {
             return (None, None);
         }
         let stored = match self.store.snapshots(aggregate_id).await {
@@ -333,7 +401,7 @@ impl<S: EventStore> Sandbox<S> {
         {
             let mut marks = self.snapshotting.borrow_mut();
             let newest = marks.get(aggregate_id).copied().unwrap_or(0).max(stored);
-            if newest / interval >= head.version / interval {
+            if !snapshot::is_due(interval, newest, head.version) {
                 return (None, None);
             }
             // Claimed before the write is awaited: a concurrent append sees it.
@@ -351,14 +419,63 @@ impl<S: EventStore> Sandbox<S> {
         aggregate_id: &str,
         head: &HeadState,
     ) -> Result<Snapshot, SandboxError> {
-        let snapshot = Snapshot {
-            aggregate_id: aggregate_id.to_string(),
-            version: head.version,
-            state: state_to_json(kind, &head.state)?,
-            rules_hash: kind.rules_hash.clone(),
-        };
+        let event_id = self
+            .event_id_at(aggregate_id, head.version)
+            .await?
+            .ok_or_else(|| {
+                SandboxError::bad_input(
+                    "snapshot",
+                    format!("{aggregate_id} has no version {}", head.version),
+                )
+            })?;
+        let snapshot = Snapshot::new(
+            aggregate_id,
+            head.version,
+            event_id,
+            state_to_json(kind, &head.state)?,
+            &kind.rules_hash,
+        );
         self.store.save_snapshot(snapshot.clone()).await?;
         Ok(snapshot)
+    }
+
+    /// The id of the event at a version of an aggregate.
+    async fn event_id_at(
+        &self,
+        aggregate_id: &str,
+        version: u64,
+    ) -> Result<Option<EventId>, SandboxError> {
+        let range = VersionRange {
+            from: version,
+            to: Some(version),
+        };
+        let events = self.store.read_stream(aggregate_id, range).await?;
+        Ok(events.first().map(|e| e.event_id))
+    }
+
+    /// The newest snapshot at or below `target` that may be used (sealed, unchanged, made by
+    /// the current rules, taken after the event that holds its version, older than the first
+    /// excluded version), and why newer ones were passed over.
+    async fn usable_snapshot(
+        &self,
+        kind: &AggregateKind,
+        aggregate_id: &str,
+        target: u64,
+        first_excluded: Option<u64>,
+    ) -> Result<(Option<Start>, Vec<SkippedSnapshot>), SandboxError> {
+        let snapshots = self.store.snapshots(aggregate_id).await?;
+        let mut skipped = Vec::new();
+        for snapshot in snapshots.iter().rev().filter(|s| s.version <= target) {
+            let now = self.event_id_at(aggregate_id, snapshot.version).await?;
+            let usable = snapshot
+                .check(&kind.rules_hash, now, first_excluded)
+                .and_then(|()| Start::from_snapshot(snapshot));
+            match usable {
+                Ok(start) => return Ok((Some(start), skipped)),
+                Err(reason) => skipped.push(SkippedSnapshot::new(snapshot.version, reason)),
+            }
+        }
+        Ok((None, skipped))
     }
 
     /// Takes a snapshot of an aggregate at its last version, now.
@@ -444,17 +561,17 @@ impl<S: EventStore> Sandbox<S> {
             .filter(|e| e.version <= target && excluded.contains(&e.event_id))
             .map(|e| e.version)
             .collect();
-        let snapshots = if options.use_snapshots {
-            self.store.snapshots(aggregate_id).await?
+        let (start, skipped_snapshots) = if options.use_snapshots {
+            self.usable_snapshot(
+                kind,
+                aggregate_id,
+                target,
+                excluded_versions.first().copied(),
+            )
+            .await?
         } else {
-            Vec::new()
+            (None, Vec::new())
         };
-        let (start, skipped_snapshots) = choose_snapshot(
-            &snapshots,
-            target,
-            excluded_versions.first().copied(),
-            &kind.rules_hash,
-        );
         let (from_snapshot, start_version, start_state) = match start {
             Some(start) => (Some(start.version), start.version, start.state),
             None => (None, 0, self.domain.initial_state(kind)?),

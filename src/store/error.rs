@@ -75,8 +75,11 @@ pub enum StoreError {
         /// What the browser said.
         detail: String,
     },
-    /// A stored record could not be decoded.
-    #[error("stored record {key} in {store} cannot be read: {reason}")]
+    /// The stored log is not intact: a record does not decode, does not continue the log, or
+    /// acknowledged records are missing.
+    #[error(
+        "stored record {key} in {store} cannot be read: {reason} (the log is intact up to position {intact_up_to})"
+    )]
     Corrupt {
         /// The store (database and object store, or key prefix).
         store: String,
@@ -84,6 +87,8 @@ pub enum StoreError {
         key: String,
         /// Why it cannot be read.
         reason: String,
+        /// The last position up to which the log reads and continues correctly.
+        intact_up_to: u64,
     },
     /// The backend failed in another way.
     #[error("{backend} failed to {operation}: {message}")]
@@ -94,6 +99,12 @@ pub enum StoreError {
         operation: &'static str,
         /// What the backend said.
         message: String,
+    },
+    /// A store name that cannot be used.
+    #[error("store name {name:?} must be 1 to 64 ASCII letters, digits, '.', '_' or '-'")]
+    BadName {
+        /// The name given.
+        name: String,
     },
     /// The store was closed or destroyed.
     #[error("the store is closed: {reason}")]

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use super::{AppendOutcome, MAX_BATCH, ReadAll, StoreError, StreamInfo, VersionRange};
+use super::{
+    AppendOutcome, MAX_BATCH, News, Origin, ReadAll, StoreError, StreamInfo, VersionRange,
+};
 use crate::event::{EventId, ProposedEvent, StoredEvent, check_aggregate_id};
 use crate::expected::ExpectedVersion;
 
@@ -16,6 +18,8 @@ use crate::expected::ExpectedVersion;
 pub struct EventLog {
     /// The event at position `p` is at index `p - 1`.
     events: Vec<StoredEvent>,
+    /// Where each event came from, at the same index.
+    origins: Vec<Origin>,
     /// Positions of each aggregate's events; version `v` is at index `v - 1`.
     streams: HashMap<Arc<str>, Vec<u64>>,
     /// Position of each stored event id.
@@ -74,6 +78,13 @@ impl EventLog {
     pub fn get(&self, position: u64) -> Option<&StoredEvent> {
         let index = usize::try_from(position.checked_sub(1)?).ok()?;
         self.events.get(index)
+    }
+
+    /// The stored event with an id.
+    pub fn by_id(&self, event_id: &EventId) -> Option<&StoredEvent> {
+        self.ids
+            .get(event_id)
+            .and_then(|&position| self.get(position))
     }
 
     /// Decides an append without changing the log: either the batch is an idempotent retry, or
@@ -218,7 +229,11 @@ impl EventLog {
     /// Adds events read from storage or just written, skipping those already in the log (the
     /// same id at the same position), so that catching up and committing may overlap. Returns
     /// how many were new. On error nothing is added.
-    pub fn integrate(&mut self, mut events: Vec<StoredEvent>) -> Result<usize, Discontinuity> {
+    pub fn integrate(
+        &mut self,
+        mut events: Vec<StoredEvent>,
+        origin: Origin,
+    ) -> Result<usize, Discontinuity> {
         let head = self.head_position();
         let known = events.iter().take_while(|e| e.position <= head).count();
         for event in &events[..known] {
@@ -240,22 +255,28 @@ impl EventLog {
         }
         let fresh = events.split_off(known);
         let count = fresh.len();
-        self.extend(fresh)?;
+        self.extend(fresh, origin)?;
         Ok(count)
     }
 
     /// Adds events that were written (or read back from storage), checking that they continue the
     /// log exactly: next position, next version of their aggregate, unseen id.
     /// On error nothing is added.
-    pub fn extend(&mut self, events: Vec<StoredEvent>) -> Result<(), Discontinuity> {
+    pub fn extend(
+        &mut self,
+        events: Vec<StoredEvent>,
+        origin: Origin,
+    ) -> Result<(), Discontinuity> {
         let head = self.head_position();
         self.events.reserve(events.len());
         self.ids.reserve(events.len());
+        self.origins.reserve(events.len());
         for event in events {
             if let Err(reason) = self.push(event) {
                 self.truncate(head);
                 return Err(reason);
             }
+            self.origins.push(origin);
         }
         Ok(())
     }
@@ -301,6 +322,8 @@ impl EventLog {
 
     /// Removes the events after `head` (undoing a failed `extend`).
     fn truncate(&mut self, head: u64) {
+        self.origins
+            .truncate(usize::try_from(head).unwrap_or(usize::MAX));
         while self.head_position() > head {
             let Some(event) = self.events.pop() else {
                 break;
@@ -344,6 +367,22 @@ impl EventLog {
             .filter(|e| query.matches(e))
             .take(query.limit)
             .cloned()
+            .collect()
+    }
+
+    /// Events after a position with where each came from, at most `limit` of them.
+    pub fn read_news(&self, after: u64, limit: usize) -> Vec<News> {
+        let from = usize::try_from(after).unwrap_or(usize::MAX);
+        let events = self.events.get(from..).unwrap_or_default();
+        let origins = self.origins.get(from..).unwrap_or_default();
+        events
+            .iter()
+            .zip(origins)
+            .take(limit)
+            .map(|(event, &origin)| News {
+                event: event.clone(),
+                origin,
+            })
             .collect()
     }
 

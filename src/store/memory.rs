@@ -4,9 +4,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::{
-    AppendOutcome, EventLog, EventStore, Prepared, ReadAll, StoreError, StreamInfo, VersionRange,
+    AppendOutcome, EventLog, EventStore, News, Origin, Prepared, ReadAll, StoreError, StreamInfo,
+    VersionRange,
 };
-use crate::event::{ProposedEvent, StoredEvent};
+use crate::event::{EventId, ProposedEvent, StoredEvent};
 use crate::expected::ExpectedVersion;
 use crate::snapshot::Snapshot;
 
@@ -44,11 +45,12 @@ impl EventStore for MemoryStore {
         match log.prepare(aggregate_id, expected, events)? {
             Prepared::AlreadyStored(outcome) => Ok(outcome),
             Prepared::New(events) => {
-                log.extend(events.clone())
+                log.extend(events.clone(), Origin::Local)
                     .map_err(|gap| StoreError::Corrupt {
                         store: "memory".to_string(),
                         key: gap.position.to_string(),
                         reason: gap.reason,
+                        intact_up_to: gap.position.saturating_sub(1),
                     })?;
                 Ok(AppendOutcome {
                     aggregate_id: aggregate_id.to_string(),
@@ -97,5 +99,13 @@ impl EventStore for MemoryStore {
             .get(aggregate_id)
             .cloned()
             .unwrap_or_default())
+    }
+
+    async fn read_news(&self, after: u64, limit: usize) -> Result<Vec<News>, StoreError> {
+        Ok(self.log.borrow().read_news(after, limit))
+    }
+
+    async fn read_event(&self, event_id: EventId) -> Result<Option<StoredEvent>, StoreError> {
+        Ok(self.log.borrow().by_id(&event_id).cloned())
     }
 }

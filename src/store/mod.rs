@@ -15,9 +15,12 @@ pub use error::StoreError;
 pub use log::{Discontinuity, EventLog, Prepared};
 pub use memory::{MemoryStore, insert_snapshot};
 pub use segment::SegmentCodec;
-pub use segmented::{RawSegment, SegmentIo, SegmentedStore, WriteError};
+pub use segmented::{
+    CommitRecord, CommitStyle, Inspection, LogRead, Problem, RawSegment, SegmentIo, SegmentedStore,
+    WriteError,
+};
 
-use crate::event::{ProposedEvent, StoredEvent};
+use crate::event::{EventId, ProposedEvent, StoredEvent};
 use crate::expected::ExpectedVersion;
 use crate::snapshot::Snapshot;
 
@@ -68,6 +71,55 @@ pub trait EventStore {
     /// Stores nobody else writes to have nothing to catch up on.
     async fn refresh(&self) -> Result<Vec<StoredEvent>, StoreError> {
         Ok(Vec::new())
+    }
+
+    /// Events after a position in position order, each with where it came from (appended
+    /// through this store, or read from storage that another writer appended to): what live
+    /// subscribers are told.
+    async fn read_news(&self, after: u64, limit: usize) -> Result<Vec<News>, StoreError>;
+
+    /// The stored event with an id, if there is one: how a retry is recognised before anything
+    /// else is checked.
+    async fn read_event(&self, event_id: EventId) -> Result<Option<StoredEvent>, StoreError>;
+}
+
+/// Where an event in a store's log came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Origin {
+    /// Appended through this store object (this tab).
+    Local,
+    /// Read from storage: appended by another writer (another tab), or there when it opened.
+    Remote,
+}
+
+/// An event of the log with where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct News {
+    /// The event.
+    pub event: StoredEvent,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// The commit record of a durable store: the last acknowledged position and the id of the event
+/// there. Written with every append, so a log that does not reach it lost records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Head {
+    /// The last acknowledged position.
+    pub position: u64,
+    /// The id of the event at that position.
+    pub event_id: EventId,
+}
+
+impl Head {
+    /// The head after an event.
+    pub fn of(event: &StoredEvent) -> Self {
+        Head {
+            position: event.position,
+            event_id: event.event_id,
+        }
     }
 }
 

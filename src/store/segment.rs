@@ -17,7 +17,8 @@ use crate::event::{EventData, EventId, Metadata, StoredEvent, Timestamp};
 pub enum SegmentCodec {
     /// `ESG1`, a CRC-32 of the payload, then the events in postcard.
     Binary,
-    /// `{"events": [...]}` with events as in the JS API.
+    /// `{"crc": …, "events": [...]}` with events as in the JS API, behind a CRC-32 of the
+    /// events' JSON so that an edit by hand is noticed even when it leaves valid JSON.
     Json,
 }
 
@@ -43,8 +44,10 @@ struct WireEvent<'a> {
     causation_id: Option<&'a str>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct JsonSegment {
+    #[serde(default)]
+    crc: Option<u32>,
     events: Vec<StoredEvent>,
 }
 
@@ -77,10 +80,13 @@ impl SegmentCodec {
                 bytes
             }
             SegmentCodec::Json => {
-                let segment = JsonSegment {
-                    events: events.to_vec(),
-                };
-                serde_json::to_vec(&segment).unwrap_or_default()
+                // Serialising events (strings, numbers and canonical JSON) cannot fail.
+                let events = serde_json::to_vec(events).unwrap_or_default();
+                let mut bytes =
+                    format!("{{\"crc\":{},\"events\":", crc32fast::hash(&events)).into_bytes();
+                bytes.extend_from_slice(&events);
+                bytes.push(b'}');
+                bytes
             }
         }
     }
@@ -89,11 +95,23 @@ impl SegmentCodec {
     pub fn decode(self, bytes: &[u8]) -> Result<Vec<StoredEvent>, String> {
         match self {
             SegmentCodec::Binary => decode_binary(bytes),
-            SegmentCodec::Json => serde_json::from_slice::<JsonSegment>(bytes)
-                .map(|segment| segment.events)
-                .map_err(|e| format!("not a JSON segment: {e}")),
+            SegmentCodec::Json => decode_json(bytes),
         }
     }
+}
+
+fn decode_json(bytes: &[u8]) -> Result<Vec<StoredEvent>, String> {
+    let segment: JsonSegment =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a JSON segment: {e}"))?;
+    let Some(crc) = segment.crc else {
+        return Err("no checksum: written by an older es-sandbox, or edited by hand".into());
+    };
+    // The events as this crate writes them: the same bytes it checksummed when it wrote them.
+    let written = serde_json::to_vec(&segment.events).map_err(|e| e.to_string())?;
+    if crc32fast::hash(&written) != crc {
+        return Err("checksum mismatch: the record was changed after it was written".into());
+    }
+    Ok(segment.events)
 }
 
 fn decode_binary(bytes: &[u8]) -> Result<Vec<StoredEvent>, String> {
@@ -187,5 +205,20 @@ mod tests {
         );
         assert!(SegmentCodec::Json.decode(br#"{"events": [1]}"#).is_err());
         assert!(SegmentCodec::Json.decode(b"[]").is_err());
+        // Valid JSON with one amount changed is still caught.
+        let text = String::from_utf8(SegmentCodec::Json.encode(&sample())).unwrap_or_default();
+        let edited = text.replacen(r#""amount":1"#, r#""amount":5000"#, 1);
+        assert_ne!(edited, text);
+        assert!(
+            SegmentCodec::Json
+                .decode(edited.as_bytes())
+                .is_err_and(|e| e.contains("checksum mismatch"))
+        );
+        let unsummed = text.replacen(r#""crc":"#, r#""was":"#, 1);
+        assert!(
+            SegmentCodec::Json
+                .decode(unsummed.as_bytes())
+                .is_err_and(|e| e.contains("no checksum"))
+        );
     }
 }

@@ -39,8 +39,13 @@ fn details(error: &SandboxError) -> Value {
             | StoreError::PartlyStored { event_id, position } => {
                 json!({ "eventId": event_id, "position": position })
             }
-            StoreError::Corrupt { store, key, reason } => {
-                json!({ "store": store, "key": key, "reason": reason })
+            StoreError::Corrupt {
+                store,
+                key,
+                reason,
+                intact_up_to,
+            } => {
+                json!({ "store": store, "key": key, "reason": reason, "intactUpTo": intact_up_to })
             }
             StoreError::InvalidEvent { index, source } => {
                 json!({ "index": index, "reason": source.to_string() })

@@ -170,3 +170,141 @@ pub fn transaction(
         .transaction_with_options(&names, mode, &options)
         .map_err(IdbError::from_js)
 }
+
+/// An open database that closes itself when another tab upgrades or deletes it, so that tab is
+/// never blocked, and says why on this side's next operation.
+pub struct Database {
+    name: String,
+    db: std::rc::Rc<std::cell::RefCell<Option<IdbDatabase>>>,
+    closed: std::rc::Rc<std::cell::RefCell<Option<String>>>,
+    _on_version_change: Closure<dyn FnMut(web_sys::IdbVersionChangeEvent)>,
+}
+
+impl Database {
+    /// Opens (creating or upgrading to `version`) a database with these object stores.
+    pub async fn open(name: &str, version: u32, stores: &[&'static str]) -> Result<Self, IdbError> {
+        let db = open_database(name, version, stores).await?;
+        let shared = std::rc::Rc::new(std::cell::RefCell::new(Some(db.clone())));
+        let closed = std::rc::Rc::new(std::cell::RefCell::new(None));
+        let on_version_change = {
+            let shared = std::rc::Rc::clone(&shared);
+            let closed = std::rc::Rc::clone(&closed);
+            Closure::<dyn FnMut(web_sys::IdbVersionChangeEvent)>::new(move |_| {
+                if let Some(db) = shared.borrow_mut().take() {
+                    db.close();
+                }
+                *closed.borrow_mut() =
+                    Some("another tab is upgrading or deleting this store; reload the page".into());
+            })
+        };
+        db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
+        Ok(Database {
+            name: name.to_string(),
+            db: shared,
+            closed,
+            _on_version_change: on_version_change,
+        })
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The connection, or why it was closed.
+    pub fn connection(&self) -> Result<IdbDatabase, String> {
+        self.db.borrow().clone().ok_or_else(|| {
+            self.closed
+                .borrow()
+                .clone()
+                .unwrap_or_else(|| "the connection was closed".into())
+        })
+    }
+
+    /// Closes the connection; later operations fail with `reason`.
+    pub fn close(&self, reason: &str) {
+        if let Some(db) = self.db.borrow_mut().take() {
+            db.close();
+        }
+        self.closed
+            .borrow_mut()
+            .get_or_insert_with(|| reason.to_string());
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        // The version-change handler dies with this value, so the connection must close now or
+        // a later delete or upgrade would wait for it forever.
+        if let Some(db) = self.db.borrow_mut().take() {
+            db.set_onversionchange(None);
+            db.close();
+        }
+    }
+}
+
+/// Deletes a database (other tabs' connections close themselves).
+pub async fn delete_database(name: &str) -> Result<(), IdbError> {
+    let deleting = factory()?
+        .delete_database(name)
+        .map_err(IdbError::from_js)?;
+    request(&deleting).await.map(|_| ())
+}
+
+/// Opens a database, creating the missing object stores in an upgrade.
+async fn open_database(
+    name: &str,
+    version: u32,
+    stores: &[&'static str],
+) -> Result<IdbDatabase, IdbError> {
+    let request: web_sys::IdbOpenDbRequest = factory()?
+        .open_with_u32(name, version)
+        .map_err(IdbError::from_js)?;
+    let wanted: Vec<&'static str> = stores.to_vec();
+    let on_upgrade = Closure::<dyn FnMut(web_sys::IdbVersionChangeEvent)>::new({
+        let request = request.clone();
+        move |_: web_sys::IdbVersionChangeEvent| {
+            let Ok(db) = request.result().and_then(|r| r.dyn_into::<IdbDatabase>()) else {
+                return;
+            };
+            let names = db.object_store_names();
+            for store in &wanted {
+                if !names.contains(store) {
+                    // A failure here aborts the upgrade, which fails the open request.
+                    let _ = db.create_object_store(store);
+                }
+            }
+        }
+    });
+    request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+    // A tab holding an older version open that does not close would delay the open forever; ours
+    // close on `versionchange`. Report `blocked` as an error instead of hanging.
+    let fired = first_event(&request, &["success", "error", "blocked"]).await;
+    request.set_onupgradeneeded(None);
+    let result = match fired {
+        0 => request.result().map_err(IdbError::from_js),
+        1 => Err(request
+            .error()
+            .ok()
+            .flatten()
+            .map(|e| IdbError::from_js(e.into()))
+            .unwrap_or_else(|| IdbError::named("UnknownError", "the open request failed"))),
+        _ => {
+            // If the open completes later, close that connection: nobody is waiting for it.
+            let late = request.clone();
+            let close_late = Closure::once_into_js(move |_: web_sys::Event| {
+                if let Ok(db) = late.result().and_then(|r| r.dyn_into::<IdbDatabase>()) {
+                    db.close();
+                }
+            });
+            request.set_onsuccess(Some(close_late.unchecked_ref()));
+            Err(IdbError::named(
+                "BlockedError",
+                "another tab holds an older version of this store open; close it and try again",
+            ))
+        }
+    };
+    result?
+        .dyn_into::<IdbDatabase>()
+        .map_err(|_| IdbError::named("UnknownError", "open did not return a database"))
+}

@@ -2,20 +2,21 @@
 //! localStorage, memory), live notifications, and errors as JS `Error`s. The only part of the
 //! crate that knows about JS.
 
+mod commit_record;
 mod convert;
 mod error;
 mod idb;
 mod indexeddb;
-mod live;
 mod local_storage;
+mod news;
 mod projecting;
 mod sandbox;
 mod store;
 
 pub use indexeddb::{Durability, IdbSegments, database_name};
-pub use local_storage::LocalSegments;
+pub use local_storage::{LocalSegments, commit_database_name};
 pub use sandbox::{JsSandbox, query_copy};
-pub use store::{BrowserStore, StorageKind};
+pub use store::{BrowserStore, StorageKind, destroy};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -40,8 +41,28 @@ export interface OpenOptions {
 /** A store, for the static methods that work without opening it. */
 export interface StoreRef { storage: "memory" | "localstorage" | "indexeddb"; name: string }
 
-/** Where a sandbox keeps its events. */
-export interface StoreInfo { storage: string; name: string; location: string; durable: boolean }
+/** Where a sandbox keeps its events, and what they survive (measured by killing the browser). */
+export interface StoreInfo {
+  storage: string;
+  name: string;
+  location: string;
+  /** IndexedDB's commit durability: "relaxed" or "strict". */
+  durability: string;
+  durable: { tabClose: boolean; browserKill: boolean; osCrash: boolean; summary: string };
+}
+
+/** How far a stored log is intact (`Sandbox.inspectStore`), for a store that does not open. */
+export interface Inspection {
+  /** The last acknowledged position, as the commit record says (null: no record). */
+  committed: number | null;
+  /** Every record up to this position reads and continues the log. */
+  intactUpTo: number;
+  /** The first record that does not, and why. */
+  problem: { key: string; reason: string } | null;
+  records: number;
+  /** Records after the intact log: what `truncateStore` would drop. */
+  recordsAfter: number;
+}
 
 /**
  * What subscribers receive: new events from this tab ("local") or another ("remote"), or news

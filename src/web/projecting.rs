@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 
 use super::error::to_js_error;
-use super::live::Live;
+use super::news::News;
 use super::store::BrowserStore;
 use crate::sandbox::Sandbox;
 
@@ -19,7 +19,7 @@ const CHUNK: usize = 5_000;
 /// Schedules catch-ups of the read model.
 pub struct Projecting {
     sandbox: Rc<Sandbox<BrowserStore>>,
-    live: Rc<Live>,
+    news: Rc<News>,
     delay_ms: Cell<f64>,
     running: Cell<bool>,
     again: Cell<bool>,
@@ -47,10 +47,10 @@ pub async fn sleep(ms: f64) {
 
 impl Projecting {
     /// A scheduler for a sandbox's read model.
-    pub fn new(sandbox: Rc<Sandbox<BrowserStore>>, live: Rc<Live>, automatic: bool) -> Rc<Self> {
+    pub fn new(sandbox: Rc<Sandbox<BrowserStore>>, news: Rc<News>, automatic: bool) -> Rc<Self> {
         Rc::new(Projecting {
             sandbox,
-            live,
+            news,
             delay_ms: Cell::new(0.0),
             running: Cell::new(false),
             again: Cell::new(false),
@@ -86,13 +86,13 @@ impl Projecting {
                     match this.sandbox.project(CHUNK).await {
                         Ok(projected) => {
                             let done = projected.applied == 0;
-                            this.live.deliver_projection(&projected);
+                            this.news.read_model_moved(&projected);
                             if done {
                                 break;
                             }
                         }
                         Err(error) => {
-                            this.live.deliver_error(to_js_error(error));
+                            this.news.deliver_error(to_js_error(error));
                             break;
                         }
                     }

@@ -2,20 +2,19 @@
 //! snapshot, list and subscribe to events. Every method that touches the store returns a promise;
 //! a batch crosses the boundary once, as one array.
 
-use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
 
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, spawn_local};
+use wasm_bindgen_futures::future_to_promise;
 
 use super::convert::{from_js, from_js_or_default, to_js};
 use super::error::to_js_error;
 use super::indexeddb::Durability;
-use super::live::{Live, Source};
+use super::news::News;
 use super::projecting::Projecting;
-use super::store::{self, BrowserStore, StorageKind};
+use super::store::{self, BrowserStore, Durable, StorageKind};
 use crate::error::SandboxError;
 use crate::event::{EventId, StoredEvent, Timestamp};
 use crate::expected::ExpectedVersion;
@@ -25,6 +24,39 @@ use crate::sandbox::{CommandRequest, Committed, NewEvent, Sandbox};
 use crate::scenario::ProjectionSpec;
 use crate::scenario::{SHIPPED, Scenario, shipped};
 use crate::store::{EventStore, ReadAll};
+
+/// Options of `subscribe`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SubscribeOptions {
+    /// Hear every event from this position on (a catch-up subscription); default: only events
+    /// appended from now on.
+    #[serde(default)]
+    from_position: Option<u64>,
+}
+
+/// Options of `exportStore`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ExportRef {
+    #[serde(default)]
+    storage: StorageKind,
+    name: String,
+    /// Only the records after this position (what truncating to it drops).
+    #[serde(default)]
+    after: Option<u64>,
+}
+
+/// Options of `truncateStore`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TruncateRef {
+    #[serde(default)]
+    storage: StorageKind,
+    name: String,
+    /// The last position to keep: the end of a record of the intact log.
+    keep: u64,
+}
 
 /// Options of `Sandbox.open`.
 #[derive(Deserialize)]
@@ -148,23 +180,25 @@ fn clock_ms() -> f64 {
         .unwrap_or_else(js_sys::Date::now)
 }
 
-/// What the page shows about where events live.
+/// What the page shows about where events live and what they survive.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct StoreInfo {
     storage: &'static str,
     name: String,
     location: String,
-    durable: bool,
+    durability: &'static str,
+    durable: Durable,
 }
 
 /// An event-sourcing sandbox: a scenario's rules over an event store.
 #[wasm_bindgen(js_name = Sandbox)]
 pub struct JsSandbox {
     inner: Rc<Sandbox<BrowserStore>>,
-    live: Rc<Live>,
+    news: Rc<News>,
     projecting: Rc<Projecting>,
     kind: StorageKind,
+    durability: Durability,
     name: String,
 }
 
@@ -228,108 +262,43 @@ impl JsSandbox {
         let head = sandbox.store().head_position().await?;
         let channel = (options.storage != StorageKind::Memory)
             .then(|| format!("es-sandbox/{}/{name}", options.storage.as_str()));
-        let live = Rc::new(Live::new(channel.as_deref(), head));
+        let news = News::new(Rc::clone(&sandbox), channel.as_deref(), head);
         let projecting = Projecting::new(
             Rc::clone(&sandbox),
-            Rc::clone(&live),
+            Rc::clone(&news),
             options.read_model == ReadModelMode::Live,
         );
+        let follower = Rc::downgrade(&projecting);
+        news.on_moved(move || {
+            if let Some(projecting) = follower.upgrade() {
+                projecting.schedule();
+            }
+        });
         // The read model is in memory: build it from the log now, in the background.
         projecting.schedule();
-        let weak_projecting = Rc::downgrade(&projecting);
-        let (weak_sandbox, weak_live) = (Rc::downgrade(&sandbox), Rc::downgrade(&live));
-        // Announcements can come by the hundred; one catch-up at a time reads them all, and one
-        // more runs if any arrived meanwhile.
-        let catching_up = Rc::new(Cell::new(false));
-        let again = Rc::new(Cell::new(false));
-        live.listen(move || {
-            let (Some(sandbox), Some(live)) = (weak_sandbox.upgrade(), weak_live.upgrade()) else {
-                return;
-            };
-            if catching_up.replace(true) {
-                again.set(true);
-                return;
-            }
-            let (catching_up, again) = (Rc::clone(&catching_up), Rc::clone(&again));
-            let projecting = weak_projecting.upgrade();
-            spawn_local(async move {
-                loop {
-                    match sandbox.refresh().await {
-                        Ok(events) => {
-                            if !events.is_empty()
-                                && let Some(projecting) = &projecting
-                            {
-                                projecting.schedule();
-                            }
-                            live.deliver(&events, Source::Remote);
-                        }
-                        Err(error) => live.deliver_error(to_js_error(error)),
-                    }
-                    if !again.replace(false) {
-                        break;
-                    }
-                }
-                catching_up.set(false);
-            });
-        });
         Ok(JsSandbox {
             inner: sandbox,
-            live,
+            news,
             projecting,
             kind: options.storage,
+            durability: options.durability,
             name,
         })
     }
 
-    /// Runs an operation that stores events, tells subscribers and other tabs, and turns the
-    /// outcome into its JS shape.
+    /// Runs an operation that stores events, then pumps the news (to subscribers, the read model
+    /// and other tabs: even a failed append may have read other tabs' events on the way), and
+    /// turns the outcome into its JS shape.
     fn committing<F, T>(&self, operation: F, shape: fn(Committed) -> T) -> js_sys::Promise
     where
         F: Future<Output = Result<Committed, SandboxError>> + 'static,
         T: serde::Serialize + 'static,
     {
-        let (sandbox, live, projecting) = (
-            Rc::clone(&self.inner),
-            Rc::clone(&self.live),
-            Rc::clone(&self.projecting),
-        );
+        let news = Rc::clone(&self.news);
         promise(async move {
             let outcome = operation.await;
-            let ours = match &outcome {
-                Ok(committed) if !committed.already_stored => committed.events.first(),
-                _ => None,
-            };
-            // An append that met another tab's events (a conflict, or a retry after one) read
-            // them into the log; tell subscribers now, since that tab's announcement will find
-            // nothing new to read.
-            let from = live.delivered() + 1;
-            let before = ours.map_or(u64::MAX, |first| first.position);
-            if before > from {
-                let limit = usize::try_from(before - from).unwrap_or(usize::MAX);
-                if let Ok(others) = sandbox
-                    .store()
-                    .read_all(&ReadAll::from_position(from, limit))
-                    .await
-                    && !others.is_empty()
-                {
-                    live.deliver(&others, Source::Remote);
-                    projecting.schedule();
-                }
-            }
-            let committed = outcome?;
-            if !committed.already_stored && !committed.events.is_empty() {
-                live.deliver(&committed.events, Source::Local);
-                live.announce(
-                    committed
-                        .events
-                        .iter()
-                        .map(|e| e.position)
-                        .max()
-                        .unwrap_or(0),
-                );
-                projecting.schedule();
-            }
-            Ok(shape(committed))
+            news.pump();
+            Ok(shape(outcome?))
         })
     }
 }
@@ -399,15 +368,42 @@ impl JsSandbox {
         })
     }
 
-    /// Every stored record of a store as JSON text: events where a record decodes, raw data and
-    /// the reason where it does not. Works on stores that fail to open.
+    /// Every stored record of a store as JSON text: events where a record decodes, the raw
+    /// content (text, base64 or JSON) and the reason where it does not, the commit record and
+    /// the snapshots. `after`: only the records after that position. Works on stores that fail
+    /// to open.
     #[wasm_bindgen(js_name = exportStore, unchecked_return_type = "Promise<string>")]
     pub fn export_store(
+        #[wasm_bindgen(unchecked_param_type = "StoreRef & { after?: number }")] store: JsValue,
+    ) -> js_sys::Promise {
+        promise(async move {
+            let store: ExportRef = from_js(store, "store")?;
+            Ok(store::export_raw(store.storage, &store.name, store.after).await?)
+        })
+    }
+
+    /// How far a store's log is intact, without opening it: `{ committed, intactUpTo, problem,
+    /// records, recordsAfter }`.
+    #[wasm_bindgen(js_name = inspectStore, unchecked_return_type = "Promise<Inspection>")]
+    pub fn inspect_store(
         #[wasm_bindgen(unchecked_param_type = "StoreRef")] store: JsValue,
     ) -> js_sys::Promise {
         promise(async move {
             let store: StoreRef = from_js(store, "store")?;
-            Ok(store::export_raw(store.storage, &store.name).await?)
+            Ok(store::inspect(store.storage, &store.name).await?)
+        })
+    }
+
+    /// Keeps a store's log up to `keep` (the end of a record of its intact log) and deletes the
+    /// records after it: the way out of a store that does not open without losing what is good.
+    /// Resolves to the store's new inspection.
+    #[wasm_bindgen(js_name = truncateStore, unchecked_return_type = "Promise<Inspection>")]
+    pub fn truncate_store(
+        #[wasm_bindgen(unchecked_param_type = "StoreRef & { keep: number }")] store: JsValue,
+    ) -> js_sys::Promise {
+        promise(async move {
+            let store: TruncateRef = from_js(store, "store")?;
+            Ok(store::truncate(store.storage, &store.name, store.keep).await?)
         })
     }
 
@@ -430,7 +426,8 @@ impl JsSandbox {
             storage: self.kind.as_str(),
             name: self.name.clone(),
             location: self.inner.store().location(&self.name),
-            durable: self.kind != StorageKind::Memory,
+            durability: self.durability.as_str(),
+            durable: Durable::of(self.kind, self.durability),
         };
         to_js(&info).map_err(to_js_error)
     }
@@ -575,32 +572,39 @@ impl JsSandbox {
         promise(async move { sandbox.streams().await })
     }
 
-    /// Calls `callback({ events, source })` with new events, appended here (`"local"`) or in
-    /// another tab (`"remote"`). Returns a function that unsubscribes.
+    /// Calls `callback({ events, source })` with new events, in position order, each exactly
+    /// once: appended here (`"local"`) or in another tab (`"remote"`). `{ fromPosition }` first
+    /// hands over the log from that position (a catch-up subscription). Returns a function that
+    /// unsubscribes.
     #[wasm_bindgen(unchecked_return_type = "() => void")]
     pub fn subscribe(
         &self,
         #[wasm_bindgen(unchecked_param_type = "(notice: EventNotice) => void")]
         callback: js_sys::Function,
-    ) -> JsValue {
-        let id = self.live.subscribe(callback);
-        let live = Rc::downgrade(&self.live);
-        Closure::<dyn FnMut()>::new(move || {
-            if let Some(live) = live.upgrade() {
-                live.unsubscribe(id);
+        #[wasm_bindgen(unchecked_param_type = "{ fromPosition?: number } | undefined")]
+        options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let options: SubscribeOptions =
+            from_js_or_default(options, "subscribe options").map_err(to_js_error)?;
+        let after = options.from_position.map(|from| from.saturating_sub(1));
+        let id = self.news.subscribe(callback, after);
+        let news = self.news.downgrade();
+        Ok(Closure::<dyn FnMut()>::new(move || {
+            if let Some(news) = news.upgrade() {
+                news.unsubscribe(id);
             }
         })
-        .into_js_value()
+        .into_js_value())
     }
 
     /// Reads what other tabs appended since this tab last looked, tells subscribers, and returns
     /// the new events. Tabs also do this on their own when another tab announces an append.
     #[wasm_bindgen(unchecked_return_type = "Promise<StoredEvent[]>")]
     pub fn refresh(&self) -> js_sys::Promise {
-        let (sandbox, live) = (Rc::clone(&self.inner), Rc::clone(&self.live));
+        let (sandbox, news) = (Rc::clone(&self.inner), Rc::clone(&self.news));
         promise(async move {
             let events: Vec<StoredEvent> = sandbox.refresh().await?;
-            live.deliver(&events, Source::Remote);
+            news.pump();
             Ok(events)
         })
     }
@@ -745,7 +749,7 @@ impl JsSandbox {
 
     /// Closes the store and stops notifications; later calls fail.
     pub fn close(&self) {
-        self.live.close();
+        self.news.close();
         self.inner.store().close();
     }
 

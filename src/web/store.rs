@@ -3,18 +3,19 @@
 //! stored data does not decode.
 
 use base64::Engine as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 
+use super::commit_record;
 use super::indexeddb::{Durability, IdbSegments, database_name};
-use super::local_storage::LocalSegments;
-use crate::event::{ProposedEvent, StoredEvent};
+use super::local_storage::{self, LocalSegments, commit_database_name};
+use crate::event::{EventId, ProposedEvent, StoredEvent};
 use crate::expected::ExpectedVersion;
 use crate::snapshot::Snapshot;
 use crate::store::{
-    AppendOutcome, EventStore, MemoryStore, ReadAll, SegmentCodec, SegmentedStore, StoreError,
-    StreamInfo, VersionRange,
+    AppendOutcome, CommitRecord, EventStore, Inspection, MemoryStore, News, ReadAll, SegmentCodec,
+    SegmentIo, SegmentedStore, StoreError, StreamInfo, VersionRange,
 };
 
 /// Which backend.
@@ -51,12 +52,8 @@ pub fn check_store_name(name: &str) -> Result<(), StoreError> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Backend {
-            backend: "sandbox",
-            operation: "open",
-            message: format!(
-                "store name {name:?} must be 1 to 64 ASCII letters, digits, '.', '_' or '-'"
-            ),
+        Err(StoreError::BadName {
+            name: name.chars().take(80).collect(),
         })
     }
 }
@@ -71,6 +68,58 @@ pub enum BrowserStore {
     IndexedDb(SegmentedStore<IdbSegments>),
 }
 
+/// What a store survives, measured by killing the browser mid-write (see the README).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Durable {
+    /// A reload, or closing the tab.
+    pub tab_close: bool,
+    /// The browser process being killed (a crash).
+    pub browser_kill: bool,
+    /// The operating system crashing or the power failing.
+    pub os_crash: bool,
+    /// The same in a sentence, for people.
+    pub summary: &'static str,
+}
+
+impl Durable {
+    /// What a backend survives with a durability setting.
+    pub fn of(kind: StorageKind, durability: Durability) -> Self {
+        let (tab_close, browser_kill, os_crash, summary) = match (kind, durability) {
+            (StorageKind::Memory, _) => (
+                false,
+                false,
+                false,
+                "nothing survives a reload: the events live in this tab's memory",
+            ),
+            (StorageKind::LocalStorage, _) => (
+                true,
+                false,
+                false,
+                "survives reloads and closed tabs; if the browser is killed, appends of its last seconds may be lost (Chromium writes localStorage to disk late) and the store then says which",
+            ),
+            (StorageKind::IndexedDb, Durability::Relaxed) => (
+                true,
+                true,
+                false,
+                "survives reloads, closed tabs and a killed browser; an OS crash or power loss may lose the last moments (relaxed durability)",
+            ),
+            (StorageKind::IndexedDb, Durability::Strict) => (
+                true,
+                true,
+                true,
+                "survives reloads, closed tabs, a killed browser and an OS crash: every append waits for the disk (strict durability)",
+            ),
+        };
+        Durable {
+            tab_close,
+            browser_kill,
+            os_crash,
+            summary,
+        }
+    }
+}
+
 impl BrowserStore {
     /// Opens a store and reads its log.
     pub async fn open(
@@ -81,9 +130,9 @@ impl BrowserStore {
         check_store_name(name)?;
         Ok(match kind {
             StorageKind::Memory => BrowserStore::Memory(MemoryStore::new()),
-            StorageKind::LocalStorage => {
-                BrowserStore::LocalStorage(SegmentedStore::open(LocalSegments::open(name)?).await?)
-            }
+            StorageKind::LocalStorage => BrowserStore::LocalStorage(
+                SegmentedStore::open(LocalSegments::open(name).await?).await?,
+            ),
             StorageKind::IndexedDb => BrowserStore::IndexedDb(
                 SegmentedStore::open(IdbSegments::open(name, durability).await?).await?,
             ),
@@ -93,16 +142,21 @@ impl BrowserStore {
     /// Where the events live, for the page: `IndexedDB es-sandbox/bank`.
     pub fn location(&self, name: &str) -> String {
         match self {
-            BrowserStore::Memory(_) => "memory (a reload starts over)".into(),
-            BrowserStore::LocalStorage(_) => format!("localStorage es-sandbox/{name}/"),
+            BrowserStore::Memory(_) => "memory".into(),
+            BrowserStore::LocalStorage(_) => format!(
+                "localStorage es-sandbox/{name}/ (commit record in IndexedDB {})",
+                commit_database_name(name)
+            ),
             BrowserStore::IndexedDb(_) => format!("IndexedDB {}", database_name(name)),
         }
     }
 
     /// Closes the connection; later operations fail.
     pub fn close(&self) {
-        if let BrowserStore::IndexedDb(store) = self {
-            store.io().close("the sandbox was closed");
+        match self {
+            BrowserStore::Memory(_) => {}
+            BrowserStore::LocalStorage(store) => store.io().close("the sandbox was closed"),
+            BrowserStore::IndexedDb(store) => store.io().close("the sandbox was closed"),
         }
     }
 
@@ -123,59 +177,159 @@ pub async fn destroy(kind: StorageKind, name: &str) -> Result<(), StoreError> {
     check_store_name(name)?;
     match kind {
         StorageKind::Memory => Ok(()),
-        StorageKind::LocalStorage => {
-            LocalSegments::open(name)?.delete();
-            Ok(())
-        }
+        StorageKind::LocalStorage => local_storage::delete(name).await,
         StorageKind::IndexedDb => IdbSegments::delete(name).await,
     }
 }
 
-/// Every stored record of a store as JSON text, decoded where possible and raw (base64 or text)
-/// where not, without needing the store to open.
-pub async fn export_raw(kind: StorageKind, name: &str) -> Result<String, StoreError> {
+/// How far a store's log is intact and what follows, without opening it.
+pub async fn inspect(kind: StorageKind, name: &str) -> Result<Inspection, StoreError> {
     check_store_name(name)?;
+    match kind {
+        StorageKind::Memory => Ok(Inspection {
+            committed: None,
+            intact_up_to: 0,
+            problem: None,
+            records: 0,
+            records_after: 0,
+        }),
+        StorageKind::LocalStorage => {
+            let io = LocalSegments::open(name).await?;
+            let inspection = SegmentedStore::inspect(&io).await;
+            io.close("inspected");
+            inspection
+        }
+        StorageKind::IndexedDb => {
+            let io = IdbSegments::open(name, Durability::Strict).await?;
+            let inspection = SegmentedStore::inspect(&io).await;
+            io.close("inspected");
+            inspection
+        }
+    }
+}
+
+/// Keeps a store's log up to `keep` (the end of a record of its intact log) and drops the rest.
+pub async fn truncate(kind: StorageKind, name: &str, keep: u64) -> Result<Inspection, StoreError> {
+    check_store_name(name)?;
+    match kind {
+        StorageKind::Memory => inspect(kind, name).await,
+        StorageKind::LocalStorage => {
+            let io = LocalSegments::open(name).await?;
+            let kept = SegmentedStore::truncate(&io, keep).await;
+            io.close("truncated");
+            kept
+        }
+        StorageKind::IndexedDb => {
+            let io = IdbSegments::open(name, Durability::Strict).await?;
+            let kept = SegmentedStore::truncate(&io, keep).await;
+            io.close("truncated");
+            kept
+        }
+    }
+}
+
+/// One stored record as exported: its key, and its events where it decodes; otherwise why not
+/// and its raw content (text as text, bytes as base64, anything else as JSON).
+fn exported(codec: SegmentCodec, key: Value, value: &JsValue) -> Value {
+    let bytes = value
+        .dyn_ref::<js_sys::Uint8Array>()
+        .map(|b| b.to_vec())
+        .or_else(|| value.as_string().map(String::into_bytes));
+    let decoded = match &bytes {
+        Some(bytes) => codec.decode(bytes),
+        None => Err("the value is neither bytes nor text".to_string()),
+    };
+    match decoded {
+        Ok(events) => json!({ "key": key, "events": events }),
+        Err(error) => {
+            let mut record = json!({ "key": key, "error": error });
+            if let Some(text) = value.as_string() {
+                record["text"] = Value::String(text);
+            } else if let Some(bytes) = &bytes {
+                record["base64"] =
+                    Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
+            } else {
+                record["json"] = js_sys::JSON::stringify(value)
+                    .ok()
+                    .and_then(|t| t.as_string())
+                    .map_or(Value::Null, Value::String);
+            }
+            record
+        }
+    }
+}
+
+/// Every stored record of a store as JSON text, decoded where possible and raw (text, base64 or
+/// JSON) where not, without needing the store to open. With `after`, only the segments after
+/// that position (what truncating to it would drop), and no snapshots.
+pub async fn export_raw(
+    kind: StorageKind,
+    name: &str,
+    after: Option<u64>,
+) -> Result<String, StoreError> {
+    check_store_name(name)?;
+    let keep = |first: Option<u64>| after.is_none_or(|after| first.is_some_and(|f| f > after));
+    let mut export = json!({ "storage": kind.as_str(), "name": name });
     let records: Vec<Value> = match kind {
         StorageKind::Memory => Vec::new(),
         StorageKind::LocalStorage => {
-            let store = LocalSegments::open(name)?;
-            let mut keys = store.keys();
+            let io = LocalSegments::open(name).await?;
+            let record = commit_record_json(&SegmentIo::read_log(&io, u64::MAX).await?.record);
+            io.close("exported");
+            export["commitRecord"] = record;
+            let mut keys = local_storage::keys_of(name)?;
             keys.sort();
+            let segment_prefix = format!("es-sandbox/{name}/seg/");
             keys.into_iter()
+                .filter(|key| {
+                    let first = key
+                        .strip_prefix(&segment_prefix)
+                        .and_then(|f| f.parse().ok());
+                    keep(first) && (after.is_none() || first.is_some())
+                })
                 .map(|key| {
-                    let text = store.raw(&key).unwrap_or_default();
-                    match serde_json::from_str::<Value>(&text) {
-                        Ok(value) => json!({ "key": key, "value": value }),
-                        Err(e) => json!({ "key": key, "error": e.to_string(), "text": text }),
-                    }
+                    let text = local_storage::raw(&key).unwrap_or_default();
+                    exported(SegmentCodec::Json, Value::String(key), &text.into())
                 })
                 .collect()
         }
         StorageKind::IndexedDb => {
-            let store = IdbSegments::open(name, Durability::Relaxed).await?;
-            let raw = store.raw_segments().await;
-            store.close("exported");
+            let io = IdbSegments::open(name, Durability::Relaxed).await?;
+            let raw = io.raw_records().await;
+            io.close("exported");
             raw?.into_iter()
-                .map(|(key, value)| {
-                    let key = key.as_f64().map_or(Value::Null, Value::from);
-                    let bytes = value
-                        .dyn_into::<js_sys::Uint8Array>()
-                        .map(|b| b.to_vec())
-                        .unwrap_or_default();
-                    match SegmentCodec::Binary.decode(&bytes) {
-                        Ok(events) => json!({ "key": key, "events": events }),
-                        Err(error) => json!({
-                            "key": key,
-                            "error": error,
-                            "base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
-                        }),
+                .filter_map(|(store, key, value)| match store {
+                    "segments" => {
+                        let first = key.as_f64().map(|k| k as u64);
+                        keep(first).then(|| {
+                            let key = key.as_f64().map_or(Value::Null, Value::from);
+                            exported(SegmentCodec::Binary, key, &value)
+                        })
                     }
+                    "meta" => {
+                        export["commitRecord"] = commit_record_json(&commit_record::parse(&value));
+                        None
+                    }
+                    _ => after.is_none().then(|| {
+                        let text = value.as_string().unwrap_or_default();
+                        json!({
+                            "snapshot": serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)),
+                        })
+                    }),
                 })
                 .collect()
         }
     };
-    let export = json!({ "storage": kind.as_str(), "name": name, "records": records });
+    export["records"] = Value::Array(records);
     Ok(serde_json::to_string_pretty(&export).unwrap_or_default())
+}
+
+fn commit_record_json(record: &CommitRecord) -> Value {
+    match record {
+        CommitRecord::Missing => Value::Null,
+        CommitRecord::At(head) => json!(head),
+        CommitRecord::Unreadable(reason) => json!({ "unreadable": reason }),
+    }
 }
 
 /// Calls the same method on whichever backend is inside.
@@ -233,5 +387,13 @@ impl EventStore for BrowserStore {
 
     async fn refresh(&self) -> Result<Vec<StoredEvent>, StoreError> {
         each_backend!(self, s => s.refresh().await)
+    }
+
+    async fn read_news(&self, after: u64, limit: usize) -> Result<Vec<News>, StoreError> {
+        each_backend!(self, s => s.read_news(after, limit).await)
+    }
+
+    async fn read_event(&self, event_id: EventId) -> Result<Option<StoredEvent>, StoreError> {
+        each_backend!(self, s => s.read_event(event_id).await)
     }
 }

@@ -433,11 +433,14 @@ pub async fn reads<S: EventStore>(store: &S) -> Result<(), String> {
 /// Snapshots are kept per aggregate, sorted by version, and replaced at the same version.
 pub async fn snapshots<S: EventStore>(store: &S) -> Result<(), String> {
     let err = |e: StoreError| e.to_string();
-    let snap = |version: u64, balance: i64| Snapshot {
-        aggregate_id: "acc-1".into(),
-        version,
-        state: json!({ "balance": balance }),
-        rules_hash: "h1".into(),
+    let snap = |version: u64, balance: i64| {
+        Snapshot::new(
+            "acc-1",
+            version,
+            id(version as u8),
+            json!({ "balance": balance }),
+            "h1",
+        )
     };
     store.save_snapshot(snap(20, 2)).await.map_err(err)?;
     store.save_snapshot(snap(10, 1)).await.map_err(err)?;

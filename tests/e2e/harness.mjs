@@ -17,6 +17,9 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
+/** A page of the app's origin that runs nothing: tests load the module into it themselves. */
+export const BLANK = '<!doctype html><meta charset="utf-8"><title>blank</title>';
+
 const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 /** Starts Chromium on a profile directory (kept across restarts of the browser). */
@@ -29,7 +32,7 @@ export function launch(profile) {
  * close }; `restart` closes the browser and starts a new one on the same profile.
  */
 export async function openBrowser() {
-  const { server, url } = await startServer({ root: "www", port: 0 });
+  const { server, url } = await startServer({ root: "www", port: 0, pages: { "/blank.html": BLANK } });
   const profile = await mkdtemp(join(tmpdir(), "es-sandbox-profile-"));
   const browser = { url, profile, context: await launch(profile) };
   browser.restart = async () => {

@@ -170,8 +170,11 @@ test("a record that does not decode: the page says which, exports the raw data, 
   assert.deepEqual(exported.records.map((r) => r.key), [1, 2, 3, 4]);
   assert.deepEqual(exported.records.slice(0, 3).map((r) => r.events[0].type), ["Created", "Deducted", "Deposited"]);
   assert.match(exported.records[3].error, /not a segment record/);
+  assert.equal(exported.records[3].text, "edited by hand", "the raw content is exported as it is");
+  assert.equal(exported.commitRecord.position, 3);
 
   await page.click("#recovery-reset");
+  await page.click('#recovery-confirm button[data-answer="yes"]');
   await waitForLog(page, 3);
   assert.equal(await page.isHidden("#recovery"), true);
   assert.equal((await eventRows(page)).length, 3);

@@ -1,0 +1,206 @@
+// Durability, measured: four tabs append as fast as they can, the whole browser is killed with
+// SIGKILL mid-write, and a new browser on the same profile checks every acknowledged event.
+// IndexedDB (relaxed and strict) must keep all of them. localStorage cannot (Chromium writes it
+// to disk seconds late): there the store must notice the loss through its commit record and say
+// so, never open silently short, and keeping its intact part must give a log of acknowledged
+// events only.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { startServer } from "../../scripts/static-server.mjs";
+import { BLANK, CHROMIUM_ARGS, freshName } from "./harness.mjs";
+
+const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+let server;
+let url;
+before(async () => {
+  ({ server, url } = await startServer({ root: "www", port: 0, pages: { "/blank.html": BLANK } }));
+});
+after(() => server?.close());
+
+/** Starts Chromium as a process of our own (so it can be killed) and connects to it. */
+async function spawnBrowser(profile) {
+  const child = spawn(executablePath, [...CHROMIUM_ARGS, `--user-data-dir=${profile}`, "--remote-debugging-port=0", "about:blank"], {
+    detached: true,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const endpoint = await new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`Chromium did not start: ${seen}`)), 30_000);
+    child.stderr.on("data", (chunk) => {
+      seen += chunk;
+      const match = /DevTools listening on (ws:\/\/\S+)/.exec(seen);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`Chromium exited with ${code}: ${seen}`)));
+  });
+  const browser = await chromium.connectOverCDP(endpoint);
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  return {
+    browser,
+    context: browser.contexts()[0],
+    /** SIGKILL to Chromium and all its processes: a crash, not a shutdown. */
+    kill: async () => {
+      process.kill(-child.pid, "SIGKILL");
+      await exited;
+    },
+    close: async () => {
+      await browser.close().catch(() => {});
+      process.kill(-child.pid, "SIGKILL");
+      await exited;
+    },
+  };
+}
+
+/** Opens a page of the app's origin with the module loaded and a sandbox on the store. */
+async function openSandbox(context, options) {
+  const page = await context.newPage();
+  await page.goto(`${url}blank.html`);
+  const opened = await page.evaluate(async (options) => {
+    const module = await import("./pkg/es_sandbox.js");
+    await module.default();
+    window.es = module;
+    try {
+      window.sandbox = await module.Sandbox.open({ ...options, scenario: "bank", readModel: "manual" });
+      return { ok: true };
+    } catch (error) {
+      return { error: { kind: error.kind, message: error.message, details: error.details } };
+    }
+  }, options);
+  return { page, opened };
+}
+
+/** Opens four writer tabs; each acknowledgement lands in `acknowledged`. */
+async function openWriterTabs(context, options, acknowledged) {
+  const pages = [];
+  for (let tab = 0; tab < 4; tab += 1) {
+    const { page, opened } = await openSandbox(context, options);
+    assert.deepEqual(opened, { ok: true });
+    await page.exposeFunction("acknowledge", (ids) => acknowledged.push(...ids));
+    pages.push(page);
+  }
+  return pages;
+}
+
+/** Every tab appends batches of 5 for `ms` milliseconds (or until the browser dies). */
+async function writeFor(pages, ms) {
+  const runs = pages.map((page, tab) =>
+    page
+      .evaluate(
+        async ({ tab, ms }) => {
+          const aggregateId = `acc-k${tab}`;
+          if ((await window.sandbox.streams()).every((s) => s.aggregateId !== aggregateId)) {
+            await window.sandbox.execute(aggregateId, "Create", { balance: 0 });
+          }
+          const until = Date.now() + ms;
+          while (Date.now() < until) {
+            const batch = Array.from({ length: 5 }, () => ({ type: "Deposited", data: { amount: 1 }, eventId: crypto.randomUUID() }));
+            await window.sandbox.append(aggregateId, batch);
+            await window.acknowledge(batch.map((e) => e.eventId));
+          }
+        },
+        { tab, ms },
+      )
+      // The browser is killed while it writes: that is the point.
+      .catch(() => {}),
+  );
+  await Promise.race([Promise.all(runs), new Promise((resolve) => setTimeout(resolve, ms))]);
+}
+
+async function storedIds(page) {
+  return page.evaluate(async () => {
+    const events = await window.sandbox.events({ limit: 1_000_000 });
+    return { ids: events.map((e) => e.eventId), positions: events.map((e) => e.position) };
+  });
+}
+
+const range = (n) => Array.from({ length: n }, (_, i) => i + 1);
+
+for (const [storage, durability, rounds] of [
+  ["indexeddb", "relaxed", 3],
+  ["indexeddb", "strict", 2],
+]) {
+  test(`${storage} (${durability}): a killed browser loses no acknowledged append`, async (t) => {
+    const profile = await mkdtemp(join(tmpdir(), "es-sandbox-kill-"));
+    const name = freshName("kill");
+    const options = { storage, name, durability };
+    const acknowledged = [];
+    try {
+      for (let round = 0; round < rounds; round += 1) {
+        const writing = await spawnBrowser(profile);
+        await writeFor(await openWriterTabs(writing.context, options, acknowledged), 1500);
+        await writing.kill();
+        const checking = await spawnBrowser(profile);
+        const { page, opened } = await openSandbox(checking.context, options);
+        assert.deepEqual(opened, { ok: true }, `round ${round}`);
+        const { ids, positions } = await storedIds(page);
+        await checking.close();
+        const stored = new Set(ids);
+        assert.equal(stored.size, ids.length, "no event is stored twice");
+        assert.deepEqual(positions, range(ids.length), "positions have no gaps");
+        const lost = acknowledged.filter((id) => !stored.has(id));
+        t.diagnostic(`round ${round}: ${acknowledged.length} acknowledged in all, ${ids.length} stored, ${lost.length} lost`);
+        assert.deepEqual(lost, [], "every acknowledged append survived the kill");
+      }
+    } finally {
+      await rm(profile, { recursive: true, force: true });
+    }
+  });
+}
+
+test("localstorage: a killed browser may lose the last appends, and the store says so", async (t) => {
+  const profile = await mkdtemp(join(tmpdir(), "es-sandbox-kill-"));
+  const name = freshName("kill-ls");
+  const options = { storage: "localstorage", name };
+  try {
+    const writing = await spawnBrowser(profile);
+    const acknowledged = [];
+    const pages = await openWriterTabs(writing.context, options, acknowledged);
+    // Appends, then quiet for a while (Chromium writes localStorage to disk some seconds after
+    // the last change), then appends again until the kill.
+    await writeFor(pages, 1000);
+    const beforeQuiet = acknowledged.length;
+    await new Promise((resolve) => setTimeout(resolve, 8000));
+    writeFor(pages, 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await writing.kill();
+    const checking = await spawnBrowser(profile);
+    const { page, opened } = await openSandbox(checking.context, options);
+    let kept;
+    if (opened.ok) {
+      kept = await storedIds(page);
+      const stored = new Set(kept.ids);
+      assert.deepEqual(acknowledged.filter((id) => !stored.has(id)), [], "a store that opens has every acknowledged event");
+      t.diagnostic(`${acknowledged.length} acknowledged, all stored: nothing lost this time`);
+    } else {
+      // The commit record (in IndexedDB) survived; localStorage did not reach it.
+      assert.equal(opened.error.kind, "corrupt");
+      assert.match(opened.error.message, /the log ends at position \d+ but position \d+ was acknowledged/);
+      const inspection = await page.evaluate(async (name) => window.es.Sandbox.inspectStore({ storage: "localstorage", name }), name);
+      assert.ok(inspection.intactUpTo < inspection.committed, JSON.stringify(inspection));
+      assert.equal(opened.error.details.intactUpTo, inspection.intactUpTo);
+      await page.evaluate(async ({ name, keep }) => window.es.Sandbox.truncateStore({ storage: "localstorage", name, keep }), { name, keep: inspection.intactUpTo });
+      const reopened = await openSandbox(checking.context, options);
+      assert.deepEqual(reopened.opened, { ok: true });
+      kept = await storedIds(reopened.page);
+      t.diagnostic(
+        `${acknowledged.length} acknowledged (${beforeQuiet} before 8 s of quiet); localStorage kept ${inspection.intactUpTo} of ${inspection.committed} acknowledged positions: ${inspection.committed - inspection.intactUpTo} lost, and reported`,
+      );
+    }
+    await checking.close();
+    // What is kept is the log, unchanged: acknowledged events (and the 4 Creates and the seed).
+    assert.deepEqual(kept.positions, range(kept.ids.length));
+    const known = new Set(acknowledged);
+    const unknown = kept.ids.filter((id) => !known.has(id));
+    assert.ok(unknown.length <= 3 + 4 + 4 * 5, `only the seed, the Creates and in-flight batches are unacknowledged: ${unknown.length}`);
+  } finally {
+    await rm(profile, { recursive: true, force: true });
+  }
+});
