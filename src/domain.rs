@@ -1,4 +1,4 @@
-//! A scenario compiled for use: checked, its rules and upcasters compiled, each aggregate kind's
+//! A scenario compiled for use: checked, its rules and upcasters compiled, each aggregate type's
 //! rules hash computed. Everything here is pure: no store, no clock.
 
 use std::collections::BTreeSet;
@@ -32,7 +32,7 @@ pub struct ScenarioInfo {
     pub description: String,
     /// Automatic snapshot interval.
     pub snapshot_interval: u64,
-    /// The aggregate kinds.
+    /// The aggregate types.
     pub aggregates: Vec<AggregateInfo>,
     /// The upcasters.
     pub upcasters: Vec<UpcasterSpec>,
@@ -42,7 +42,7 @@ pub struct ScenarioInfo {
     pub queries: Vec<SuggestedQuery>,
 }
 
-/// One aggregate kind as the page shows it.
+/// One aggregate type as the page shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AggregateInfo {
@@ -84,9 +84,9 @@ pub struct EventTypeInfo {
     pub schema_version: u32,
 }
 
-/// One aggregate kind with the hash that tags its snapshots.
+/// One aggregate type (`account`) with the hash that tags its snapshots.
 #[derive(Debug, Clone)]
-pub struct AggregateKind {
+pub struct AggregateType {
     /// Its compiled rules.
     pub rules: AggregateRules,
     /// Hash of its rules and of the upcasters of the event types it applies.
@@ -98,7 +98,7 @@ pub struct AggregateKind {
 pub struct Domain {
     scenario: Scenario,
     engine: ScriptEngine,
-    kinds: Vec<AggregateKind>,
+    aggregate_types: Vec<AggregateType>,
     upcasters: Upcasters,
 }
 
@@ -132,7 +132,7 @@ impl Domain {
                     source,
                 }),
         )?;
-        let mut kinds = Vec::with_capacity(scenario.aggregates.len());
+        let mut aggregate_types = Vec::with_capacity(scenario.aggregates.len());
         for (index, spec) in scenario.aggregates.iter().enumerate() {
             let rules = AggregateRules::compile(
                 &engine,
@@ -149,7 +149,7 @@ impl Domain {
                 }
             }
             let rules_hash = rules_hash(&rules, &upcasters);
-            kinds.push(AggregateKind { rules, rules_hash });
+            aggregate_types.push(AggregateType { rules, rules_hash });
         }
         for (index, projection) in scenario.projections.iter().enumerate() {
             let name_ok = projection
@@ -166,7 +166,7 @@ impl Domain {
                 ));
             }
             for event_type in projection.on.keys() {
-                if !kinds.iter().any(|k| k.rules.applies(event_type)) {
+                if !aggregate_types.iter().any(|k| k.rules.applies(event_type)) {
                     return Err(invalid(
                         format!("projections[{index}].on.{event_type}"),
                         format!(
@@ -177,7 +177,10 @@ impl Domain {
             }
         }
         for (index, upcaster) in scenario.upcasters.iter().enumerate() {
-            if !kinds.iter().any(|k| k.rules.applies(&upcaster.event_type)) {
+            if !aggregate_types
+                .iter()
+                .any(|k| k.rules.applies(&upcaster.event_type))
+            {
                 return Err(invalid(
                     format!("upcasters[{index}].eventType"),
                     format!(
@@ -190,7 +193,7 @@ impl Domain {
         Ok(Domain {
             scenario,
             engine,
-            kinds,
+            aggregate_types,
             upcasters,
         })
     }
@@ -199,16 +202,16 @@ impl Domain {
     pub fn describe(&self) -> ScenarioInfo {
         let scenario = &self.scenario;
         let aggregates = self
-            .kinds
+            .aggregate_types
             .iter()
             .zip(&scenario.aggregates)
-            .map(|(kind, spec)| AggregateInfo {
+            .map(|(aggregate, spec)| AggregateInfo {
                 name: spec.name.clone(),
                 id_prefix: spec.id_prefix.clone(),
                 description: spec.description.clone(),
-                rules: kind.rules.source().to_string(),
-                rules_hash: kind.rules_hash.clone(),
-                commands: kind
+                rules: aggregate.rules.source().to_string(),
+                rules_hash: aggregate.rules_hash.clone(),
+                commands: aggregate
                     .rules
                     .commands()
                     .map(|name| {
@@ -223,7 +226,7 @@ impl Domain {
                         }
                     })
                     .collect(),
-                event_types: kind
+                event_types: aggregate
                     .rules
                     .event_types()
                     .map(|name| EventTypeInfo {
@@ -255,9 +258,9 @@ impl Domain {
         &self.engine
     }
 
-    /// The aggregate kinds.
-    pub fn kinds(&self) -> &[AggregateKind] {
-        &self.kinds
+    /// The aggregate types.
+    pub fn aggregate_types(&self) -> &[AggregateType] {
+        &self.aggregate_types
     }
 
     /// The upcasters.
@@ -265,17 +268,17 @@ impl Domain {
         &self.upcasters
     }
 
-    /// The kind an aggregate id belongs to: the one with the longest matching id prefix.
-    pub fn kind_of(&self, aggregate_id: &str) -> Option<&AggregateKind> {
-        self.kinds
+    /// The aggregate type an id belongs to: the one with the longest matching id prefix.
+    pub fn aggregate_type_of(&self, aggregate_id: &str) -> Option<&AggregateType> {
+        self.aggregate_types
             .iter()
             .filter(|k| aggregate_id.starts_with(k.rules.id_prefix()))
             .max_by_key(|k| k.rules.id_prefix().len())
     }
 
-    /// The id prefixes of all kinds, for messages.
+    /// The id prefixes of all aggregate types, for messages.
     pub fn id_prefixes(&self) -> Vec<String> {
-        self.kinds
+        self.aggregate_types
             .iter()
             .map(|k| k.rules.id_prefix().to_string())
             .collect()
@@ -291,19 +294,19 @@ impl Domain {
         event.schema_version == self.current_schema_version(&event.event_type)
     }
 
-    /// Checks that a kind's rules apply an event type and that a schema version is one the
+    /// Checks that an aggregate type's rules apply an event type and that a schema version is one the
     /// upcasters know; returns the schema version to store (default: the current one).
     pub fn check_event_type(
         &self,
-        kind: &AggregateKind,
+        aggregate: &AggregateType,
         event_type: &str,
         schema_version: Option<u32>,
     ) -> Result<u32, SandboxError> {
-        if !kind.rules.applies(event_type) {
+        if !aggregate.rules.applies(event_type) {
             return Err(SandboxError::UnknownEventType {
-                kind: kind.rules.name().to_string(),
+                aggregate_type: aggregate.rules.name().to_string(),
                 event_type: event_type.to_string(),
-                known: kind.rules.event_types().map(str::to_string).collect(),
+                known: aggregate.rules.event_types().map(str::to_string).collect(),
             });
         }
         let current = self.current_schema_version(event_type);
@@ -318,9 +321,9 @@ impl Domain {
         }
     }
 
-    /// The starting state of a kind.
-    pub fn initial_state(&self, kind: &AggregateKind) -> Result<Dynamic, ScriptError> {
-        kind.rules.initial_state(&self.engine)
+    /// The starting state of an aggregate type.
+    pub fn initial_state(&self, aggregate: &AggregateType) -> Result<Dynamic, ScriptError> {
+        aggregate.rules.initial_state(&self.engine)
     }
 
     /// An event's data, upcast to the current schema version, as a Rhai value.
@@ -363,19 +366,19 @@ impl Domain {
     /// Folds one stored event into a state: upcast, then apply.
     pub fn fold(
         &self,
-        kind: &AggregateKind,
+        aggregate: &AggregateType,
         state: Dynamic,
         event: &StoredEvent,
     ) -> Result<Dynamic, ScriptError> {
         let data = self.upcast_data(event)?;
-        kind.rules.apply(&self.engine, state, data, event)
+        aggregate.rules.apply(&self.engine, state, data, event)
     }
 
     /// Runs a command handler: the events it decides on, or why not. Pure: the caller supplies
     /// the state.
     pub fn decide(
         &self,
-        kind: &AggregateKind,
+        aggregate: &AggregateType,
         state: Dynamic,
         command: &str,
         payload: &Value,
@@ -383,12 +386,13 @@ impl Domain {
     ) -> Result<Vec<Decided>, DecideError> {
         let payload = json_to_dynamic(payload).map_err(|e| {
             DecideError::Script(ScriptError::contract(
-                kind.rules.name(),
+                aggregate.rules.name(),
                 None,
                 format!("the command payload cannot be given to the rules: {e}"),
             ))
         })?;
-        kind.rules
+        aggregate
+            .rules
             .decide(&self.engine, state, command, payload, context)
     }
 }

@@ -4,13 +4,16 @@
 use serde::Serialize;
 
 use crate::event::InvalidEvent;
-use crate::projection::{ProjectionError, QueryError};
+use crate::read_side::{ProjectionError, QueryError};
 use crate::scenario::ScenarioError;
 use crate::script::ScriptError;
 use crate::store::StoreError;
 
 /// Why a sandbox operation did not happen. Nothing is written when one is returned.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+///
+/// Serialised (for JS callers' `details`), a variant is its fields, or the error it wraps.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[serde(untagged, rename_all_fields = "camelCase")]
 pub enum SandboxError {
     /// The rules refused the command: a business rule, not a failure.
     #[error("{command} on {aggregate_id} was rejected: {message}")]
@@ -31,7 +34,7 @@ pub enum SandboxError {
     /// The scenario is not valid.
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
-    /// No aggregate kind of the scenario has ids like this one.
+    /// No aggregate type of the scenario has ids like this one.
     #[error(
         "no aggregate of this scenario has an id like {aggregate_id:?}; ids start with {}",
         prefixes.join(" or ")
@@ -43,20 +46,20 @@ pub enum SandboxError {
         prefixes: Vec<String>,
     },
     /// The aggregate's rules have no handler for the command.
-    #[error("{kind} has no command {command:?}; its commands are {}", known.join(", "))]
+    #[error("{aggregate_type} has no command {command:?}; its commands are {}", known.join(", "))]
     UnknownCommand {
-        /// The aggregate kind.
-        kind: String,
+        /// The aggregate type.
+        aggregate_type: String,
         /// The command given.
         command: String,
         /// Its commands.
         known: Vec<String>,
     },
     /// An appended event has a type the aggregate's rules cannot apply.
-    #[error("{kind} rules cannot apply events of type {event_type:?}; they apply {}", known.join(", "))]
+    #[error("{aggregate_type} rules cannot apply events of type {event_type:?}; they apply {}", known.join(", "))]
     UnknownEventType {
-        /// The aggregate kind.
-        kind: String,
+        /// The aggregate type.
+        aggregate_type: String,
         /// The type given.
         event_type: String,
         /// The types it applies.
@@ -88,6 +91,7 @@ pub enum SandboxError {
         /// Its index in the batch.
         index: usize,
         /// What is wrong.
+        #[serde(rename = "reason", serialize_with = "crate::event::as_text")]
         source: InvalidEvent,
     },
     /// A projection could not be set up or changed.

@@ -118,6 +118,14 @@ pub enum InvalidEvent {
     },
 }
 
+/// Serialises a value as its text (`Display`), for error details.
+pub fn as_text<T: fmt::Display, S: Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}
+
 /// Checks an aggregate id: 1 to [`MAX_AGGREGATE_ID_LEN`] bytes, no control characters.
 pub fn check_aggregate_id(id: &str) -> Result<(), InvalidEvent> {
     let reason = if id.is_empty() {
@@ -323,6 +331,22 @@ pub struct ProposedEvent {
 }
 
 impl ProposedEvent {
+    /// The event placed in the log: the one place a proposal gets its version and position,
+    /// used by the store when it appends and by the rules when they fold a batch before it is
+    /// stored.
+    pub fn place(self, aggregate_id: &Arc<str>, version: u64, position: u64) -> StoredEvent {
+        StoredEvent {
+            position,
+            event_id: self.event_id,
+            aggregate_id: Arc::clone(aggregate_id),
+            version,
+            event_type: self.event_type,
+            schema_version: self.schema_version,
+            data: self.data,
+            metadata: self.metadata,
+        }
+    }
+
     /// Checks the parts the store is strict about.
     pub fn check(&self) -> Result<(), InvalidEvent> {
         check_event_type(&self.event_type)?;

@@ -1,15 +1,22 @@
 //! es-sandbox: an event store, replay engine and scenario runner that compiles to WebAssembly.
 //!
-//! The core (everything outside `web`) is plain Rust: it builds and tests natively. See
-//! `ARCHITECTURE.md` for the map.
+//! The core (everything outside `web`) is plain Rust: it builds and tests natively. The write
+//! side ([`WriteSide`]: commands → decisions → events → [`EventStore`]) and the read side
+//! ([`ReadModel`]: projections → SQLite → queries) meet in [`Sandbox`]. See `ARCHITECTURE.md`
+//! for the map.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
+pub mod aggregate;
 pub mod domain;
 pub mod error;
 pub mod event;
 pub mod expected;
-pub mod projection;
+pub mod read_side;
 pub mod replay;
 pub mod rules;
 pub mod sandbox;
@@ -21,6 +28,20 @@ pub mod testing;
 pub mod upcast;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+pub mod write_side;
 
+pub use aggregate::{Decision, Placement, decide};
+pub use domain::{AggregateType, Domain};
 pub use error::{ErrorKind, SandboxError};
+pub use event::{EventData, EventId, Metadata, ProposedEvent, StoredEvent, Timestamp};
+pub use expected::ExpectedVersion;
+pub use read_side::{
+    Projected, ProjectionError, ProjectionStatus, ProjectorState, QueryError, QueryLimits,
+    QueryResult, ReadModel, query_copy,
+};
+pub use replay::{Replay, ReplayOptions};
 pub use sandbox::Sandbox;
+pub use scenario::{Scenario, ScenarioError, shipped};
+pub use snapshot::Snapshot;
+pub use store::{EventStore, MemoryStore, ReadAll, SegmentedStore, StoreError, VersionRange};
+pub use write_side::{CommandRequest, Committed, NewEvent, WriteSide};

@@ -1,7 +1,8 @@
 //! Replay: folding an aggregate's events into its state, starting from the newest usable snapshot,
 //! at the head, a version or a time, optionally leaving events out (what-if) and tracing each step.
 //!
-//! The functions here are pure; the sandbox reads the events and snapshots and hands them over.
+//! The functions here are pure: the write side reads the events and picks the usable snapshot
+//! (see `write_side::replaying`), and hands them over.
 
 use std::collections::HashSet;
 
@@ -9,7 +10,7 @@ use rhai::Dynamic;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::{AggregateKind, Domain};
+use crate::domain::{AggregateType, Domain};
 use crate::event::{EventId, StoredEvent, Timestamp};
 use crate::script::{ScriptError, dynamic_to_json, json_to_dynamic};
 pub use crate::snapshot::SkipReason;
@@ -49,8 +50,8 @@ impl Default for ReplayOptions {
 pub struct Replay {
     /// The aggregate.
     pub aggregate_id: String,
-    /// Its kind, such as `account`.
-    pub kind: String,
+    /// Its type, such as `account`.
+    pub aggregate_type: String,
     /// The state reached.
     pub state: Value,
     /// The version reached (the last version considered, excluded or not).
@@ -155,7 +156,7 @@ pub struct Folded {
 /// Folds events into a state, skipping excluded ids, optionally recording each step.
 pub fn fold_events<'a>(
     domain: &Domain,
-    kind: &AggregateKind,
+    aggregate: &AggregateType,
     mut state: Dynamic,
     events: impl IntoIterator<Item = &'a StoredEvent>,
     excluded: &HashSet<EventId>,
@@ -166,7 +167,7 @@ pub fn fold_events<'a>(
     for event in events {
         let left_out = excluded.contains(&event.event_id);
         if !left_out {
-            state = domain.fold(kind, state, event)?;
+            state = domain.fold(aggregate, state, event)?;
             replayed += 1;
         }
         if let Some(steps) = steps.as_mut() {
@@ -176,7 +177,7 @@ pub fn fold_events<'a>(
                 event_id: event.event_id,
                 event_type: event.event_type.to_string(),
                 excluded: left_out,
-                state: state_to_json(kind, &state)?,
+                state: state_to_json(aggregate, &state)?,
             });
         }
     }
@@ -187,15 +188,106 @@ pub fn fold_events<'a>(
     })
 }
 
-/// A state as JSON, or a contract error naming the kind.
-pub fn state_to_json(kind: &AggregateKind, state: &Dynamic) -> Result<Value, ScriptError> {
+/// A state as JSON, or a contract error naming the aggregate type.
+pub fn state_to_json(aggregate: &AggregateType, state: &Dynamic) -> Result<Value, ScriptError> {
     dynamic_to_json(state).map_err(|e| {
         ScriptError::contract(
-            kind.rules.name(),
+            aggregate.rules.name(),
             None,
             format!("the state cannot be shown as JSON: {e}"),
         )
     })
+}
+
+/// What a replay folds, gathered by the write side: where it starts (a usable snapshot, or the
+/// initial state), the events after that up to the target version, and what to leave out.
+pub struct ReplayInput<'a> {
+    /// The aggregate.
+    pub aggregate_id: &'a str,
+    /// Its last version in the store.
+    pub head_version: u64,
+    /// The version to stop at.
+    pub target: u64,
+    /// The snapshot to start from, if one is usable.
+    pub start: Option<Start>,
+    /// Newer snapshots passed over, and why.
+    pub skipped: Vec<SkippedSnapshot>,
+    /// The events after the start, up to the target, in version order.
+    pub events: &'a [StoredEvent],
+    /// Ids to leave out (what-if).
+    pub excluded: &'a HashSet<EventId>,
+    /// The versions those ids hold, up to the target.
+    pub excluded_versions: Vec<u64>,
+    /// Record each step.
+    pub trace: bool,
+}
+
+/// Folds a replay's events from its start: the outcome, and the state reached as a script value.
+pub fn replay(
+    domain: &Domain,
+    aggregate: &AggregateType,
+    input: ReplayInput<'_>,
+) -> Result<(Replay, Dynamic), ScriptError> {
+    let (from_snapshot, start_state) = match input.start {
+        Some(start) => (Some(start.version), start.state),
+        None => (None, domain.initial_state(aggregate)?),
+    };
+    let initial_state = if input.trace {
+        Some(state_to_json(aggregate, &start_state)?)
+    } else {
+        None
+    };
+    let folded = fold_events(
+        domain,
+        aggregate,
+        start_state,
+        input.events,
+        input.excluded,
+        input.trace,
+    )?;
+    let replay = Replay {
+        aggregate_id: input.aggregate_id.to_string(),
+        aggregate_type: aggregate.rules.name().to_string(),
+        state: state_to_json(aggregate, &folded.state)?,
+        version: input.target,
+        head_version: input.head_version,
+        from_snapshot,
+        skipped_snapshots: input.skipped,
+        events_replayed: folded.replayed,
+        excluded_versions: input.excluded_versions,
+        trace: initial_state.map(|initial_state| Trace {
+            initial_state,
+            steps: folded.steps.unwrap_or_default(),
+        }),
+    };
+    Ok((replay, folded.state))
+}
+
+/// The version a replay stops at: the one asked for, the last one before a time (which needs the
+/// whole stream), or the head.
+pub fn target_version(
+    aggregate_id: &str,
+    options: &ReplayOptions,
+    head_version: u64,
+    whole: Option<&[StoredEvent]>,
+) -> Result<u64, crate::error::SandboxError> {
+    use crate::error::SandboxError;
+    match (options.version, options.time, whole) {
+        (Some(_), Some(_), _) => Err(SandboxError::bad_input(
+            "replay options",
+            "give a version or a time, not both",
+        )),
+        (Some(version), None, _) if version > head_version => {
+            Err(SandboxError::VersionOutOfRange {
+                aggregate_id: aggregate_id.to_string(),
+                asked: version,
+                head: head_version,
+            })
+        }
+        (Some(version), None, _) => Ok(version),
+        (None, Some(time), Some(events)) => Ok(version_at_time(events, time)),
+        _ => Ok(head_version),
+    }
 }
 
 /// The version a time-travel replay stops at: the events before the first one stamped after `time`.

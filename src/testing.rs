@@ -1,25 +1,27 @@
 //! Given/when/then checks of a scenario's rules, pure (no store, no clock): given these past
 //! events, when this command arrives, then expect these events, this rejection or this state.
+//! The `then_expect_*` checks fail like `assert_eq!`, showing what was expected and what came.
 //!
 //! ```
-//! use es_sandbox::{domain::Domain, scenario::shipped};
+//! use es_sandbox::{Domain, shipped};
 //! use serde_json::json;
 //!
-//! let bank = Domain::compile(shipped("bank").unwrap()).unwrap();
-//! let outcome = bank
-//!     .given("acc-001", &[("Created", json!({"balance": 20}))])
-//!     .when("Deduct", json!({"amount": 30}));
-//! assert_eq!(outcome.then_expect_rejection("insufficient funds: balance 20, asked 30"), Ok(()));
+//! # fn main() -> Result<(), es_sandbox::ScenarioError> {
+//! let bank = Domain::compile(shipped("bank")?)?;
+//! bank.given("acc-001", &[("Created", json!({"balance": 20}))])
+//!     .when("Deduct", json!({"amount": 30}))
+//!     .then_expect_rejection("insufficient funds: balance 20, asked 30");
+//! # Ok(())
+//! # }
 //! ```
 
 use serde_json::Value;
 
-use crate::domain::Domain;
+use crate::aggregate::{self, Placement};
+use crate::domain::{AggregateType, Domain};
 use crate::error::SandboxError;
 use crate::event::{EventData, EventId, Metadata, ProposedEvent};
 use crate::replay::state_to_json;
-use crate::rules::CommandContext;
-use crate::sandbox::{decide_error, fold_batch, provisional_events};
 
 /// A given event: type, schema version (None = current) and data.
 pub type GivenEvent<'a> = (&'a str, Option<u32>, Value);
@@ -31,9 +33,9 @@ pub struct Given<'d> {
     events: Vec<(String, Option<u32>, Value)>,
 }
 
-/// What a command decided: its events (type and data) and the state after them.
+/// What a command decided, as JSON: its events (type and data) and the state after them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
+pub struct Then {
     /// The events, in order.
     pub events: Vec<(String, Value)>,
     /// The state after folding them.
@@ -43,7 +45,7 @@ pub struct Decision {
 /// The outcome of "when": the decision or the error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    result: Result<Decision, SandboxError>,
+    result: Result<Then, SandboxError>,
 }
 
 impl Domain {
@@ -69,8 +71,8 @@ impl Given<'_> {
 
     /// The state after the given events.
     pub fn state(&self) -> Result<Value, SandboxError> {
-        let (kind, state, _) = self.fold_given()?;
-        Ok(state_to_json(kind, &state)?)
+        let (aggregate, state, _) = self.fold_given()?;
+        Ok(state_to_json(aggregate, &state)?)
     }
 
     /// Runs a command against the state after the given events.
@@ -80,18 +82,28 @@ impl Given<'_> {
         }
     }
 
-    fn fold_given(
-        &self,
-    ) -> Result<(&crate::domain::AggregateKind, rhai::Dynamic, u64), SandboxError> {
-        let kind = self.domain.kind_of(&self.aggregate_id).ok_or_else(|| {
-            SandboxError::UnknownAggregate {
+    fn placement(&self, version: u64) -> Placement<'_> {
+        Placement {
+            aggregate_id: &self.aggregate_id,
+            version,
+            position: version,
+            metadata: Metadata::at(0),
+        }
+    }
+
+    fn fold_given(&self) -> Result<(&AggregateType, rhai::Dynamic, u64), SandboxError> {
+        let aggregate = self
+            .domain
+            .aggregate_type_of(&self.aggregate_id)
+            .ok_or_else(|| SandboxError::UnknownAggregate {
                 aggregate_id: self.aggregate_id.clone(),
                 prefixes: self.domain.id_prefixes(),
-            }
-        })?;
+            })?;
         let mut proposed = Vec::new();
         for (index, (event_type, schema, data)) in self.events.iter().enumerate() {
-            let schema_version = self.domain.check_event_type(kind, event_type, *schema)?;
+            let schema_version = self
+                .domain
+                .check_event_type(aggregate, event_type, *schema)?;
             let data = EventData::from_value(data.clone())
                 .map_err(|source| SandboxError::InvalidEvent { index, source })?;
             proposed.push(ProposedEvent {
@@ -102,95 +114,76 @@ impl Given<'_> {
                 metadata: Metadata::at(0),
             });
         }
-        let given = provisional_events(&self.aggregate_id, 0, 0, &proposed);
-        let state = fold_batch(self.domain, kind, self.domain.initial_state(kind)?, &given)?;
-        Ok((kind, state, given.len() as u64))
+        let initial = self.domain.initial_state(aggregate)?;
+        let state = aggregate::fold_batch(
+            self.domain,
+            aggregate,
+            initial,
+            &self.placement(0),
+            &proposed,
+        )?;
+        Ok((aggregate, state, proposed.len() as u64))
     }
 
-    fn run(&self, command: &str, payload: Value) -> Result<Decision, SandboxError> {
-        let (kind, state, version) = self.fold_given()?;
-        let context = CommandContext {
-            aggregate_id: &self.aggregate_id,
-            version,
-            timestamp: 0,
-        };
-        let decided = self
-            .domain
-            .decide(kind, state.clone(), command, &payload, context)
-            .map_err(|e| decide_error(kind, &self.aggregate_id, command, e))?;
-        let proposed: Vec<ProposedEvent> = decided
-            .iter()
-            .enumerate()
-            .map(|(index, d)| ProposedEvent {
-                event_id: EventId::derived(&format!("when/{index}")),
-                event_type: d.event_type.as_str().into(),
-                schema_version: self.domain.current_schema_version(&d.event_type),
-                data: d.data.clone(),
-                metadata: Metadata::at(0),
-            })
-            .collect();
-        let after = provisional_events(&self.aggregate_id, version, version, &proposed);
-        let state = fold_batch(self.domain, kind, state, &after)?;
-        let events = decided
+    fn run(&self, command: &str, payload: Value) -> Result<Then, SandboxError> {
+        let (aggregate, state, version) = self.fold_given()?;
+        let ids = |index: usize| EventId::derived(&format!("when/{index}"));
+        let decision = aggregate::decide(
+            self.domain,
+            aggregate,
+            state,
+            command,
+            &payload,
+            &self.placement(version),
+            ids,
+        )?;
+        let events = decision
+            .events
             .into_iter()
-            .map(|d| (d.event_type, d.data.to_value()))
+            .map(|e| (e.event_type.to_string(), e.data.to_value()))
             .collect();
-        Ok(Decision {
+        Ok(Then {
             events,
-            state: state_to_json(kind, &state)?,
+            state: state_to_json(aggregate, &decision.state)?,
         })
     }
 }
 
 impl Outcome {
-    /// Passes when the command decided exactly these events (type and data, in order).
-    pub fn then_expect_events(&self, expected: &[(&str, Value)]) -> Result<(), String> {
-        let Decision { events, .. } = self
-            .result
-            .as_ref()
-            .map_err(|e| format!("expected events, got error: {e}"))?;
+    /// Checks that the command decided exactly these events (type and data, in order).
+    #[track_caller]
+    pub fn then_expect_events(&self, expected: &[(&str, Value)]) -> &Self {
         let expected: Vec<(String, Value)> = expected
             .iter()
             .map(|(t, d)| (t.to_string(), d.clone()))
             .collect();
-        if *events == expected {
-            Ok(())
-        } else {
-            Err(format!("expected events {expected:?}, got {events:?}"))
-        }
+        let got = self.result.as_ref().map(|d| &d.events);
+        assert_eq!(got, Ok(&expected), "the events the command decided");
+        self
     }
 
-    /// Passes when the command was rejected by a business rule with exactly this message.
-    pub fn then_expect_rejection(&self, message: &str) -> Result<(), String> {
-        match &self.result {
-            Err(SandboxError::Rejected { message: got, .. }) if got == message => Ok(()),
-            Err(SandboxError::Rejected { message: got, .. }) => Err(format!(
-                "expected rejection {message:?}, got rejection {got:?}"
-            )),
-            Err(other) => Err(format!(
-                "expected rejection {message:?}, got error: {other}"
-            )),
-            Ok(Decision { events, .. }) => Err(format!(
-                "expected rejection {message:?}, got events {events:?}"
-            )),
-        }
+    /// Checks that a business rule rejected the command with exactly this message.
+    #[track_caller]
+    pub fn then_expect_rejection(&self, message: &str) -> &Self {
+        let got = match &self.result {
+            Err(SandboxError::Rejected { message, .. }) => Ok(message.as_str()),
+            Err(other) => Err(format!("error: {other}")),
+            Ok(decision) => Err(format!("events: {:?}", decision.events)),
+        };
+        assert_eq!(got, Ok(message), "the command's rejection");
+        self
     }
 
-    /// Passes when the state after the decided events is exactly this.
-    pub fn then_expect_state(&self, expected: Value) -> Result<(), String> {
-        let Decision { state, .. } = self
-            .result
-            .as_ref()
-            .map_err(|e| format!("expected a state, got error: {e}"))?;
-        if *state == expected {
-            Ok(())
-        } else {
-            Err(format!("expected state {expected}, got {state}"))
-        }
+    /// Checks that the state after the decided events is exactly this.
+    #[track_caller]
+    pub fn then_expect_state(&self, expected: Value) -> &Self {
+        let got = self.result.as_ref().map(|d| &d.state);
+        assert_eq!(got, Ok(&expected), "the state after the command");
+        self
     }
 
     /// The raw result, for checks the helpers do not cover.
-    pub fn result(&self) -> &Result<Decision, SandboxError> {
+    pub fn result(&self) -> &Result<Then, SandboxError> {
         &self.result
     }
 }

@@ -5,10 +5,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use es_sandbox::expected::ExpectedVersion;
-use es_sandbox::projection::{ProjectorState, QueryError, QueryLimits, QueryResult, query_copy};
-use es_sandbox::sandbox::{CommandRequest, NewEvent};
+use es_sandbox::read_side::{ProjectorState, QueryError, QueryLimits, QueryResult, query_copy};
 use es_sandbox::scenario::{Scenario, shipped};
 use es_sandbox::store::{MemoryStore, ReadAll};
+use es_sandbox::{CommandRequest, NewEvent};
 use es_sandbox::{ErrorKind, Sandbox, SandboxError};
 use futures::executor::block_on;
 use proptest::prelude::*;
@@ -47,6 +47,7 @@ fn project_all(sandbox: &Sandbox<MemoryStore>) {
 
 fn query(sandbox: &Sandbox<MemoryStore>, sql: &str) -> QueryResult {
     sandbox
+        .read_mut()
         .query(sql, &LIMITS)
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
@@ -56,7 +57,7 @@ fn rows(sandbox: &Sandbox<MemoryStore>, sql: &str) -> Vec<Vec<Value>> {
 }
 
 fn execute(sandbox: &Sandbox<MemoryStore>, aggregate: &str, command: &str, payload: Value) {
-    block_on(sandbox.execute(
+    block_on(sandbox.write().execute(
         CommandRequest::new(aggregate, command, payload),
         1_800_000_000_000,
     ))
@@ -78,7 +79,7 @@ fn balance(sandbox: &Sandbox<MemoryStore>) -> i64 {
 }
 
 fn checkpoint(sandbox: &Sandbox<MemoryStore>, name: &str) -> (u64, ProjectorState) {
-    let status = sandbox.projections().into_iter().find(|p| p.name == name);
+    let status = sandbox.read().status().into_iter().find(|p| p.name == name);
     let status = status.unwrap_or_else(|| panic!("no projection {name}"));
     (status.checkpoint, status.state)
 }
@@ -132,7 +133,7 @@ fn every_shipped_scenario_projects_and_answers_its_suggested_queries() {
         let scenario = shipped(name).unwrap_or_else(|e| panic!("{e}"));
         let queries = scenario.queries.clone();
         let sandbox = open(scenario);
-        for status in sandbox.projections() {
+        for status in sandbox.read().status() {
             assert_eq!(status.state, ProjectorState::Running, "{name}: {status:?}");
         }
         for suggested in queries {
@@ -197,7 +198,8 @@ fn version_1_events_arrive_upcast_while_the_events_table_keeps_the_stored_bytes(
 #[test]
 fn a_paused_projection_is_stale_until_it_catches_up() {
     let bank = bank();
-    bank.pause_projection("balances")
+    bank.read_mut()
+        .pause("balances")
         .unwrap_or_else(|e| panic!("{e}"));
     execute(&bank, "acc-001", "Deposit", json!({"amount": 5}));
     project_all(&bank);
@@ -205,7 +207,8 @@ fn a_paused_projection_is_stale_until_it_catches_up() {
     assert_eq!(checkpoint(&bank, "balances"), (3, ProjectorState::Paused));
     assert_eq!(checkpoint(&bank, "ledger").0, 4);
     assert_eq!(balance(&bank), 120);
-    bank.resume_projection("balances")
+    bank.read_mut()
+        .resume("balances")
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
     assert_eq!(checkpoint(&bank, "balances"), (4, ProjectorState::Running));
@@ -215,7 +218,8 @@ fn a_paused_projection_is_stale_until_it_catches_up() {
 #[test]
 fn a_crash_mid_batch_applies_nothing_of_it_and_the_restart_applies_each_event_once() {
     let bank = bank();
-    bank.crash_projection("balances", 1)
+    bank.read_mut()
+        .crash_next("balances", 1)
         .unwrap_or_else(|e| panic!("{e}"));
     execute(&bank, "acc-001", "Deposit", json!({"amount": 5}));
     execute(&bank, "acc-001", "Deposit", json!({"amount": 7}));
@@ -227,7 +231,8 @@ fn a_crash_mid_batch_applies_nothing_of_it_and_the_restart_applies_each_event_on
         (3, ProjectorState::Crashed { at_position: 4 })
     );
     assert_eq!(balance(&bank), 120);
-    bank.resume_projection("balances")
+    bank.read_mut()
+        .resume("balances")
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
     assert_eq!(checkpoint(&bank, "balances"), (5, ProjectorState::Running));
@@ -243,9 +248,13 @@ fn the_events_mirror_loses_a_crashed_round_of_many_rows_and_then_holds_the_whole
             NewEvent::new("Deposited", data.unwrap_or_else(|e| panic!("{e}")))
         })
         .collect();
-    block_on(bank.append("acc-001", ExpectedVersion::Exact(3), deposits, 0))
-        .unwrap_or_else(|e| panic!("{e}"));
-    bank.crash_projection("events", 100)
+    block_on(
+        bank.write()
+            .append("acc-001", ExpectedVersion::Exact(3), deposits, 0),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    bank.read_mut()
+        .crash_next("events", 100)
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
     assert_eq!(
@@ -256,7 +265,8 @@ fn the_events_mirror_loses_a_crashed_round_of_many_rows_and_then_holds_the_whole
         rows(&bank, "SELECT count(*) FROM events"),
         vec![vec![json!(3)]]
     );
-    bank.resume_projection("events")
+    bank.read_mut()
+        .resume("events")
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
     assert_eq!(
@@ -368,8 +378,8 @@ fn the_query_box_refuses_anything_that_would_write() {
         "SELECT 1; SELECT 2",
     ];
     for sql in refused {
-        match bank.query(sql, &LIMITS) {
-            Err(SandboxError::Query(QueryError::Refused { reason })) => {
+        match bank.read_mut().query(sql, &LIMITS) {
+            Err(QueryError::Refused { reason }) => {
                 assert!(!reason.is_empty(), "{sql}");
             }
             other => panic!("{sql}: expected a refusal, got {other:?}"),
@@ -382,7 +392,10 @@ fn the_query_box_refuses_anything_that_would_write() {
         "SELECT json_extract(data, '$.amount') FROM events WHERE type = 'Deposited'",
         "EXPLAIN QUERY PLAN SELECT * FROM balances WHERE account = 'acc-001'",
     ] {
-        assert!(bank.query(sql, &LIMITS).is_ok(), "{sql} should run");
+        assert!(
+            bank.read_mut().query(sql, &LIMITS).is_ok(),
+            "{sql} should run"
+        );
     }
 }
 
@@ -395,17 +408,17 @@ fn sql_errors_are_reported_as_sqlite_reports_them() {
         ("SELECT * FROM nowhere", "no such table: nowhere"),
     ];
     for (sql, message) in table {
-        match bank.query(sql, &LIMITS) {
-            Err(e @ SandboxError::Query(QueryError::Sql { .. })) => {
+        match bank.read_mut().query(sql, &LIMITS) {
+            Err(e @ QueryError::Sql { .. }) => {
                 assert_eq!(e.to_string(), message);
-                assert_eq!(e.kind(), ErrorKind::Query);
+                assert_eq!(SandboxError::from(e).kind(), ErrorKind::Query);
             }
             other => panic!("{sql}: expected an SQL error, got {other:?}"),
         }
     }
     assert!(matches!(
-        bank.query("  ", &LIMITS),
-        Err(SandboxError::Query(QueryError::Empty))
+        bank.read_mut().query("  ", &LIMITS),
+        Err(QueryError::Empty)
     ));
 }
 
@@ -417,8 +430,8 @@ fn a_runaway_query_is_interrupted_at_its_time_limit() {
         ..LIMITS
     };
     let runaway = "WITH RECURSIVE forever(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM forever) SELECT count(*) FROM forever";
-    match bank.query(runaway, &limits) {
-        Err(e @ SandboxError::Query(QueryError::Interrupted { limit_ms: 50 })) => {
+    match bank.read_mut().query(runaway, &limits) {
+        Err(e @ QueryError::Interrupted { limit_ms: 50 }) => {
             assert!(e.to_string().contains("ran too long"), "{e}");
         }
         other => panic!("expected an interruption, got {other:?}"),
@@ -438,6 +451,7 @@ fn results_are_capped_and_counted() {
         ..LIMITS
     };
     let result = bank
+        .read_mut()
         .query("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000) SELECT x FROM n", &limits)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((result.rows.len(), result.total_rows), (10, 1000));
@@ -457,27 +471,30 @@ fn a_changed_definition_is_detected_and_applied_by_a_rebuild() {
             "UPDATE balances SET balance = balance + :amount, rich = balance + :amount > 100, updated_at = :timestamp WHERE account = :aggregate_id".into(),
         ),
     );
-    bank.redefine_projections(&specs)
+    bank.read_mut()
+        .redefine(&specs)
         .unwrap_or_else(|e| panic!("{e}"));
     let status = bank
-        .projections()
+        .read()
+        .status()
         .into_iter()
         .find(|p| p.name == "balances");
     let status = status.unwrap_or_else(|| panic!("balances is gone"));
     assert!(status.stale);
     assert_eq!(status.state, ProjectorState::Paused);
     assert!(
-        bank.resume_projection("balances").is_err(),
+        bank.read_mut().resume("balances").is_err(),
         "a stale projection must be rebuilt"
     );
-    bank.rebuild_projection("balances")
+    bank.read_mut()
+        .rebuild("balances")
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
     assert_eq!(
         rows(&bank, "SELECT balance, rich FROM balances"),
         vec![vec![json!(120), json!(1)]]
     );
-    assert!(!bank.projections().iter().any(|p| p.stale));
+    assert!(!bank.read().status().iter().any(|p| p.stale));
 }
 
 #[test]
@@ -493,14 +510,15 @@ fn a_removed_projection_is_dropped_and_a_new_one_projects_from_the_start() {
         }))
         .unwrap_or_else(|e| panic!("{e}")),
     );
-    bank.redefine_projections(&specs)
+    bank.read_mut()
+        .redefine(&specs)
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
-    let names: Vec<String> = bank.projections().into_iter().map(|p| p.name).collect();
+    let names: Vec<String> = bank.read().status().into_iter().map(|p| p.name).collect();
     assert_eq!(names, ["events", "balances", "deposits"]);
     assert!(matches!(
-        bank.query("SELECT * FROM ledger", &LIMITS),
-        Err(SandboxError::Query(QueryError::Sql { message })) if message == "no such table: ledger"
+        bank.read_mut().query("SELECT * FROM ledger", &LIMITS),
+        Err(QueryError::Sql { message }) if message == "no such table: ledger"
     ));
     assert_eq!(
         rows(
@@ -518,7 +536,7 @@ fn a_removed_projection_is_dropped_and_a_new_one_projects_from_the_start() {
 #[test]
 fn a_copy_of_the_read_model_answers_like_it_and_stays_read_only() {
     let bank = bank();
-    let bytes = block_on(bank.read_model_bytes(&[])).unwrap_or_else(|e| panic!("{e}"));
+    let bytes = bank.read_mut().to_bytes().unwrap_or_else(|e| panic!("{e}"));
     let sql = "SELECT account, balance FROM balances WHERE balance > 50";
     let copy = query_copy(&bytes, sql, &LIMITS).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(copy, query(&bank, sql));
@@ -537,10 +555,11 @@ fn a_copy_of_the_read_model_answers_like_it_and_stays_read_only() {
         Err(QueryError::Interrupted { limit_ms: 50 })
     ));
     // What-if copies leave the events out; damaged bytes are an error, not a panic.
-    let events =
-        block_on(bank.events(&ReadAll::from_position(1, 10))).unwrap_or_else(|e| panic!("{e}"));
-    let what_if =
-        block_on(bank.read_model_bytes(&[events[1].event_id])).unwrap_or_else(|e| panic!("{e}"));
+    let events = block_on(bank.write().events(&ReadAll::from_position(1, 10)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let what_if = block_on(bank.what_if(&[events[1].event_id]))
+        .and_then(|mut model| Ok(model.to_bytes()?))
+        .unwrap_or_else(|e: SandboxError| panic!("{e}"));
     let answer = query_copy(&what_if, "SELECT balance FROM balances", &LIMITS)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(answer.rows, vec![vec![json!(150)]]);
@@ -556,12 +575,12 @@ fn a_copy_of_the_read_model_answers_like_it_and_stays_read_only() {
 #[test]
 fn what_if_queries_use_a_separate_read_model() {
     let bank = bank();
-    let events =
-        block_on(bank.events(&ReadAll::from_position(1, 10))).unwrap_or_else(|e| panic!("{e}"));
+    let events = block_on(bank.write().events(&ReadAll::from_position(1, 10)))
+        .unwrap_or_else(|e| panic!("{e}"));
     let deducted = events[1].event_id;
-    let what_if =
-        block_on(bank.query_what_if("SELECT balance FROM balances", &[deducted], &LIMITS))
-            .unwrap_or_else(|e| panic!("{e}"));
+    let what_if = block_on(bank.what_if(&[deducted]))
+        .and_then(|mut model| Ok(model.query("SELECT balance FROM balances", &LIMITS)?))
+        .unwrap_or_else(|e: SandboxError| panic!("{e}"));
     assert_eq!(what_if.rows, vec![vec![json!(150)]]);
     assert_eq!(balance(&bank), 120);
     assert_eq!(
@@ -588,20 +607,21 @@ proptest! {
                 let kind = if *deposit { "Deposited" } else { "Deducted" };
                 NewEvent::new(kind, es_sandbox::event::EventData::from_value(json!({"amount": amount})).unwrap_or_else(|_| es_sandbox::event::EventData::empty()))
             };
-            block_on(bank.append(&id, ExpectedVersion::Any, vec![event], n as i64)).unwrap_or_else(|e| panic!("{e}"));
+            block_on(bank.write().append(&id, ExpectedVersion::Any, vec![event], n as i64)).unwrap_or_else(|e| panic!("{e}"));
             match disturbance {
                 0 => { block_on(bank.project(1 + n % 3)).unwrap_or_else(|e| panic!("{e}")); }
-                1 => { bank.crash_projection("balances", n % 2).unwrap_or_else(|e| panic!("{e}")); block_on(bank.project(5)).unwrap_or_else(|e| panic!("{e}")); bank.resume_projection("balances").unwrap_or_else(|e| panic!("{e}")); }
+                1 => { bank.read_mut().crash_next("balances", n % 2).unwrap_or_else(|e| panic!("{e}")); block_on(bank.project(5)).unwrap_or_else(|e| panic!("{e}")); bank.read_mut().resume("balances").unwrap_or_else(|e| panic!("{e}")); }
                 // The mirror writes many rows per statement in long rounds: crash it inside one.
-                2 if n % 5 == 0 => { bank.crash_projection("events", n % 70).unwrap_or_else(|e| panic!("{e}")); block_on(bank.project(10_000)).unwrap_or_else(|e| panic!("{e}")); bank.resume_projection("events").unwrap_or_else(|e| panic!("{e}")); }
+                2 if n % 5 == 0 => { bank.read_mut().crash_next("events", n % 70).unwrap_or_else(|e| panic!("{e}")); block_on(bank.project(10_000)).unwrap_or_else(|e| panic!("{e}")); bank.read_mut().resume("events").unwrap_or_else(|e| panic!("{e}")); }
                 _ => {}
             }
         }
         // A crash stays armed until its projector next has events to apply: restart each
         // crashed projector from its checkpoint until none is left.
         project_all(&bank);
-        while let Some(crashed) = bank.projections().into_iter().find(|p| matches!(p.state, ProjectorState::Crashed { .. })) {
-            bank.resume_projection(&crashed.name).unwrap_or_else(|e| panic!("{e}"));
+        let crashed = || bank.read().status().into_iter().find(|p| matches!(p.state, ProjectorState::Crashed { .. }));
+        while let Some(crashed) = crashed() {
+            bank.read_mut().resume(&crashed.name).unwrap_or_else(|e| panic!("{e}"));
             project_all(&bank);
         }
         let tables = |bank: &Sandbox<MemoryStore>| {
@@ -610,12 +630,12 @@ proptest! {
         };
         let incremental = tables(&bank);
         // The mirror holds the log, event for event.
-        let log = block_on(bank.events(&ReadAll::from_position(1, usize::MAX))).unwrap_or_else(|e| panic!("{e}"));
+        let log = block_on(bank.write().events(&ReadAll::from_position(1, usize::MAX))).unwrap_or_else(|e| panic!("{e}"));
         let mirrored: Vec<(i64, String)> = incremental[2].iter().map(|row| (row[0].as_i64().unwrap_or(0), row[1].as_str().unwrap_or("").to_string())).collect();
         let expected: Vec<(i64, String)> = log.iter().map(|e| (e.position as i64, e.event_id.to_string())).collect();
         prop_assert_eq!(mirrored, expected);
         for name in ["balances", "ledger", "events"] {
-            bank.rebuild_projection(name).unwrap_or_else(|e| panic!("{e}"));
+            bank.read_mut().rebuild(name).unwrap_or_else(|e| panic!("{e}"));
         }
         project_all(&bank);
         prop_assert_eq!(incremental, tables(&bank));

@@ -2,11 +2,11 @@
 //! equals a replay of the log with those events removed.
 #![cfg(not(target_arch = "wasm32"))]
 
+use es_sandbox::NewEvent;
 use es_sandbox::Sandbox;
 use es_sandbox::event::EventData;
 use es_sandbox::expected::ExpectedVersion;
 use es_sandbox::replay::{Replay, ReplayOptions};
-use es_sandbox::sandbox::NewEvent;
 use es_sandbox::scenario::Scenario;
 use es_sandbox::store::MemoryStore;
 use futures::executor::block_on;
@@ -71,12 +71,16 @@ fn open(snapshot_interval: u64) -> Sandbox<MemoryStore> {
 }
 
 fn append(sandbox: &Sandbox<MemoryStore>, aggregate: &str, op: &Op) {
-    block_on(sandbox.append(aggregate, ExpectedVersion::Any, vec![new_event(op)], 0))
-        .unwrap_or_else(|e| panic!("{e}"));
+    block_on(
+        sandbox
+            .write()
+            .append(aggregate, ExpectedVersion::Any, vec![new_event(op)], 0),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
 }
 
 fn replay(sandbox: &Sandbox<MemoryStore>, aggregate: &str, options: ReplayOptions) -> Replay {
-    block_on(sandbox.replay(aggregate, &options)).unwrap_or_else(|e| panic!("{e}"))
+    block_on(sandbox.write().replay(aggregate, &options)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 proptest! {
@@ -96,7 +100,7 @@ proptest! {
         for (i, (which, op)) in log.iter().enumerate() {
             append(&sandbox, aggregates[*which], op);
             if snapshot_after[i] {
-                block_on(sandbox.snapshot(aggregates[*which])).unwrap_or_else(|e| panic!("{e}"));
+                block_on(sandbox.write().snapshot(aggregates[*which])).unwrap_or_else(|e| panic!("{e}"));
             }
         }
         for aggregate in aggregates {
@@ -127,7 +131,7 @@ proptest! {
         for op in &ops {
             append(&original, "l-a", op);
         }
-        let events = block_on(original.events(&es_sandbox::store::ReadAll::from_position(1, 1000)))
+        let events = block_on(original.write().events(&es_sandbox::store::ReadAll::from_position(1, 1000)))
             .unwrap_or_else(|e| panic!("{e}"));
         let exclude: Vec<_> = events.iter().zip(&left_out).filter(|(_, out)| **out).map(|(e, _)| e.event_id).collect();
 

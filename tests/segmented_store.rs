@@ -16,7 +16,7 @@ use es_sandbox::event::ProposedEvent;
 use es_sandbox::expected::ExpectedVersion::{Any, Exact};
 use es_sandbox::snapshot::Snapshot;
 use es_sandbox::store::{
-    CommitRecord, CommitStyle, EventStore, Head, LogRead, Origin, RawSegment, ReadAll,
+    self, CommitRecord, CommitStyle, EventStore, Head, LogRead, Origin, RawSegment, ReadAll,
     SegmentCodec, SegmentIo, SegmentedStore, StoreError, WriteError,
 };
 use futures::executor::block_on;
@@ -446,7 +446,7 @@ fn a_deleted_last_record_is_noticed_and_the_valid_prefix_can_be_kept() {
             }
             other => panic!("{other:?}"),
         }
-        let inspection = block_on(SegmentedStore::inspect(&io)).unwrap_or_else(|e| panic!("{e}"));
+        let inspection = block_on(store::inspect(&io)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             (
                 inspection.committed,
@@ -456,8 +456,8 @@ fn a_deleted_last_record_is_noticed_and_the_valid_prefix_can_be_kept() {
             (Some(4), 3, 2)
         );
         // Position 2 is inside a record: only record ends can be kept.
-        assert!(block_on(SegmentedStore::truncate(&io, 2)).is_err());
-        let kept = block_on(SegmentedStore::truncate(&io, 3)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(block_on(store::truncate(&io, 2)).is_err());
+        let kept = block_on(store::truncate(&io, 3)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((kept.committed, kept.problem), (Some(3), None));
         let store = open(&io);
         assert_eq!(positions_and_ids(&store).len(), 3);
@@ -549,7 +549,7 @@ fn segments_another_tab_wrote_are_waited_for_until_they_arrive() {
 fn a_tab_whose_store_was_cut_back_elsewhere_is_told_to_reload() {
     let io = disk();
     let tab = three_batches(&io);
-    block_on(SegmentedStore::truncate(&io, 3)).unwrap_or_else(|e| panic!("{e}"));
+    block_on(store::truncate(&io, 3)).unwrap_or_else(|e| panic!("{e}"));
     match block_on(tab.append("acc-1", Any, vec![event(8, "Deposited", 1)])) {
         Err(StoreError::Closed { reason }) => assert!(reason.contains("cut back"), "{reason}"),
         other => panic!("{other:?}"),

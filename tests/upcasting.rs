@@ -73,7 +73,7 @@ fn open(store: MemoryStore, scenario: Scenario) -> Sandbox<MemoryStore> {
 }
 
 fn state(sandbox: &Sandbox<MemoryStore>, id: &str) -> Value {
-    block_on(sandbox.replay(id, &ReplayOptions::default()))
+    block_on(sandbox.write().replay(id, &ReplayOptions::default()))
         .unwrap_or_else(|e| panic!("{e}"))
         .state
 }
@@ -111,8 +111,8 @@ fn stored_bytes_never_change() {
     for id in ["p-0", "p-1", "p-2"] {
         state(&sandbox, id);
     }
-    let after =
-        block_on(sandbox.events(&ReadAll::from_position(1, 10))).unwrap_or_else(|e| panic!("{e}"));
+    let after = block_on(sandbox.write().events(&ReadAll::from_position(1, 10)))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(before, after);
     assert_eq!(after[0].data.as_json(), r#"{"name":"Ada Lovelace"}"#);
     assert_eq!(after[0].schema_version, 1);
@@ -121,8 +121,8 @@ fn stored_bytes_never_change() {
 #[test]
 fn the_upcast_view_shows_the_current_shape_without_storing_it() {
     let sandbox = open(store_with_fixtures(), profiles(""));
-    let stored =
-        block_on(sandbox.events(&ReadAll::from_position(1, 1))).unwrap_or_else(|e| panic!("{e}"));
+    let stored = block_on(sandbox.write().events(&ReadAll::from_position(1, 1)))
+        .unwrap_or_else(|e| panic!("{e}"));
     let view = sandbox
         .domain()
         .upcast_event(&stored[0])
@@ -139,7 +139,7 @@ fn the_upcast_view_shows_the_current_shape_without_storing_it() {
 fn old_schema_versions_may_be_appended_and_newer_ones_are_refused() {
     let sandbox = open(MemoryStore::new(), profiles(""));
     let v1 = |version: Option<u32>| {
-        let mut event = es_sandbox::sandbox::NewEvent::new(
+        let mut event = es_sandbox::NewEvent::new(
             "Named",
             EventData::from_value(json!({"name": "Edsger Dijkstra"}))
                 .unwrap_or_else(|e| panic!("{e}")),
@@ -147,11 +147,19 @@ fn old_schema_versions_may_be_appended_and_newer_ones_are_refused() {
         event.schema_version = version;
         vec![event]
     };
-    let committed = block_on(sandbox.append("p-9", ExpectedVersion::Any, v1(Some(1)), 5))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let committed = block_on(
+        sandbox
+            .write()
+            .append("p-9", ExpectedVersion::Any, v1(Some(1)), 5),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(committed.events[0].schema_version, 1);
     assert_eq!(committed.state["display"], json!("Edsger Dijkstra (v1)"));
-    match block_on(sandbox.append("p-9", ExpectedVersion::Any, v1(Some(4)), 5)) {
+    match block_on(
+        sandbox
+            .write()
+            .append("p-9", ExpectedVersion::Any, v1(Some(4)), 5),
+    ) {
         Err(e) => {
             assert_eq!(e.kind(), ErrorKind::BadInput);
             assert_eq!(
@@ -162,7 +170,11 @@ fn old_schema_versions_may_be_appended_and_newer_ones_are_refused() {
         Ok(c) => panic!("expected an error, got {c:?}"),
     }
     // Without a schema version, the current one is assumed: the v1 shape then fails to apply.
-    match block_on(sandbox.append("p-9", ExpectedVersion::Any, v1(None), 5)) {
+    match block_on(
+        sandbox
+            .write()
+            .append("p-9", ExpectedVersion::Any, v1(None), 5),
+    ) {
         Err(e) => assert_eq!(e.kind(), ErrorKind::Script, "{e}"),
         Ok(c) => panic!("expected an error, got {c:?}"),
     }
@@ -180,7 +192,7 @@ fn a_stored_event_newer_than_the_rules_is_a_clear_error() {
     }))
     .unwrap_or_else(|e| panic!("{e}"));
     let sandbox = open(store, scenario);
-    match block_on(sandbox.replay("p-2", &ReplayOptions::default())) {
+    match block_on(sandbox.write().replay("p-2", &ReplayOptions::default())) {
         Err(e) => assert!(
             e.to_string()
                 .contains("schema version 3, newer than the 1 the rules read"),
@@ -194,29 +206,33 @@ fn a_stored_event_newer_than_the_rules_is_a_clear_error() {
 fn snapshots_made_by_other_rules_are_skipped_with_the_reason() {
     let sandbox = open(store_with_fixtures(), profiles(""));
     let add = |sandbox: &Sandbox<MemoryStore>, first: &str| {
-        let event = es_sandbox::sandbox::NewEvent::new(
+        let event = es_sandbox::NewEvent::new(
             "Named",
             EventData::from_value(json!({"first": first, "last": "X", "display": first}))
                 .unwrap_or_else(|e| panic!("{e}")),
         );
-        block_on(sandbox.append("p-0", ExpectedVersion::Any, vec![event], 9))
-            .unwrap_or_else(|e| panic!("{e}"));
+        block_on(
+            sandbox
+                .write()
+                .append("p-0", ExpectedVersion::Any, vec![event], 9),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
     };
     add(&sandbox, "B"); // version 2
-    block_on(sandbox.snapshot("p-0")).unwrap_or_else(|e| panic!("{e}"));
-    let old_hash = sandbox.domain().kinds()[0].rules_hash.clone();
+    block_on(sandbox.write().snapshot("p-0")).unwrap_or_else(|e| panic!("{e}"));
+    let old_hash = sandbox.domain().aggregate_types()[0].rules_hash.clone();
 
     // New rules: the same store, a changed apply function.
     let changed = open(sandbox.into_store(), profiles(" + \"!\""));
-    let new_hash = changed.domain().kinds()[0].rules_hash.clone();
+    let new_hash = changed.domain().aggregate_types()[0].rules_hash.clone();
     assert_ne!(old_hash, new_hash);
     add(&changed, "C"); // version 3
-    block_on(changed.snapshot("p-0")).unwrap_or_else(|e| panic!("{e}"));
+    block_on(changed.write().snapshot("p-0")).unwrap_or_else(|e| panic!("{e}"));
 
     // Back to the first rules: the version-3 snapshot is stale, the version-2 one is used.
     let back = open(changed.into_store(), profiles(""));
-    let replay =
-        block_on(back.replay("p-0", &ReplayOptions::default())).unwrap_or_else(|e| panic!("{e}"));
+    let replay = block_on(back.write().replay("p-0", &ReplayOptions::default()))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(replay.from_snapshot, Some(2));
     assert_eq!(replay.events_replayed, 1);
     assert_eq!(replay.skipped_snapshots.len(), 1);
@@ -235,8 +251,12 @@ fn snapshots_made_by_other_rules_are_skipped_with_the_reason() {
     upcaster_changed.upcasters[0].script =
         es_sandbox::scenario::ScriptText::Text("fn upcast(d) { d.display = \"?\"; d }".into());
     let with_new_upcaster = open(back.into_store(), upcaster_changed);
-    let replay = block_on(with_new_upcaster.replay("p-0", &ReplayOptions::default()))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let replay = block_on(
+        with_new_upcaster
+            .write()
+            .replay("p-0", &ReplayOptions::default()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(replay.from_snapshot, None);
     assert_eq!(replay.skipped_snapshots.len(), 2);
     assert_eq!(replay.events_replayed, 3);

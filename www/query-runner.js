@@ -1,11 +1,16 @@
-// Runs queries in www/query-worker.js and waits for their answers. A worker that stops answering
-// (it should not: SQLite interrupts a query at its time limit) is replaced.
+// Runs queries in www/query-worker.js and waits for their answers. The worker keeps the last copy
+// of the read model it was given: a query on an unchanged read model (same generation) sends no
+// copy. A worker that stops answering (it should not: SQLite interrupts a query at its time
+// limit) is replaced.
 let worker;
 let nextId = 1;
+/** The generation of the read model the worker holds, if it holds the real one. */
+let held;
 const pending = new Map();
 
 function start() {
   worker = new Worker(new URL("./query-worker.js", import.meta.url), { type: "module" });
+  held = undefined;
   worker.onmessage = ({ data: { id, answer, error } }) => {
     const request = pending.get(id);
     if (!request) return;
@@ -20,6 +25,7 @@ function start() {
 function restart(error) {
   worker?.terminate();
   worker = undefined;
+  held = undefined;
   for (const request of pending.values()) {
     clearTimeout(request.watchdog);
     request.reject(error);
@@ -28,16 +34,20 @@ function restart(error) {
 }
 
 /**
- * Runs `sql` on `database` (a read model copy from `Sandbox.readModelCopy`, handed over to the
- * worker) with `options` ({ maxRows, timeLimitMs }); resolves to the query's answer.
+ * Runs `sql` with `options` ({ maxRows, timeLimitMs }) in the worker, on the read model of
+ * `generation` (`undefined` for a what-if copy, never kept). `copy()` gives the read model's bytes
+ * (`Sandbox.readModelCopy`); it is called only when the worker does not hold that generation.
  */
-export function queryInWorker(database, sql, options) {
+export async function queryInWorker({ sql, options, generation, copy }) {
   if (!worker) start();
+  const fresh = generation === undefined || generation !== held;
+  const database = fresh ? await copy() : undefined;
+  held = generation;
   const id = nextId++;
   return new Promise((resolve, reject) => {
     // Past the time limit SQLite has stopped the query; this is a last resort.
     const watchdog = setTimeout(() => restart(new Error("the query worker stopped answering; it was restarted")), options.timeLimitMs + 10_000);
     pending.set(id, { resolve, reject, watchdog });
-    worker.postMessage({ id, database, sql, options }, [database.buffer]);
+    worker.postMessage({ id, database, sql, options }, database ? [database.buffer] : []);
   });
 }

@@ -198,7 +198,10 @@ pub struct SuggestedQuery {
 }
 
 /// Why a scenario cannot be loaded.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+///
+/// Serialised (for JS callers' `details`), a variant is its fields, or the error it wraps.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[serde(untagged, rename_all_fields = "camelCase")]
 pub enum ScenarioError {
     /// Not JSON, or not the scenario shape.
     #[error("scenario is not valid: {message} (line {line}, column {column})")]

@@ -4,7 +4,10 @@ use crate::event::{EventId, InvalidEvent};
 use crate::expected::{ExpectedVersion, describe_actual};
 
 /// Why a store refused or failed an operation. Every variant leaves the store as it was.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+///
+/// Serialised (for JS callers' `details`), a variant is its fields.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize)]
+#[serde(untagged, rename_all_fields = "camelCase")]
 pub enum StoreError {
     /// An event of the batch is not acceptable.
     #[error("event {index} of the batch is not valid: {source}")]
@@ -12,11 +15,12 @@ pub enum StoreError {
         /// Zero-based index in the batch.
         index: usize,
         /// What is wrong.
+        #[serde(rename = "reason", serialize_with = "crate::event::as_text")]
         source: InvalidEvent,
     },
     /// The aggregate id is not acceptable.
     #[error(transparent)]
-    InvalidAggregate(InvalidEvent),
+    InvalidAggregate(#[serde(serialize_with = "crate::event::as_text")] InvalidEvent),
     /// An append needs at least one event.
     #[error("an append needs at least one event")]
     EmptyBatch,

@@ -161,16 +161,7 @@ impl EventLog {
         let events: Vec<StoredEvent> = batch
             .into_iter()
             .zip(1u64..)
-            .map(|(event, offset)| StoredEvent {
-                position: head + offset,
-                event_id: event.event_id,
-                aggregate_id: Arc::clone(&shared_id),
-                version: actual + offset,
-                event_type: event.event_type,
-                schema_version: event.schema_version,
-                data: event.data,
-                metadata: event.metadata,
-            })
+            .map(|(event, offset)| event.place(&shared_id, actual + offset, head + offset))
             .collect();
         staged.events += events.len() as u64;
         staged

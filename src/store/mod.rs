@@ -3,22 +3,23 @@
 //! The trait is shaped for the weakest backend (IndexedDB): every operation is async, nothing
 //! needs `Send`, and an append hands over the whole batch so a backend can write it atomically.
 
+mod chain;
 mod error;
 mod log;
 mod memory;
 mod segment;
+mod segment_io;
 mod segmented;
 
 use serde::{Deserialize, Serialize};
 
+pub use chain::{Inspection, Problem, inspect, truncate};
 pub use error::StoreError;
 pub use log::{Discontinuity, EventLog, Prepared};
 pub use memory::{MemoryStore, insert_snapshot};
 pub use segment::SegmentCodec;
-pub use segmented::{
-    CommitRecord, CommitStyle, Inspection, LogRead, Problem, RawSegment, SegmentIo, SegmentedStore,
-    WriteError,
-};
+pub use segment_io::{CommitRecord, CommitStyle, LogRead, RawSegment, SegmentIo, WriteError};
+pub use segmented::SegmentedStore;
 
 use crate::event::{EventId, ProposedEvent, StoredEvent};
 use crate::expected::ExpectedVersion;

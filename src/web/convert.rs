@@ -1,11 +1,13 @@
-//! Values crossing the JS boundary: once per call, as one JSON text that the other side parses
-//! in one go.
+//! How values cross the JS boundary. Two ways, each where it measured best:
 //!
-//! Measured in Chromium on 1,000-event batches: walking JS objects field by field
-//! (serde-wasm-bindgen) cost about 10 µs per event each way, mostly because event data is kept as
-//! JSON text and had to be parsed to be converted; `JSON.stringify`/`JSON.parse` plus serde_json
-//! cost about a tenth of that. A consequence: values must be JSON (no `undefined` inside arrays,
-//! no `BigInt`, dates become strings).
+//! - Option objects (small, shaped by the caller) come in through `serde-wasm-bindgen`, which
+//!   reads the JS object directly.
+//! - Events and answers (bulk) cross as one JSON text per call, which the other side parses in
+//!   one go. Measured in Chromium on 1,000-event batches: walking JS objects field by field
+//!   (serde-wasm-bindgen) cost about 10 µs per event each way, mostly because event data is kept
+//!   as JSON text and had to be parsed to be converted; `JSON.stringify`/`JSON.parse` plus
+//!   serde_json cost about a tenth of that. A consequence: such values must be JSON (no
+//!   `undefined` inside arrays, no `BigInt`, dates become strings).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -13,15 +15,16 @@ use wasm_bindgen::JsValue;
 
 use crate::error::SandboxError;
 
-/// A Rust value as a plain JS value.
+/// A Rust value as a plain JS value, through one JSON text.
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, SandboxError> {
     let text = serde_json::to_string(value)
         .map_err(|e| SandboxError::bad_input("result", e.to_string()))?;
     js_sys::JSON::parse(&text).map_err(|_| SandboxError::bad_input("result", "not JSON"))
 }
 
-/// A JS value as a Rust value; `what` names the argument in the error.
-pub fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, SandboxError> {
+/// Bulk input (events, payloads, documents) as a Rust value, through one JSON text; `what`
+/// names the argument in the error.
+pub fn from_json<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, SandboxError> {
     let text = js_sys::JSON::stringify(&value)
         .ok()
         .and_then(|t| t.as_string())
@@ -34,16 +37,20 @@ pub fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, San
     serde_json::from_str(&text).map_err(|e| SandboxError::bad_input(what, strip_position(&e)))
 }
 
-/// Like [`from_js`], but `undefined` and `null` give the default.
-pub fn from_js_or_default<T: DeserializeOwned + Default>(
+/// An options object as a Rust value; `undefined` and `null` give the defaults.
+pub fn options<T: DeserializeOwned + Default>(
     value: JsValue,
     what: &str,
 ) -> Result<T, SandboxError> {
     if value.is_undefined() || value.is_null() {
-        Ok(T::default())
-    } else {
-        from_js(value, what)
+        return Ok(T::default());
     }
+    required(value, what)
+}
+
+/// An options object that must be given.
+pub fn required<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, SandboxError> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| SandboxError::bad_input(what, e.to_string()))
 }
 
 /// serde_json's message without "at line 1 column 57", which means nothing to a JS caller.

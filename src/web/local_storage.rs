@@ -19,8 +19,8 @@ use gloo_storage::errors::StorageError;
 use gloo_storage::{LocalStorage, Storage};
 use wasm_bindgen::JsValue;
 
-use super::commit_record;
-use super::idb::{Database, IdbError};
+use super::indexed_db::commit_record;
+use super::indexed_db::requests::{Database, IdbError};
 use crate::snapshot::Snapshot;
 use crate::store::{
     CommitRecord, CommitStyle, Head, LogRead, RawSegment, SegmentCodec, SegmentIo, StoreError,
@@ -120,7 +120,7 @@ pub async fn delete(name: &str) -> Result<(), StoreError> {
     for key in keys(&storage, &format!("es-sandbox/{name}/")) {
         let _ = storage.remove_item(&key);
     }
-    super::idb::delete_database(&commit_database_name(name))
+    super::indexed_db::requests::delete_database(&commit_database_name(name))
         .await
         .map_err(|e| commit_error("delete", e))
 }
@@ -129,7 +129,7 @@ impl LocalSegments {
     /// Opens the store named `name` and its commit record (nothing is read yet).
     pub async fn open(name: &str) -> Result<Self, StoreError> {
         let storage = local_storage()?;
-        let commit = Database::open(&commit_database_name(name), 1, &[COMMIT])
+        let commit = Database::open(&commit_database_name(name), &[COMMIT])
             .await
             .map_err(|e| commit_error("open", e))?;
         Ok(LocalSegments {
@@ -176,18 +176,17 @@ impl LocalSegments {
         operation: &'static str,
     ) -> Result<(), WriteError> {
         let db = self.connection().map_err(WriteError::Failed)?;
-        commit_record::swap(
-            &db,
-            &[COMMIT],
-            COMMIT,
-            "relaxed",
+        let how = commit_record::Swap {
+            stores: &[COMMIT],
+            record_store: COMMIT,
+            durability: "relaxed",
+        };
+        let change = commit_record::Change {
             expected,
             new,
             writes,
-            false,
-            |e| commit_error(operation, e),
-        )
-        .await
+        };
+        commit_record::swap(&db, &how, change, |e| commit_error(operation, e)).await
     }
 
     fn connection(&self) -> Result<web_sys::IdbDatabase, StoreError> {

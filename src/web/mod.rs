@@ -1,245 +1,27 @@
 //! The JS surface (wasm32 only): the `Sandbox` class, the browser stores (IndexedDB,
-//! localStorage, memory), live notifications, and errors as JS `Error`s. The only part of the
-//! crate that knows about JS.
+//! localStorage, memory), the news pump, and errors as JS `Error`s. The only part of the crate
+//! that knows about JS.
+//!
+//! - `class`: the `Sandbox` class (write side), `read_model`: its read-side methods;
+//! - `dto`: the option and answer shapes that cross the boundary; `convert`: how they cross;
+//!   `typescript`: their declarations; `error`: errors as JS `Error`s;
+//! - `news`: the one pump that hands new events to subscribers, the projector and other tabs;
+//!   `projecting`: the read model following the log;
+//! - `store`: the backend chosen at open; `indexed_db/`, `local_storage`: the backends.
 
-mod commit_record;
+mod class;
 mod convert;
+mod dto;
 mod error;
-mod idb;
-mod indexeddb;
+mod indexed_db;
 mod local_storage;
 mod news;
 mod projecting;
-mod sandbox;
+mod read_model;
 mod store;
+mod typescript;
 
-pub use indexeddb::{Durability, IdbSegments, database_name};
+pub use class::{JsSandbox, query_copy};
+pub use indexed_db::{Durability, IdbSegments, database_name};
 pub use local_storage::{LocalSegments, commit_database_name};
-pub use sandbox::{JsSandbox, query_copy};
-pub use store::{BrowserStore, StorageKind, destroy};
-use wasm_bindgen::prelude::*;
-
-#[wasm_bindgen(typescript_custom_section)]
-const TYPES: &'static str = r#"
-/** Where `append` expects the aggregate to be: any, no events yet, some events, or exactly this version. */
-export type Expected = "any" | "noStream" | "exists" | number;
-
-/** Options of `Sandbox.open`. */
-export interface OpenOptions {
-  /** Where events live (default "memory"). */
-  storage?: "memory" | "localstorage" | "indexeddb";
-  /** The store's name (default: the scenario's name). Stores with different names never mix. */
-  name?: string;
-  /** A shipped scenario's name ("bank", "orders", "users") or a scenario document. */
-  scenario: string | object;
-  /** IndexedDB commits: "relaxed" (default, fast) or "strict" (wait for the disk). */
-  durability?: "relaxed" | "strict";
-  /** "live" (default): projections follow new events on their own; "manual": only on `project()`. */
-  readModel?: "live" | "manual";
-}
-
-/** A store, for the static methods that work without opening it. */
-export interface StoreRef { storage: "memory" | "localstorage" | "indexeddb"; name: string }
-
-/** Where a sandbox keeps its events, and what they survive (measured by killing the browser). */
-export interface StoreInfo {
-  storage: string;
-  name: string;
-  location: string;
-  /** IndexedDB's commit durability: "relaxed" or "strict". */
-  durability: string;
-  durable: { tabClose: boolean; browserKill: boolean; osCrash: boolean; summary: string };
-}
-
-/** How far a stored log is intact (`Sandbox.inspectStore`), for a store that does not open. */
-export interface Inspection {
-  /** The last acknowledged position, as the commit record says (null: no record). */
-  committed: number | null;
-  /** Every record up to this position reads and continues the log. */
-  intactUpTo: number;
-  /** The first record that does not, and why. */
-  problem: { key: string; reason: string } | null;
-  records: number;
-  /** Records after the intact log: what `truncateStore` would drop. */
-  recordsAfter: number;
-}
-
-/**
- * What subscribers receive: new events from this tab ("local") or another ("remote"), or news
- * that the read model moved ("projection", with `projected`).
- */
-export interface EventNotice {
-  events: StoredEvent[];
-  source: "local" | "remote" | "projection";
-  projected?: Projected;
-  error?: Error;
-}
-
-/** A projection: SQL run for each event of the named types. */
-export interface ProjectionSpec {
-  name: string;
-  description?: string;
-  setup: string | string[];
-  on: Record<string, string | string[]>;
-}
-
-/** Where a projection is: its checkpoint (the last position applied) and state. */
-export interface ProjectionStatus {
-  name: string;
-  description: string;
-  checkpoint: number;
-  state: "running" | "paused" | "crashed" | "failed";
-  atPosition?: number;
-  message?: string;
-  /** Its definition changed since its tables were built: rebuild it. */
-  stale: boolean;
-  objects: string[];
-}
-
-/** The read model: the log's head, the projections, the delay before they follow new events. */
-export interface ReadModelInfo { head: number; delayMs: number; location: string; projections: ProjectionStatus[] }
-
-/** What a round of projecting did. */
-export interface Projected { applied: number; stopped: string[] }
-
-export interface QueryOptions {
-  /** Rows returned (default 200); the rest are counted. */
-  maxRows?: number;
-  /** Milliseconds before a query is stopped (default 2000). */
-  timeLimitMs?: number;
-  /** Recompute the projections without these events, in a separate database. */
-  exclude?: string[];
-}
-
-/** A query's answer: values as JSON (numbers, strings, null; blobs as x'..'). */
-export interface QueryAnswer {
-  columns: string[];
-  rows: unknown[][];
-  totalRows: number;
-  ms: number;
-  whatIf: boolean;
-}
-
-/** An event as stored: immutable, with its place in its aggregate and in the log. */
-export interface StoredEvent {
-  position: number;
-  eventId: string;
-  aggregateId: string;
-  version: number;
-  type: string;
-  schemaVersion: number;
-  data: Record<string, unknown>;
-  /** Milliseconds since the Unix epoch. */
-  timestamp: number;
-  correlationId?: string;
-  causationId?: string;
-}
-
-/** An event to append; id, schema version and timestamp default to new, current and now. */
-export interface NewEvent {
-  type: string;
-  data?: Record<string, unknown>;
-  eventId?: string;
-  schemaVersion?: number;
-  timestamp?: number;
-  correlationId?: string;
-  causationId?: string;
-}
-
-export interface AppendOptions { expected?: Expected }
-
-export interface ExecuteOptions {
-  expected?: Expected;
-  timestamp?: number;
-  correlationId?: string;
-  causationId?: string;
-  /** Ids for the events the command produces, to make a retry idempotent. */
-  eventIds?: string[];
-}
-
-/** What an append or command stored, and the aggregate's state after it. */
-export interface Committed {
-  aggregateId: string;
-  events: StoredEvent[];
-  /** True when the events were already stored (an idempotent retry): nothing was written. */
-  alreadyStored: boolean;
-  state: unknown;
-  version: number;
-  snapshotTaken?: number;
-  snapshotError?: string;
-}
-
-/** What an append stored: ids, versions and positions of the batch, and the state after it. */
-export interface Appended {
-  aggregateId: string;
-  /** True when the events were already stored (an idempotent retry): nothing was written. */
-  alreadyStored: boolean;
-  eventIds: string[];
-  firstVersion: number;
-  lastVersion: number;
-  firstPosition: number;
-  lastPosition: number;
-  version: number;
-  state: unknown;
-  snapshotTaken?: number;
-  snapshotError?: string;
-}
-
-export interface ReplayOptions {
-  /** Stop after this version. */
-  version?: number;
-  /** Stop before the first event stamped later than this (ms since the epoch). */
-  time?: number;
-  /** Leave these event ids out (what-if). */
-  exclude?: string[];
-  /** Record the state after each event. */
-  trace?: boolean;
-  /** Start from a snapshot when one is usable (default true). */
-  useSnapshots?: boolean;
-}
-
-export interface Replay {
-  aggregateId: string;
-  kind: string;
-  state: unknown;
-  version: number;
-  headVersion: number;
-  fromSnapshot: number | null;
-  skippedSnapshots: { version: number; reason: { kind: "staleRules" | "includesExcluded" | "unreadable"; [k: string]: unknown } }[];
-  eventsReplayed: number;
-  excludedVersions: number[];
-  trace?: { initialState: unknown; steps: { version: number; position: number; eventId: string; type: string; excluded: boolean; state: unknown }[] };
-}
-
-export interface Snapshot { aggregateId: string; version: number; state: unknown; rulesHash: string }
-
-export interface EventQuery { fromPosition?: number; limit?: number; eventTypes?: string[]; aggregateId?: string }
-
-export interface StreamInfo { aggregateId: string; version: number; lastPosition: number }
-
-export interface AggregateInfo {
-  name: string;
-  idPrefix: string;
-  description: string;
-  rules: string;
-  rulesHash: string;
-  commands: { name: string; description: string; example: unknown }[];
-  eventTypes: { name: string; schemaVersion: number }[];
-}
-
-export interface ScenarioInfo {
-  name: string;
-  title: string;
-  description: string;
-  snapshotInterval: number;
-  aggregates: AggregateInfo[];
-  upcasters: { eventType: string; fromVersion: number; description: string; script: string | string[] }[];
-  projections: ProjectionSpec[];
-  queries: { title: string; sql: string }[];
-}
-
-/** Every error the sandbox throws is an `Error` with `name` "SandboxError", a `kind` and `details`. */
-export type SandboxErrorKind =
-  | "conflict" | "businessRule" | "script" | "badInput" | "idempotency"
-  | "storageFull" | "corrupt" | "storage" | "projection" | "query";
-"#;
+pub use store::{Backend, BrowserStore, destroy};

@@ -20,11 +20,10 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::convert::to_js;
-use super::error::to_js_error;
 use super::store::BrowserStore;
 use crate::error::SandboxError;
 use crate::event::StoredEvent;
-use crate::projection::Projected;
+use crate::read_side::Projected;
 use crate::sandbox::Sandbox;
 use crate::store::{EventStore, Origin};
 
@@ -124,8 +123,8 @@ impl News {
         let news = Rc::clone(self);
         spawn_local(async move {
             loop {
-                if let Err(error) = news.sandbox.refresh().await {
-                    news.deliver_error(to_js_error(error));
+                if let Err(error) = news.sandbox.write().refresh().await {
+                    news.deliver_error(error.into());
                 }
                 news.pump();
                 if !news.catch_up_again.replace(false) {
@@ -149,7 +148,7 @@ impl News {
             loop {
                 let Some(this) = news.upgrade() else { return };
                 if let Err(error) = this.pump_round().await {
-                    this.deliver_error(to_js_error(error));
+                    this.deliver_error(error.into());
                 }
                 if !this.again.replace(false) {
                     this.pumping.set(false);

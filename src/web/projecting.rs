@@ -8,7 +8,6 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 
-use super::error::to_js_error;
 use super::news::News;
 use super::store::BrowserStore;
 use crate::sandbox::Sandbox;
@@ -92,7 +91,7 @@ impl Projecting {
                             }
                         }
                         Err(error) => {
-                            this.news.deliver_error(to_js_error(error));
+                            this.news.deliver_error(error.into());
                             break;
                         }
                     }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::commit_record;
-use super::indexeddb::{Durability, IdbSegments, database_name};
+use super::indexed_db::commit_record;
+use super::indexed_db::{Durability, IdbSegments, database_name};
 use super::local_storage::{self, LocalSegments, commit_database_name};
 use crate::event::{EventId, ProposedEvent, StoredEvent};
 use crate::expected::ExpectedVersion;
@@ -21,7 +21,7 @@ use crate::store::{
 /// Which backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum StorageKind {
+pub enum Backend {
     /// Nothing survives a reload.
     #[default]
     Memory,
@@ -31,13 +31,13 @@ pub enum StorageKind {
     IndexedDb,
 }
 
-impl StorageKind {
+impl Backend {
     /// The name JS uses.
     pub fn as_str(self) -> &'static str {
         match self {
-            StorageKind::Memory => "memory",
-            StorageKind::LocalStorage => "localstorage",
-            StorageKind::IndexedDb => "indexeddb",
+            Backend::Memory => "memory",
+            Backend::LocalStorage => "localstorage",
+            Backend::IndexedDb => "indexeddb",
         }
     }
 }
@@ -84,27 +84,27 @@ pub struct Durable {
 
 impl Durable {
     /// What a backend survives with a durability setting.
-    pub fn of(kind: StorageKind, durability: Durability) -> Self {
+    pub fn of(kind: Backend, durability: Durability) -> Self {
         let (tab_close, browser_kill, os_crash, summary) = match (kind, durability) {
-            (StorageKind::Memory, _) => (
+            (Backend::Memory, _) => (
                 false,
                 false,
                 false,
                 "nothing survives a reload: the events live in this tab's memory",
             ),
-            (StorageKind::LocalStorage, _) => (
+            (Backend::LocalStorage, _) => (
                 true,
                 false,
                 false,
                 "survives reloads and closed tabs; if the browser is killed, appends of its last seconds may be lost (Chromium writes localStorage to disk late) and the store then says which",
             ),
-            (StorageKind::IndexedDb, Durability::Relaxed) => (
+            (Backend::IndexedDb, Durability::Relaxed) => (
                 true,
                 true,
                 false,
                 "survives reloads, closed tabs and a killed browser; an OS crash or power loss may lose the last moments (relaxed durability)",
             ),
-            (StorageKind::IndexedDb, Durability::Strict) => (
+            (Backend::IndexedDb, Durability::Strict) => (
                 true,
                 true,
                 true,
@@ -123,17 +123,17 @@ impl Durable {
 impl BrowserStore {
     /// Opens a store and reads its log.
     pub async fn open(
-        kind: StorageKind,
+        kind: Backend,
         name: &str,
         durability: Durability,
     ) -> Result<Self, StoreError> {
         check_store_name(name)?;
         Ok(match kind {
-            StorageKind::Memory => BrowserStore::Memory(MemoryStore::new()),
-            StorageKind::LocalStorage => BrowserStore::LocalStorage(
+            Backend::Memory => BrowserStore::Memory(MemoryStore::new()),
+            Backend::LocalStorage => BrowserStore::LocalStorage(
                 SegmentedStore::open(LocalSegments::open(name).await?).await?,
             ),
-            StorageKind::IndexedDb => BrowserStore::IndexedDb(
+            Backend::IndexedDb => BrowserStore::IndexedDb(
                 SegmentedStore::open(IdbSegments::open(name, durability).await?).await?,
             ),
         })
@@ -161,6 +161,7 @@ impl BrowserStore {
     }
 
     /// Makes the next IndexedDB write abort (a test hook); false for other backends.
+    #[cfg(feature = "test-hooks")]
     pub fn abort_next_write(&self) -> bool {
         match self {
             BrowserStore::IndexedDb(store) => {
@@ -173,35 +174,35 @@ impl BrowserStore {
 }
 
 /// Deletes a store's data without opening it (it may not decode).
-pub async fn destroy(kind: StorageKind, name: &str) -> Result<(), StoreError> {
+pub async fn destroy(kind: Backend, name: &str) -> Result<(), StoreError> {
     check_store_name(name)?;
     match kind {
-        StorageKind::Memory => Ok(()),
-        StorageKind::LocalStorage => local_storage::delete(name).await,
-        StorageKind::IndexedDb => IdbSegments::delete(name).await,
+        Backend::Memory => Ok(()),
+        Backend::LocalStorage => local_storage::delete(name).await,
+        Backend::IndexedDb => IdbSegments::delete(name).await,
     }
 }
 
 /// How far a store's log is intact and what follows, without opening it.
-pub async fn inspect(kind: StorageKind, name: &str) -> Result<Inspection, StoreError> {
+pub async fn inspect(kind: Backend, name: &str) -> Result<Inspection, StoreError> {
     check_store_name(name)?;
     match kind {
-        StorageKind::Memory => Ok(Inspection {
+        Backend::Memory => Ok(Inspection {
             committed: None,
             intact_up_to: 0,
             problem: None,
             records: 0,
             records_after: 0,
         }),
-        StorageKind::LocalStorage => {
+        Backend::LocalStorage => {
             let io = LocalSegments::open(name).await?;
-            let inspection = SegmentedStore::inspect(&io).await;
+            let inspection = crate::store::inspect(&io).await;
             io.close("inspected");
             inspection
         }
-        StorageKind::IndexedDb => {
+        Backend::IndexedDb => {
             let io = IdbSegments::open(name, Durability::Strict).await?;
-            let inspection = SegmentedStore::inspect(&io).await;
+            let inspection = crate::store::inspect(&io).await;
             io.close("inspected");
             inspection
         }
@@ -209,19 +210,19 @@ pub async fn inspect(kind: StorageKind, name: &str) -> Result<Inspection, StoreE
 }
 
 /// Keeps a store's log up to `keep` (the end of a record of its intact log) and drops the rest.
-pub async fn truncate(kind: StorageKind, name: &str, keep: u64) -> Result<Inspection, StoreError> {
+pub async fn truncate(kind: Backend, name: &str, keep: u64) -> Result<Inspection, StoreError> {
     check_store_name(name)?;
     match kind {
-        StorageKind::Memory => inspect(kind, name).await,
-        StorageKind::LocalStorage => {
+        Backend::Memory => inspect(kind, name).await,
+        Backend::LocalStorage => {
             let io = LocalSegments::open(name).await?;
-            let kept = SegmentedStore::truncate(&io, keep).await;
+            let kept = crate::store::truncate(&io, keep).await;
             io.close("truncated");
             kept
         }
-        StorageKind::IndexedDb => {
+        Backend::IndexedDb => {
             let io = IdbSegments::open(name, Durability::Strict).await?;
-            let kept = SegmentedStore::truncate(&io, keep).await;
+            let kept = crate::store::truncate(&io, keep).await;
             io.close("truncated");
             kept
         }
@@ -263,7 +264,7 @@ fn exported(codec: SegmentCodec, key: Value, value: &JsValue) -> Value {
 /// JSON) where not, without needing the store to open. With `after`, only the segments after
 /// that position (what truncating to it would drop), and no snapshots.
 pub async fn export_raw(
-    kind: StorageKind,
+    kind: Backend,
     name: &str,
     after: Option<u64>,
 ) -> Result<String, StoreError> {
@@ -271,8 +272,8 @@ pub async fn export_raw(
     let keep = |first: Option<u64>| after.is_none_or(|after| first.is_some_and(|f| f > after));
     let mut export = json!({ "storage": kind.as_str(), "name": name });
     let records: Vec<Value> = match kind {
-        StorageKind::Memory => Vec::new(),
-        StorageKind::LocalStorage => {
+        Backend::Memory => Vec::new(),
+        Backend::LocalStorage => {
             let io = LocalSegments::open(name).await?;
             let record = commit_record_json(&SegmentIo::read_log(&io, u64::MAX).await?.record);
             io.close("exported");
@@ -293,7 +294,7 @@ pub async fn export_raw(
                 })
                 .collect()
         }
-        StorageKind::IndexedDb => {
+        Backend::IndexedDb => {
             let io = IdbSegments::open(name, Durability::Relaxed).await?;
             let raw = io.raw_records().await;
             io.close("exported");

@@ -95,7 +95,7 @@ test("a paused projection answers with old data until it catches up", async () =
   assert.deepEqual((await projections(page)).balances, ["3 / 4 (1 behind)", "paused"]);
   const stale = await runQuery(page, BALANCES);
   assert.deepEqual(stale.rows, [["acc-001", "120"]]);
-  assert.match(stale.status, /read model behind the log \(position 3 of 4\)/);
+  assert.match(stale.status, /read from balances, which is 1 event\(s\) behind the log \(at position 3\): the answer may be stale/);
   await page.click('#projections tr[data-projection="balances"] button[data-action="Resume"]');
   await waitForCheckpoint(page, "balances", "4 / 4");
   assert.deepEqual((await runQuery(page, BALANCES)).rows, [["acc-001", "125"]]);

@@ -4,6 +4,9 @@
 //! Futures resume in a microtask of the success event, so a transaction stays active across
 //! awaits on its own requests. Never await anything else while a transaction is open.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{DomException, IdbDatabase, IdbFactory, IdbRequest, IdbTransaction};
@@ -171,24 +174,57 @@ pub fn transaction(
         .map_err(IdbError::from_js)
 }
 
+/// What an upgrade does besides creating missing object stores: runs in the `versionchange`
+/// transaction (for a change every other connection must be closed for, such as cutting a store
+/// back).
+pub type Upgrade = Box<dyn FnOnce(&IdbTransaction)>;
+
 /// An open database that closes itself when another tab upgrades or deletes it, so that tab is
 /// never blocked, and says why on this side's next operation.
 pub struct Database {
     name: String,
-    db: std::rc::Rc<std::cell::RefCell<Option<IdbDatabase>>>,
-    closed: std::rc::Rc<std::cell::RefCell<Option<String>>>,
+    db: Rc<RefCell<Option<IdbDatabase>>>,
+    closed: Rc<RefCell<Option<String>>>,
     _on_version_change: Closure<dyn FnMut(web_sys::IdbVersionChangeEvent)>,
 }
 
 impl Database {
-    /// Opens (creating or upgrading to `version`) a database with these object stores.
-    pub async fn open(name: &str, version: u32, stores: &[&'static str]) -> Result<Self, IdbError> {
-        let db = open_database(name, version, stores).await?;
-        let shared = std::rc::Rc::new(std::cell::RefCell::new(Some(db.clone())));
-        let closed = std::rc::Rc::new(std::cell::RefCell::new(None));
+    /// Opens a database at its current version, creating it with these object stores, or adding
+    /// those it lacks in an upgrade.
+    pub async fn open(name: &str, stores: &[&'static str]) -> Result<Self, IdbError> {
+        let db = open_database(name, None, stores, None).await?;
+        let names = db.object_store_names();
+        if stores.iter().all(|store| names.contains(store)) {
+            return Ok(Self::watch(name, db));
+        }
+        let version = db.version() as u32 + 1;
+        db.close();
+        let db = open_database(name, Some(version), stores, None).await?;
+        Ok(Self::watch(name, db))
+    }
+
+    /// Upgrades a database to its next version, running `upgrade` in the upgrade's transaction:
+    /// every other connection (other tabs' included) is closed first. The connection is closed
+    /// again when it is done.
+    pub async fn upgrade(
+        name: &str,
+        stores: &[&'static str],
+        upgrade: Upgrade,
+    ) -> Result<(), IdbError> {
+        let current = open_database(name, None, stores, None).await?;
+        let version = current.version() as u32 + 1;
+        current.close();
+        let db = open_database(name, Some(version), stores, Some(upgrade)).await?;
+        db.close();
+        Ok(())
+    }
+
+    fn watch(name: &str, db: IdbDatabase) -> Self {
+        let shared = Rc::new(RefCell::new(Some(db.clone())));
+        let closed = Rc::new(RefCell::new(None));
         let on_version_change = {
-            let shared = std::rc::Rc::clone(&shared);
-            let closed = std::rc::Rc::clone(&closed);
+            let shared = Rc::clone(&shared);
+            let closed = Rc::clone(&closed);
             Closure::<dyn FnMut(web_sys::IdbVersionChangeEvent)>::new(move |_| {
                 if let Some(db) = shared.borrow_mut().take() {
                     db.close();
@@ -198,12 +234,12 @@ impl Database {
             })
         };
         db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
-        Ok(Database {
+        Database {
             name: name.to_string(),
             db: shared,
             closed,
             _on_version_change: on_version_change,
-        })
+        }
     }
 
     /// The database's name.
@@ -251,16 +287,22 @@ pub async fn delete_database(name: &str) -> Result<(), IdbError> {
     request(&deleting).await.map(|_| ())
 }
 
-/// Opens a database, creating the missing object stores in an upgrade.
+/// Opens a database (at its current version, or upgrading it to `version`), creating the missing
+/// object stores in an upgrade and running `upgrade` there.
 async fn open_database(
     name: &str,
-    version: u32,
+    version: Option<u32>,
     stores: &[&'static str],
+    upgrade: Option<Upgrade>,
 ) -> Result<IdbDatabase, IdbError> {
-    let request: web_sys::IdbOpenDbRequest = factory()?
-        .open_with_u32(name, version)
-        .map_err(IdbError::from_js)?;
+    let factory = factory()?;
+    let request: web_sys::IdbOpenDbRequest = match version {
+        Some(version) => factory.open_with_u32(name, version),
+        None => factory.open(name),
+    }
+    .map_err(IdbError::from_js)?;
     let wanted: Vec<&'static str> = stores.to_vec();
+    let mut upgrade = upgrade;
     let on_upgrade = Closure::<dyn FnMut(web_sys::IdbVersionChangeEvent)>::new({
         let request = request.clone();
         move |_: web_sys::IdbVersionChangeEvent| {
@@ -274,10 +316,13 @@ async fn open_database(
                     let _ = db.create_object_store(store);
                 }
             }
+            if let (Some(upgrade), Some(tx)) = (upgrade.take(), request.transaction()) {
+                upgrade(&tx);
+            }
         }
     });
     request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-    // A tab holding an older version open that does not close would delay the open forever; ours
+    // A tab holding the database open that does not close would delay the open forever; ours
     // close on `versionchange`. Report `blocked` as an error instead of hanging.
     let fired = first_event(&request, &["success", "error", "blocked"]).await;
     request.set_onupgradeneeded(None);
@@ -300,7 +345,7 @@ async fn open_database(
             request.set_onsuccess(Some(close_late.unchecked_ref()));
             Err(IdbError::named(
                 "BlockedError",
-                "another tab holds an older version of this store open; close it and try again",
+                "another tab holds this store open and does not let go; close it and try again",
             ))
         }
     };

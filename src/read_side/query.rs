@@ -3,6 +3,7 @@
 //! statement must report itself read-only. A row cap keeps results small and a time limit stops
 //! runaway queries.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
@@ -32,10 +33,16 @@ pub struct QueryResult {
     pub rows: Vec<Vec<Value>>,
     /// How many rows the query produced in all.
     pub total_rows: usize,
+    /// The tables (and views) the statement read, as SQLite's authorizer saw them: which
+    /// projections the answer comes from.
+    pub tables: Vec<String>,
 }
 
 /// Why a query gave no answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Serialised (for JS callers' `details`): `{ refused }`, `{ sqlite }` or `{ limitMs }`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(untagged, rename_all_fields = "camelCase")]
 pub enum QueryError {
     /// No SQL.
     #[error("type a SELECT statement to run")]
@@ -44,12 +51,14 @@ pub enum QueryError {
     #[error("refused: {reason}")]
     Refused {
         /// What was refused.
+        #[serde(rename = "refused")]
         reason: String,
     },
     /// SQLite's own error, as it reports it.
     #[error("{message}")]
     Sql {
         /// SQLite's message.
+        #[serde(rename = "sqlite")]
         message: String,
     },
     /// The query ran past its time limit.
@@ -101,7 +110,15 @@ fn describe(action: &AuthAction<'_>) -> String {
     }
 }
 
+/// SQLite's error as the query box reports it; an interrupted statement (SQLite's
+/// `SQLITE_INTERRUPT`, which the time limit causes) is an interruption, whose limit the caller
+/// fills in.
 fn sql_error(error: rusqlite::Error) -> QueryError {
+    if let rusqlite::Error::SqliteFailure(failure, _) = &error
+        && failure.code == ErrorCode::OperationInterrupted
+    {
+        return QueryError::Interrupted { limit_ms: 0 };
+    }
     QueryError::Sql {
         message: super::sqlite_message(error),
     }
@@ -135,13 +152,19 @@ pub(crate) fn run(
         return Err(QueryError::Empty);
     }
     let denied = Arc::new(Mutex::new(None::<String>));
-    let record = Arc::clone(&denied);
+    let read = Arc::new(Mutex::new(BTreeSet::<String>::new()));
+    let (record, tables) = (Arc::clone(&denied), Arc::clone(&read));
     let install =
         connection.authorizer(Some(move |context: AuthContext<'_>| match context.action {
-            AuthAction::Select
-            | AuthAction::Read { .. }
-            | AuthAction::Function { .. }
-            | AuthAction::Recursive => Authorization::Allow,
+            AuthAction::Read { table_name, .. } => {
+                if let Ok(mut tables) = tables.lock() {
+                    tables.insert(table_name.to_string());
+                }
+                Authorization::Allow
+            }
+            AuthAction::Select | AuthAction::Function { .. } | AuthAction::Recursive => {
+                Authorization::Allow
+            }
             other => {
                 if let Ok(mut slot) = record.lock() {
                     slot.get_or_insert_with(|| describe(&other));
@@ -160,12 +183,17 @@ pub(crate) fn run(
     // The authorizer and the time limit are for the query box only, never for projections.
     let _ = connection.progress_handler(0, None::<fn() -> bool>);
     let _ = connection.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
-    result.map_err(|e| match e {
-        QueryError::Sql { message } if message.contains("interrupted") => QueryError::Interrupted {
+    let mut result = result.map_err(|e| match e {
+        QueryError::Interrupted { .. } => QueryError::Interrupted {
             limit_ms: limit as u64,
         },
         other => other,
-    })
+    })?;
+    result.tables = read
+        .lock()
+        .map(|t| t.iter().cloned().collect())
+        .unwrap_or_default();
+    Ok(result)
 }
 
 /// Runs one read-only statement on a copy of a read model ([`ReadModel::to_bytes`]), opened
@@ -235,5 +263,6 @@ fn run_prepared(
         columns,
         rows,
         total_rows,
+        tables: Vec::new(),
     })
 }

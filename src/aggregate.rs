@@ -1,0 +1,120 @@
+//! The write side's one pure decision: an aggregate's rules, its current state and a command give
+//! the events that happen and the state after them, or a refusal. No store, no clock: commands,
+//! the seed and the given/when/then checks all decide here.
+
+use std::sync::Arc;
+
+use rhai::Dynamic;
+use serde_json::Value;
+
+use crate::domain::{AggregateType, Domain};
+use crate::error::SandboxError;
+use crate::event::{EventId, Metadata, ProposedEvent};
+use crate::rules::{CommandContext, DecideError};
+use crate::script::ScriptError;
+
+/// Where a decision's events would land: right after the aggregate's version and the log's head,
+/// if nobody else appends first, stamped with this metadata.
+#[derive(Debug, Clone)]
+pub struct Placement<'a> {
+    /// The aggregate.
+    pub aggregate_id: &'a str,
+    /// Its version before the events.
+    pub version: u64,
+    /// The log's head position before the events.
+    pub position: u64,
+    /// Timestamp and tracing ids of the events.
+    pub metadata: Metadata,
+}
+
+/// What a command decided.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// The events that happen, in order, as the store will be offered them.
+    pub events: Vec<ProposedEvent>,
+    /// The state after them (the rules could apply them: that was checked).
+    pub state: Dynamic,
+}
+
+/// Runs a command: the rules' handler decides on the current state, and the events it decided
+/// are folded onto that state to prove the rules can apply them. `ids` gives the id of the event
+/// at each index. A `throw` in the handler is [`SandboxError::Rejected`].
+pub fn decide(
+    domain: &Domain,
+    aggregate: &AggregateType,
+    state: Dynamic,
+    command: &str,
+    payload: &Value,
+    at: &Placement<'_>,
+    mut ids: impl FnMut(usize) -> EventId,
+) -> Result<Decision, SandboxError> {
+    let context = CommandContext {
+        aggregate_id: at.aggregate_id,
+        version: at.version,
+        timestamp: at.metadata.timestamp,
+    };
+    let decided = domain
+        .decide(aggregate, state.clone(), command, payload, context)
+        .map_err(|e| refusal(aggregate, at.aggregate_id, command, e))?;
+    let events: Vec<ProposedEvent> = decided
+        .into_iter()
+        .enumerate()
+        .map(|(index, d)| ProposedEvent {
+            event_id: ids(index),
+            schema_version: domain.current_schema_version(&d.event_type),
+            event_type: d.event_type.into(),
+            data: d.data,
+            metadata: at.metadata.clone(),
+        })
+        .collect();
+    let state = fold_batch(domain, aggregate, state, at, &events)?;
+    Ok(Decision { events, state })
+}
+
+/// Folds a batch not yet stored onto a state, as if placed at `at`, naming the event the rules
+/// cannot apply by its position in the batch, its version and its type.
+pub fn fold_batch(
+    domain: &Domain,
+    aggregate: &AggregateType,
+    mut state: Dynamic,
+    at: &Placement<'_>,
+    batch: &[ProposedEvent],
+) -> Result<Dynamic, ScriptError> {
+    let aggregate_id: Arc<str> = at.aggregate_id.into();
+    for (offset, proposed) in (1u64..).zip(batch) {
+        let version = at.version + offset;
+        let event = proposed
+            .clone()
+            .place(&aggregate_id, version, at.position + offset);
+        state = domain.fold(aggregate, state, &event).map_err(|mut e| {
+            e.message = format!(
+                "event {offset} of the batch ({}, which would be version {version}) cannot be applied: {}",
+                event.event_type, e.message
+            );
+            e
+        })?;
+    }
+    Ok(state)
+}
+
+/// A handler's refusal or failure as a sandbox error.
+pub fn refusal(
+    aggregate: &AggregateType,
+    aggregate_id: &str,
+    command: &str,
+    error: DecideError,
+) -> SandboxError {
+    match error {
+        DecideError::Rejected { message } => SandboxError::Rejected {
+            aggregate_id: aggregate_id.to_string(),
+            command: command.to_string(),
+            message,
+        },
+        DecideError::UnknownCommand { command, known } => SandboxError::UnknownCommand {
+            aggregate_type: aggregate.rules.name().to_string(),
+            command,
+            known,
+        },
+        DecideError::Script(e) => e.into(),
+    }
+}

@@ -1,0 +1,91 @@
+//! The read side: events flow from the log into a read model in real SQLite, which people query
+//! with SQL. The read model is eventually consistent with the log and can always be rebuilt from
+//! it; a what-if read model is built the same way from the log without some events.
+//!
+//! - `database`: the read model (`ReadModel`): its tables, its projectors, their lifecycle.
+//! - `projector`: one projection at work: checkpoint, state, planned statements.
+//! - `round`: one projector's round, with its checkpoint, in one transaction.
+//! - `binding`: an event's named parameters bound to a statement.
+//! - `query`: the query box, read-only by SQLite's own authorizer.
+
+mod binding;
+mod database;
+mod projector;
+mod query;
+mod round;
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+pub use database::ReadModel;
+pub use projector::{EVENTS, ProjectionStatus, ProjectorState};
+pub use query::{QueryError, QueryLimits, QueryResult, query_copy};
+pub use round::{Projected, ProjectedEvent};
+
+use crate::domain::Domain;
+use crate::event::{EventId, StoredEvent};
+
+/// SQLite's own message for an error, without rusqlite's additions.
+pub(crate) fn sqlite_message(error: rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqliteFailure(_, Some(message))
+        | rusqlite::Error::SqlInputError { msg: message, .. } => message,
+        other => other.to_string(),
+    }
+}
+
+/// Why a projection could not be set up or changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(untagged, rename_all_fields = "camelCase")]
+pub enum ProjectionError {
+    /// A projection's SQL is not valid: setup, a handler statement, or its parameters.
+    #[error("projection {projection}: {message}")]
+    Definition {
+        /// The projection.
+        projection: String,
+        /// What is wrong, as SQLite says it.
+        message: String,
+    },
+    /// SQLite failed.
+    #[error("projection {projection}: {message}")]
+    Sql {
+        /// The projection (or `read model`).
+        projection: String,
+        /// SQLite's message.
+        message: String,
+    },
+    /// The projection's definition changed since its tables were built.
+    #[error(
+        "projection {projection}: its definition changed since its tables were built; rebuild it"
+    )]
+    Stale {
+        /// The projection.
+        projection: String,
+    },
+    /// No projection has this name.
+    #[error("there is no projection {name:?}; projections: {}", known.join(", "))]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The projections there are.
+        known: Vec<String>,
+    },
+}
+
+/// A read model of its own, built from `events` without those whose ids are in `exclude`: what
+/// the read model would say if they had never happened. The real read model is not touched.
+pub fn what_if(
+    domain: &Domain,
+    events: Vec<StoredEvent>,
+    exclude: &[EventId],
+) -> Result<ReadModel, ProjectionError> {
+    let mut model = ReadModel::open(&domain.scenario().projections)?;
+    let exclude: HashSet<&EventId> = exclude.iter().collect();
+    let kept = events
+        .into_iter()
+        .filter(|e| !exclude.contains(&e.event_id))
+        .collect();
+    model.project(domain, kept);
+    Ok(model)
+}

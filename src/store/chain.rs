@@ -1,0 +1,266 @@
+//! Reading a stored log as a chain of segments, and what that tells: how far it is intact, what
+//! follows, and the way to keep only the intact part.
+//!
+//! Each segment must sit right after the one before it, decode, and start at its key; the chain
+//! must reach the commit record and hold the event it names. A backend whose commit record is
+//! written after its segments (`CommitStyle::RecordLast`) may show a record before the segments
+//! it commits: reading waits a moment for them before it calls them missing.
+
+use super::{
+    CommitRecord, CommitStyle, Head, LogRead, SegmentCodec, SegmentIo, StoreError, WriteError,
+};
+use crate::event::StoredEvent;
+
+/// How many times a read waits for other tabs' segments to arrive before calling them missing
+/// (with [`SegmentIo::pause`] between reads: about three seconds in a browser).
+const MAX_WAITS: usize = 150;
+
+/// Where a stored log stops being intact, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    /// The key of the first record that is not part of the intact log.
+    pub key: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// What is stored, read without opening: how far the log is intact, and what follows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Inspection {
+    /// The last acknowledged position, as the commit record says (`None`: no record).
+    pub committed: Option<u64>,
+    /// The last position of the intact log: every record up to it reads and continues the log.
+    pub intact_up_to: u64,
+    /// The first problem, if the log is not intact up to the commit record.
+    pub problem: Option<Problem>,
+    /// Records in storage.
+    pub records: usize,
+    /// Records after the intact log (what truncating drops).
+    pub records_after: usize,
+}
+
+/// The events of a stored log as far as it is intact.
+pub(super) struct Chain {
+    pub events: Vec<StoredEvent>,
+    /// The last position of each intact segment.
+    pub ends: Vec<u64>,
+    pub problem: Option<Problem>,
+}
+
+impl Chain {
+    pub fn reached(&self, from: u64) -> u64 {
+        self.events.last().map_or(from - 1, |e| e.position)
+    }
+}
+
+/// Follows the chain of segments from `from`: each segment must sit at the position after the
+/// one before it, decode, and hold events that start at its key. Stops at the first that does
+/// not, or at the commit record's position, and checks that the event there is the one the
+/// record names. A chain that stops short of the record without a problem may still fill up
+/// (see [`CommitStyle::RecordLast`]); the caller decides when it is missing.
+fn decode_chain(
+    codec: SegmentCodec,
+    style: CommitStyle,
+    from: u64,
+    record: &CommitRecord,
+    segments: Vec<(u64, Result<Vec<u8>, String>)>,
+) -> Chain {
+    let limit = record.head().map(|h| h.position);
+    let mut events: Vec<StoredEvent> = Vec::new();
+    let mut ends = Vec::new();
+    let mut next = from;
+    let problem = |key: u64, reason: String| {
+        Some(Problem {
+            key: key.to_string(),
+            reason,
+        })
+    };
+    let mut found = None;
+    for (key, bytes) in segments {
+        let beyond = limit.is_some_and(|limit| key > limit);
+        if style == CommitStyle::RecordLast && (beyond || key < next) {
+            // An interrupted write left it: it was never acknowledged.
+            continue;
+        }
+        if beyond {
+            // Say what is wrong with the record itself first, if anything is.
+            let reason = match bytes.and_then(|bytes| codec.decode(&bytes)) {
+                Err(reason) => reason,
+                Ok(_) => format!(
+                    "it lies beyond the last acknowledged position {}: it was added by hand",
+                    limit.unwrap_or(0)
+                ),
+            };
+            found = problem(key, reason);
+            break;
+        }
+        if key < next {
+            found = problem(
+                key,
+                format!(
+                    "it overlaps the record before it, which ends at {}",
+                    next - 1
+                ),
+            );
+            break;
+        }
+        if key > next {
+            if style == CommitStyle::RecordLast && limit.is_some() {
+                // The record at `next` has not arrived yet, or is lost: the chain is short.
+                break;
+            }
+            found = problem(
+                key,
+                format!("a record at position {next} is missing before it"),
+            );
+            break;
+        }
+        match bytes.and_then(|bytes| codec.decode(&bytes)) {
+            Err(reason) => found = problem(key, reason),
+            Ok(segment) if segment.first().map(|e| e.position) != Some(key) => {
+                found = problem(
+                    key,
+                    "the first event's position is not the record's key".into(),
+                );
+            }
+            Ok(segment) => {
+                if let Some(head) = record.head()
+                    && let Some(at_head) = segment.iter().find(|e| e.position == head.position)
+                    && at_head.event_id != head.event_id
+                {
+                    found = problem(
+                        key,
+                        format!(
+                            "position {} holds event {} but event {} was acknowledged there: the record was replaced",
+                            head.position, at_head.event_id, head.event_id
+                        ),
+                    );
+                    break;
+                }
+                next = segment.last().map_or(next, |e| e.position + 1);
+                ends.push(next - 1);
+                events.extend(segment);
+            }
+        }
+        if found.is_some() {
+            break;
+        }
+    }
+    if let Some(limit) = limit {
+        // Only a segment that straddles the head gets past it; keep what was acknowledged.
+        events.retain(|e| e.position <= limit);
+        ends.retain(|&end| end <= limit);
+    }
+    if let (CommitRecord::Unreadable(reason), None) = (record, &found) {
+        found = Some(Problem {
+            key: "head".into(),
+            reason: format!("the commit record cannot be read: {reason}"),
+        });
+    }
+    Chain {
+        events,
+        ends,
+        problem: found,
+    }
+}
+
+/// Reads what is stored without opening it: how far the log is intact, and what follows.
+pub async fn inspect<Io: SegmentIo>(io: &Io) -> Result<Inspection, StoreError> {
+    let (read, chain) = read_chain(io, 1).await?;
+    let intact_up_to = chain.reached(1);
+    Ok(Inspection {
+        committed: read.record.head().map(|h| h.position),
+        intact_up_to,
+        problem: chain.problem,
+        records: read.segments.len(),
+        records_after: read
+            .segments
+            .iter()
+            .filter(|(key, _)| *key > intact_up_to)
+            .count(),
+    })
+}
+
+/// Keeps the log up to `keep` (which must end a record of the intact log) and drops every
+/// record after it, making `keep` the last acknowledged position; says what is stored then. For
+/// a store that does not open: the page's "keep the valid prefix".
+pub async fn truncate<Io: SegmentIo>(io: &Io, keep: u64) -> Result<Inspection, StoreError> {
+    let (read, chain) = read_chain(io, 1).await?;
+    let intact_up_to = chain.reached(1);
+    if keep != 0 && !chain.ends.contains(&keep) {
+        return Err(StoreError::Backend {
+            backend: "segmented",
+            operation: "truncate",
+            message: format!(
+                "position {keep} is not the end of a record of the intact log (intact up to {intact_up_to})"
+            ),
+        });
+    }
+    let head = chain
+        .events
+        .iter()
+        .find(|e| e.position == keep)
+        .map(Head::of);
+    match io.truncate(&read.record, head).await {
+        // What is stored now, told without reading again (the backend may have closed its
+        // connection to cut the store back).
+        Ok(()) => Ok(Inspection {
+            committed: head.map(|h| h.position),
+            intact_up_to: keep,
+            problem: None,
+            records: chain.ends.iter().filter(|&&end| end <= keep).count(),
+            records_after: 0,
+        }),
+        Err(WriteError::Taken) => Err(StoreError::Backend {
+            backend: "segmented",
+            operation: "truncate",
+            message: "another tab wrote to the store meanwhile; look again".into(),
+        }),
+        Err(WriteError::Failed(e)) => Err(e),
+    }
+}
+
+/// Reads the stored log from `from`, waiting a moment for segments other tabs wrote before
+/// their commit record to become visible here.
+pub(super) async fn read_chain<Io: SegmentIo>(
+    io: &Io,
+    from: u64,
+) -> Result<(LogRead, Chain), StoreError> {
+    let mut waits = 0;
+    loop {
+        let read = io.read_log(from).await?;
+        let record = read.record.clone();
+        let chain = decode_chain(
+            io.codec(),
+            io.commit_style(),
+            from,
+            &record,
+            read.segments.clone(),
+        );
+        let short = chain.problem.is_none()
+            && record
+                .head()
+                .is_some_and(|head| chain.reached(from) < head.position);
+        if short && io.commit_style() == CommitStyle::RecordLast && waits < MAX_WAITS {
+            waits += 1;
+            io.pause().await;
+            continue;
+        }
+        let mut chain = chain;
+        if let Some(head) = record.head()
+            && short
+        {
+            let reached = chain.reached(from);
+            chain.problem = Some(Problem {
+                key: (reached + 1).to_string(),
+                reason: format!(
+                    "the log ends at position {reached} but position {} was acknowledged: the records after it are missing",
+                    head.position
+                ),
+            });
+        }
+        return Ok((read, chain));
+    }
+}

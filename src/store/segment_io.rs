@@ -1,0 +1,102 @@
+//! What a durable backend does for a segmented store: read and write whole segments with a
+//! commit record, all or nothing ([`SegmentIo`]). IndexedDB and localStorage are such backends.
+
+use super::{Head, SegmentCodec, StoreError};
+use crate::snapshot::Snapshot;
+
+/// A stored segment: its key (the position of its first event) and its encoded events.
+pub type RawSegment = (u64, Vec<u8>);
+
+/// Why a backend did not write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteError {
+    /// The commit record is no longer the one expected (or a segment's key is taken): another
+    /// writer appended first. Nothing was written.
+    Taken,
+    /// The write failed (quota, abort, …). Nothing was acknowledged.
+    Failed(StoreError),
+}
+
+/// How a backend makes segments and the commit record durable together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitStyle {
+    /// Segments and the commit record are written in one transaction (IndexedDB): a segment
+    /// beyond the committed head, or off the chain of segments, was put there by hand.
+    Atomic,
+    /// Segments are written first and the commit record after them (localStorage, whose record
+    /// lives in IndexedDB): a segment beyond the head is left by an interrupted write and is
+    /// ignored, and other tabs may see segments a moment after the record.
+    RecordLast,
+}
+
+/// What a backend's commit record holds.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CommitRecord {
+    /// No record: a new store, or one written before records existed.
+    #[default]
+    Missing,
+    /// The last acknowledged position and its event id.
+    At(Head),
+    /// A record that does not read.
+    Unreadable(String),
+}
+
+impl CommitRecord {
+    /// The head it records, if it reads.
+    pub fn head(&self) -> Option<Head> {
+        match self {
+            CommitRecord::At(head) => Some(*head),
+            _ => None,
+        }
+    }
+}
+
+/// A read of a backend: its commit record and every segment whose key is at least the position
+/// asked for, in key order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogRead {
+    /// The commit record.
+    pub record: CommitRecord,
+    /// The segments by key: their bytes, or why the stored value is not a segment at all.
+    pub segments: Vec<(u64, Result<Vec<u8>, String>)>,
+}
+
+/// Storage that keeps segments, a commit record and snapshots.
+#[allow(async_fn_in_trait)] // No `Send`: browser storage futures are not `Send`.
+pub trait SegmentIo {
+    /// The encoding this backend stores.
+    fn codec(&self) -> SegmentCodec;
+
+    /// Names the storage in errors, such as `IndexedDB es-sandbox/bank`.
+    fn describe(&self) -> String;
+
+    /// How segments and the commit record are made durable together.
+    fn commit_style(&self) -> CommitStyle;
+
+    /// The commit record and every segment whose key is at least `from`, in key order.
+    async fn read_log(&self, from: u64) -> Result<LogRead, StoreError>;
+
+    /// Writes segments and the commit record `head`, all or nothing, if the stored record is
+    /// still `expected` (`None`: no record); [`WriteError::Taken`] otherwise.
+    async fn write(
+        &self,
+        expected: Option<Head>,
+        segments: Vec<RawSegment>,
+        head: Head,
+    ) -> Result<(), WriteError>;
+
+    /// Deletes every segment after `keep` (all of them for `None`) and makes `keep` the commit
+    /// record, if the stored record is still `expected`.
+    async fn truncate(&self, expected: &CommitRecord, keep: Option<Head>)
+    -> Result<(), WriteError>;
+
+    /// Waits a moment, so that other tabs' writes can arrive (see [`CommitStyle::RecordLast`]).
+    async fn pause(&self);
+
+    /// Every stored snapshot, in any order. Snapshots that do not read are left out: they are
+    /// only shortcuts.
+    async fn read_snapshots(&self) -> Result<Vec<Snapshot>, StoreError>;
+
+    /// Stores a snapshot, replacing one of the same aggregate and version.
+    async fn write_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError>;
+}

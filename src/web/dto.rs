@@ -1,0 +1,215 @@
+//! The shapes that cross the JS boundary: option objects the methods take, and the answers they
+//! give that are not core types. (Their TypeScript declarations are in `typescript`.)
+
+use serde::{Deserialize, Serialize};
+
+use super::indexed_db::Durability;
+use super::store::{Backend, Durable};
+use crate::event::{EventId, Timestamp};
+use crate::expected::ExpectedVersion;
+use crate::read_side::{ProjectionStatus, QueryLimits, QueryResult};
+use crate::write_side::Committed;
+
+/// Options of `Sandbox.open`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpenOptions {
+    #[serde(default)]
+    pub storage: Backend,
+    /// Default: the scenario's name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A shipped scenario's name, or a scenario document (object or JSON text).
+    pub scenario: serde_json::Value,
+    #[serde(default)]
+    pub durability: Durability,
+    /// `"live"` (default): projections follow new events on their own; `"manual"`: only when
+    /// `project()` is called.
+    #[serde(default)]
+    pub read_model: ReadModelMode,
+}
+
+/// When projections run.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadModelMode {
+    /// They follow new events on their own.
+    #[default]
+    Live,
+    /// Only when `project()` is called.
+    Manual,
+}
+
+/// Which store, for the static methods that work without opening it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StoreRef {
+    #[serde(default)]
+    pub storage: Backend,
+    pub name: String,
+    /// `exportStore`: only the records after this position (what truncating to it drops).
+    #[serde(default)]
+    pub after: Option<u64>,
+    /// `truncateStore`: the last position to keep, the end of a record of the intact log.
+    #[serde(default)]
+    pub keep: Option<u64>,
+}
+
+/// Options of `append`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppendOptions {
+    #[serde(default)]
+    pub expected: ExpectedVersion,
+}
+
+/// Options of `execute`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExecuteOptions {
+    #[serde(default)]
+    pub expected: Option<ExpectedVersion>,
+    #[serde(default)]
+    pub timestamp: Option<Timestamp>,
+    #[serde(default)]
+    pub correlation_id: Option<String>,
+    #[serde(default)]
+    pub causation_id: Option<String>,
+    #[serde(default)]
+    pub event_ids: Vec<EventId>,
+}
+
+/// Options of `subscribe`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubscribeOptions {
+    /// Hear every event from this position on (a catch-up subscription); default: only events
+    /// appended from now on.
+    #[serde(default)]
+    pub from_position: Option<u64>,
+}
+
+/// Options of `query`, `queryCopy` and `readModelCopy`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QueryOptions {
+    #[serde(default)]
+    pub max_rows: Option<usize>,
+    #[serde(default)]
+    pub time_limit_ms: Option<f64>,
+    #[serde(default)]
+    pub exclude: Vec<EventId>,
+}
+
+impl QueryOptions {
+    /// The limits, with the page's clock.
+    pub fn limits(&self, clock: fn() -> f64) -> QueryLimits {
+        QueryLimits {
+            max_rows: self.max_rows.unwrap_or(200),
+            time_limit_ms: self.time_limit_ms.unwrap_or(2_000.0),
+            clock,
+        }
+    }
+}
+
+/// A projection an answer read from, and how far it is behind the log.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Source {
+    pub name: String,
+    pub checkpoint: u64,
+    /// Events of the log it has not applied yet (0: it is current).
+    pub behind: u64,
+}
+
+/// What `query` resolves to.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryAnswer {
+    #[serde(flatten)]
+    pub result: QueryResult,
+    /// How long the query took.
+    pub ms: f64,
+    /// Whether it ran on a what-if read model.
+    pub what_if: bool,
+    /// The projections the statement read, and how far each is behind the log (none for a
+    /// what-if answer, which is computed from the whole log).
+    pub sources: Vec<Source>,
+}
+
+/// A projection's status with how far it is behind the log.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectionLag {
+    #[serde(flatten)]
+    pub status: ProjectionStatus,
+    /// Events of the log it has not applied yet.
+    pub behind: u64,
+}
+
+/// What `projections` resolves to.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadModelInfo {
+    pub head: u64,
+    pub delay_ms: f64,
+    pub location: &'static str,
+    /// Moves on with every change to the tables: a copy of the same generation is current.
+    pub generation: u64,
+    /// How far the slowest running projection is behind the log.
+    pub behind: u64,
+    pub projections: Vec<ProjectionLag>,
+}
+
+/// What the page shows about where events live and what they survive.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreInfo {
+    pub storage: &'static str,
+    pub name: String,
+    pub location: String,
+    pub durability: &'static str,
+    pub durable: Durable,
+}
+
+/// What `append` resolves to: where the batch landed, not the events the caller already has
+/// (a batch of thousands would otherwise cross back whole).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppendSummary {
+    pub aggregate_id: String,
+    pub already_stored: bool,
+    /// Ids of the events, in order (generated ones included).
+    pub event_ids: Vec<EventId>,
+    pub first_version: u64,
+    pub last_version: u64,
+    pub first_position: u64,
+    pub last_position: u64,
+    /// The aggregate's version after the batch.
+    pub version: u64,
+    pub state: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_taken: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_error: Option<String>,
+}
+
+impl From<Committed> for AppendSummary {
+    fn from(c: Committed) -> Self {
+        let first = c.events.first();
+        let last = c.events.last();
+        AppendSummary {
+            first_version: first.map_or(0, |e| e.version),
+            first_position: first.map_or(0, |e| e.position),
+            last_version: last.map_or(0, |e| e.version),
+            last_position: last.map_or(0, |e| e.position),
+            event_ids: c.events.iter().map(|e| e.event_id).collect(),
+            aggregate_id: c.aggregate_id,
+            already_stored: c.already_stored,
+            version: c.version,
+            state: c.state,
+            snapshot_taken: c.snapshot_taken,
+            snapshot_error: c.snapshot_error,
+        }
+    }
+}

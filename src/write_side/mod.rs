@@ -1,0 +1,382 @@
+//! The write side: commands and appends over an event store. A command is decided by the
+//! aggregate's rules against its current state (cached, see `heads`), the decided events are
+//! appended with that state's version as the expected version, and a snapshot is taken when one
+//! is due. Replays (`replaying`) and snapshots (`snapshots`) are read from here too, since they
+//! serve the write side first: the state a command is decided on.
+
+mod heads;
+mod replaying;
+mod requests;
+mod seed;
+mod snapshots;
+
+use std::rc::Rc;
+
+pub use requests::{CommandRequest, Committed, NewEvent};
+pub use seed::plan_seed;
+
+use crate::aggregate::{self, Placement};
+use crate::domain::{AggregateType, Domain};
+use crate::error::SandboxError;
+use crate::event::{EventId, Metadata, ProposedEvent, StoredEvent, Timestamp};
+use crate::expected::ExpectedVersion;
+use crate::replay::state_to_json;
+use crate::store::{EventStore, ReadAll, StoreError, StreamInfo};
+
+use heads::{HeadState, Heads};
+
+/// A scenario's rules over an event store: everything that writes events.
+pub struct WriteSide<S> {
+    store: S,
+    domain: Rc<Domain>,
+    heads: Heads,
+    snapshots: snapshots::Claims,
+}
+
+impl<S: EventStore> WriteSide<S> {
+    /// The write side of a compiled scenario over a store, seeding the store if it is empty.
+    pub async fn open(store: S, domain: Rc<Domain>) -> Result<Self, SandboxError> {
+        let write = WriteSide {
+            store,
+            domain,
+            heads: Heads::default(),
+            snapshots: snapshots::Claims::default(),
+        };
+        write.seed_if_empty().await?;
+        Ok(write)
+    }
+
+    /// The compiled scenario.
+    pub fn domain(&self) -> &Domain {
+        &self.domain
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Gives the store back, for example to open it with other rules.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// Appends the scenario's seed if the store has no events. Seed events have fixed ids, so two
+    /// tabs seeding the same store at once store them once. Returns whether it seeded.
+    pub async fn seed_if_empty(&self) -> Result<bool, SandboxError> {
+        if self.store.head_position().await? > 0 {
+            return Ok(false);
+        }
+        for (aggregate_id, events) in plan_seed(&self.domain)? {
+            self.store
+                .append(&aggregate_id, ExpectedVersion::Any, events)
+                .await?;
+        }
+        Ok(true)
+    }
+
+    /// Runs a command: the aggregate's rules decide on its current state, and what they decided
+    /// is appended with that state's version as the expected version.
+    pub async fn execute(
+        &self,
+        request: CommandRequest,
+        now: Timestamp,
+    ) -> Result<Committed, SandboxError> {
+        let aggregate_id = request.aggregate_id.as_str();
+        let aggregate = self.aggregate_type(aggregate_id)?;
+        // A command re-sent with the ids of events it already stored is a retry: it gets those
+        // events back, whatever its timestamp, expected version or the state since.
+        if let Some(originals) = self
+            .stored_with_ids(aggregate_id, &request.event_ids)
+            .await?
+        {
+            return self.retried(aggregate, aggregate_id, originals).await;
+        }
+        let mut head = self.head_state(aggregate, aggregate_id).await?;
+        if let Some(expected) = request.expected {
+            head = self
+                .check_expected(aggregate, aggregate_id, expected, head)
+                .await?;
+        }
+        let at = Placement {
+            aggregate_id,
+            version: head.version,
+            position: self.store.head_position().await?,
+            metadata: Metadata {
+                timestamp: request.timestamp.unwrap_or(now),
+                correlation_id: request.correlation_id.clone(),
+                causation_id: request.causation_id.clone(),
+            },
+        };
+        let ids = |index: usize| {
+            request
+                .event_ids
+                .get(index)
+                .copied()
+                .unwrap_or_else(EventId::new_random)
+        };
+        let decision = aggregate::decide(
+            &self.domain,
+            aggregate,
+            head.state.clone(),
+            &request.command,
+            &request.payload,
+            &at,
+            ids,
+        )?;
+        if decision.events.is_empty() {
+            return Ok(Committed {
+                aggregate_id: aggregate_id.to_string(),
+                events: Vec::new(),
+                already_stored: false,
+                state: state_to_json(aggregate, &head.state)?,
+                version: head.version,
+                snapshot_taken: None,
+                snapshot_error: None,
+            });
+        }
+        if !request.event_ids.is_empty() && request.event_ids.len() != decision.events.len() {
+            return Err(SandboxError::bad_input(
+                "eventIds",
+                format!(
+                    "{} ids given, but {} decided on {} events",
+                    request.event_ids.len(),
+                    request.command,
+                    decision.events.len()
+                ),
+            ));
+        }
+        let expected = ExpectedVersion::Exact(head.version);
+        let folded = HeadState {
+            version: head.version + decision.events.len() as u64,
+            state: decision.state,
+        };
+        self.commit(aggregate, &at, expected, decision.events, folded)
+            .await
+    }
+
+    /// Appends events as they are, bypassing command handlers. The events must still be ones the
+    /// rules can apply: each is folded onto the current state first, and a batch with an event
+    /// that fails is refused whole.
+    pub async fn append(
+        &self,
+        aggregate_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        now: Timestamp,
+    ) -> Result<Committed, SandboxError> {
+        let aggregate = self.aggregate_type(aggregate_id)?;
+        let proposed = events
+            .into_iter()
+            .enumerate()
+            .map(|(index, event)| self.propose(aggregate, index, event, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        // An id already stored: the store decides (idempotency before the expected version)
+        // whether this is a retry, which gets the originals back, or a misuse of the id.
+        if let Some(first) = proposed.first()
+            && self.store.read_event(first.event_id).await?.is_some()
+        {
+            let outcome = self.store.append(aggregate_id, expected, proposed).await?;
+            return self.retried(aggregate, aggregate_id, outcome.events).await;
+        }
+        let head = self.head_state(aggregate, aggregate_id).await?;
+        let head = self
+            .check_expected(aggregate, aggregate_id, expected, head)
+            .await?;
+        let at = Placement {
+            aggregate_id,
+            version: head.version,
+            position: self.store.head_position().await?,
+            metadata: Metadata::at(now),
+        };
+        let state = aggregate::fold_batch(&self.domain, aggregate, head.state, &at, &proposed)?;
+        let folded = HeadState {
+            version: head.version + proposed.len() as u64,
+            state,
+        };
+        self.commit(aggregate, &at, expected, proposed, folded)
+            .await
+    }
+
+    /// Refuses early, before any script runs, an append whose expected version does not match.
+    /// Versions only grow, so expecting less than this tab's version is a sure conflict; expecting
+    /// more may mean this tab is behind another, so that is confirmed after catching up. The
+    /// store checks again when it writes.
+    async fn check_expected(
+        &self,
+        aggregate: &AggregateType,
+        aggregate_id: &str,
+        expected: ExpectedVersion,
+        mut head: HeadState,
+    ) -> Result<HeadState, SandboxError> {
+        if expected.is_satisfied_by(head.version) {
+            return Ok(head);
+        }
+        let surely_behind = match expected {
+            ExpectedVersion::Exact(version) => version < head.version,
+            ExpectedVersion::NoStream => head.version > 0,
+            ExpectedVersion::Any | ExpectedVersion::StreamExists => false,
+        };
+        if !surely_behind {
+            self.store.refresh().await?;
+            head = self.head_state(aggregate, aggregate_id).await?;
+            if expected.is_satisfied_by(head.version) {
+                return Ok(head);
+            }
+        }
+        Err(StoreError::Conflict {
+            aggregate_id: aggregate_id.to_string(),
+            expected,
+            actual: head.version,
+        }
+        .into())
+    }
+
+    /// Checks a caller's event against the rules and fills in its defaults.
+    fn propose(
+        &self,
+        aggregate: &AggregateType,
+        index: usize,
+        event: NewEvent,
+        now: Timestamp,
+    ) -> Result<ProposedEvent, SandboxError> {
+        let schema_version =
+            self.domain
+                .check_event_type(aggregate, &event.event_type, event.schema_version)?;
+        let proposed = ProposedEvent {
+            event_id: event.event_id.unwrap_or_else(EventId::new_random),
+            event_type: event.event_type.into(),
+            schema_version,
+            data: event.data,
+            metadata: Metadata {
+                timestamp: event.timestamp.unwrap_or(now),
+                correlation_id: event.correlation_id,
+                causation_id: event.causation_id,
+            },
+        };
+        proposed
+            .check()
+            .map_err(|source| SandboxError::InvalidEvent { index, source })?;
+        Ok(proposed)
+    }
+
+    /// Appends a batch already folded onto the head state, keeps the folded state as the new
+    /// head when the store placed the events where they were folded, and takes a snapshot when
+    /// one is due.
+    async fn commit(
+        &self,
+        aggregate: &AggregateType,
+        at: &Placement<'_>,
+        expected: ExpectedVersion,
+        proposed: Vec<ProposedEvent>,
+        folded: HeadState,
+    ) -> Result<Committed, SandboxError> {
+        let outcome = self
+            .store
+            .append(at.aggregate_id, expected, proposed)
+            .await?;
+        let placed_as_folded = !outcome.already_stored
+            && outcome.events.first().map(|e| (e.version, e.position))
+                == Some((at.version + 1, at.position + 1))
+            && outcome.last_version() == folded.version;
+        let head = if placed_as_folded {
+            self.heads.keep_newest(at.aggregate_id, folded.clone());
+            folded
+        } else {
+            // Another writer got in between (or this was a retry): the folded state is not the
+            // head's. Fold what is really there.
+            self.head_state(aggregate, at.aggregate_id).await?
+        };
+        let (snapshot_taken, snapshot_error) = if outcome.already_stored {
+            (None, None)
+        } else {
+            self.auto_snapshot(aggregate, at.aggregate_id, &head).await
+        };
+        Ok(Committed {
+            aggregate_id: at.aggregate_id.to_string(),
+            events: outcome.events,
+            already_stored: outcome.already_stored,
+            state: state_to_json(aggregate, &head.state)?,
+            version: head.version,
+            snapshot_taken,
+            snapshot_error,
+        })
+    }
+
+    /// The stored events with these ids, if every one is stored, for this aggregate; `None` if
+    /// none is. Some but not all, or one stored for another aggregate, is a misuse of ids.
+    async fn stored_with_ids(
+        &self,
+        aggregate_id: &str,
+        ids: &[EventId],
+    ) -> Result<Option<Vec<StoredEvent>>, SandboxError> {
+        let mut stored = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(event) = self.store.read_event(*id).await? {
+                stored.push(event);
+            }
+        }
+        let Some(first) = stored.first() else {
+            return Ok(None);
+        };
+        if let Some(elsewhere) = stored.iter().find(|e| *e.aggregate_id != *aggregate_id) {
+            return Err(StoreError::EventIdReused {
+                event_id: elsewhere.event_id,
+                position: elsewhere.position,
+            }
+            .into());
+        }
+        if stored.len() < ids.len() {
+            return Err(StoreError::PartlyStored {
+                event_id: first.event_id,
+                position: first.position,
+            }
+            .into());
+        }
+        Ok(Some(stored))
+    }
+
+    /// What a retry returns: the originally stored events, and the aggregate as it is now.
+    async fn retried(
+        &self,
+        aggregate: &AggregateType,
+        aggregate_id: &str,
+        originals: Vec<StoredEvent>,
+    ) -> Result<Committed, SandboxError> {
+        let head = self.head_state(aggregate, aggregate_id).await?;
+        Ok(Committed {
+            aggregate_id: aggregate_id.to_string(),
+            events: originals,
+            already_stored: true,
+            state: state_to_json(aggregate, &head.state)?,
+            version: head.version,
+            snapshot_taken: None,
+            snapshot_error: None,
+        })
+    }
+
+    /// Events across aggregates, in position order, as stored (not upcast).
+    pub async fn events(&self, query: &ReadAll) -> Result<Vec<StoredEvent>, SandboxError> {
+        Ok(self.store.read_all(query).await?)
+    }
+
+    /// Catches up with events other writers (tabs) stored; returns them.
+    pub async fn refresh(&self) -> Result<Vec<StoredEvent>, SandboxError> {
+        Ok(self.store.refresh().await?)
+    }
+
+    /// Every aggregate in the store with its version.
+    pub async fn streams(&self) -> Result<Vec<StreamInfo>, SandboxError> {
+        Ok(self.store.streams().await?)
+    }
+
+    /// The aggregate type an id belongs to.
+    fn aggregate_type(&self, aggregate_id: &str) -> Result<&AggregateType, SandboxError> {
+        self.domain
+            .aggregate_type_of(aggregate_id)
+            .ok_or_else(|| SandboxError::UnknownAggregate {
+                aggregate_id: aggregate_id.to_string(),
+                prefixes: self.domain.id_prefixes(),
+            })
+    }
+}

@@ -1,0 +1,134 @@
+//! Snapshots on the write side: taken automatically when one is due (the policy is
+//! `snapshot::is_due`), or on request; and chosen for a replay, newest usable first.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::WriteSide;
+use super::heads::HeadState;
+use crate::domain::AggregateType;
+use crate::error::SandboxError;
+use crate::event::EventId;
+use crate::replay::{SkippedSnapshot, Start, state_to_json};
+use crate::snapshot::{self, Snapshot};
+use crate::store::{EventStore, VersionRange};
+
+/// The newest snapshot version this tab saved (or is saving) per aggregate, so that concurrent
+/// appends do not all take the same automatic snapshot.
+#[derive(Default)]
+pub(super) struct Claims(RefCell<HashMap<String, u64>>);
+
+impl<S: EventStore> WriteSide<S> {
+    /// Takes a snapshot when one is due; says which one, or why it could not be taken (the
+    /// events are stored regardless).
+    pub(super) async fn auto_snapshot(
+        &self,
+        aggregate: &AggregateType,
+        aggregate_id: &str,
+        head: &HeadState,
+    ) -> (Option<u64>, Option<String>) {
+        let interval = self.domain.scenario().snapshot_interval;
+        if !snapshot::is_due(interval, 0, head.version) {
+            return (None, None);
+        }
+        let stored = match self.store.snapshots(aggregate_id).await {
+            Ok(snapshots) => snapshots.last().map_or(0, |s| s.version),
+            Err(e) => return (None, Some(e.to_string())),
+        };
+        {
+            let mut claims = self.snapshots.0.borrow_mut();
+            let newest = claims.get(aggregate_id).copied().unwrap_or(0).max(stored);
+            if !snapshot::is_due(interval, newest, head.version) {
+                return (None, None);
+            }
+            // Claimed before the write is awaited: a concurrent append sees it.
+            claims.insert(aggregate_id.to_string(), head.version);
+        }
+        match self.save_snapshot(aggregate, aggregate_id, head).await {
+            Ok(snapshot) => (Some(snapshot.version), None),
+            Err(e) => (None, Some(e.to_string())),
+        }
+    }
+
+    async fn save_snapshot(
+        &self,
+        aggregate: &AggregateType,
+        aggregate_id: &str,
+        head: &HeadState,
+    ) -> Result<Snapshot, SandboxError> {
+        let event_id = self
+            .event_id_at(aggregate_id, head.version)
+            .await?
+            .ok_or_else(|| {
+                SandboxError::bad_input(
+                    "snapshot",
+                    format!("{aggregate_id} has no version {}", head.version),
+                )
+            })?;
+        let snapshot = Snapshot::new(
+            aggregate_id,
+            head.version,
+            event_id,
+            state_to_json(aggregate, &head.state)?,
+            &aggregate.rules_hash,
+        );
+        self.store.save_snapshot(snapshot.clone()).await?;
+        Ok(snapshot)
+    }
+
+    /// Takes a snapshot of an aggregate at its last version, now.
+    pub async fn snapshot(&self, aggregate_id: &str) -> Result<Snapshot, SandboxError> {
+        let aggregate = self.aggregate_type(aggregate_id)?;
+        let head = self.head_state(aggregate, aggregate_id).await?;
+        if head.version == 0 {
+            return Err(SandboxError::bad_input(
+                "snapshot",
+                format!("{aggregate_id} has no events to snapshot"),
+            ));
+        }
+        self.save_snapshot(aggregate, aggregate_id, &head).await
+    }
+
+    /// An aggregate's snapshots, oldest first.
+    pub async fn snapshots(&self, aggregate_id: &str) -> Result<Vec<Snapshot>, SandboxError> {
+        Ok(self.store.snapshots(aggregate_id).await?)
+    }
+
+    /// The id of the event at a version of an aggregate.
+    async fn event_id_at(
+        &self,
+        aggregate_id: &str,
+        version: u64,
+    ) -> Result<Option<EventId>, SandboxError> {
+        let range = VersionRange {
+            from: version,
+            to: Some(version),
+        };
+        let events = self.store.read_stream(aggregate_id, range).await?;
+        Ok(events.first().map(|e| e.event_id))
+    }
+
+    /// The newest snapshot at or below `target` that may be used (see [`Snapshot::check`]), and
+    /// why newer ones were passed over.
+    pub(super) async fn usable_snapshot(
+        &self,
+        aggregate: &AggregateType,
+        aggregate_id: &str,
+        target: u64,
+        first_excluded: Option<u64>,
+    ) -> Result<(Option<Start>, Vec<SkippedSnapshot>), SandboxError> {
+        let snapshots = self.store.snapshots(aggregate_id).await?;
+        let mut skipped = Vec::new();
+        for snapshot in snapshots.iter().rev().filter(|s| s.version <= target) {
+            let now = self.event_id_at(aggregate_id, snapshot.version).await?;
+            let usable = snapshot
+                .check(&aggregate.rules_hash, now, first_excluded)
+                .and_then(|()| Start::from_snapshot(snapshot));
+            match usable {
+                Ok(start) => return Ok((Some(start), skipped)),
+                Err(reason) => skipped.push(SkippedSnapshot::new(snapshot.version, reason)),
+            }
+        }
+        Ok((None, skipped))
+    }
+}

@@ -1,0 +1,68 @@
+// <es-append>: append a raw event, bypassing the command handlers, with an expected version for
+// optimistic concurrency. The rules must still be able to apply it.
+import { el, fillSelect, showResult } from "../view.js";
+import { Panel } from "./panel.js";
+import { followSelection, parseJson, RETRY, showError } from "./forms.js";
+
+class AppendPanel extends Panel {
+  template() {
+    return [
+      el(
+        "section",
+        { id: "append-panel", "aria-labelledby": "append-title" },
+        el("h2", { id: "append-title" }, "Append a raw event"),
+        el(
+          "form",
+          { id: "append-form" },
+          el("label", {}, "Aggregate id ", el("input", { name: "aggregateId", required: "" })),
+          el("label", {}, "Event type ", el("select", { name: "type" })),
+          el("label", {}, "Data (JSON) ", el("textarea", { name: "data", rows: 3 }, "{}")),
+          el("label", {}, "Expected version ", el("input", { name: "expected", inputmode: "numeric", placeholder: "any" })),
+          el("button", { type: "submit" }, "Append"),
+        ),
+        el("p", { id: "append-result", class: "result", role: "status", "data-testid": "append-result" }),
+      ),
+    ];
+  }
+
+  ready() {
+    const form = this.$("#append-form");
+    form.aggregateId.addEventListener("input", () => this.#fillTypes());
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.#append();
+    });
+  }
+
+  attach() {
+    followSelection(this, this.$("#append-form").aggregateId, () => this.#fillTypes());
+  }
+
+  #fillTypes() {
+    const form = this.$("#append-form");
+    const type = this.session.sandbox?.aggregateType(form.aggregateId.value.trim());
+    fillSelect(form.type, type ? type.eventTypes.map((t) => t.name) : []);
+  }
+
+  async #append() {
+    const form = this.$("#append-form");
+    const result = this.$("#append-result");
+    try {
+      const data = parseJson(form.data.value || "{}", "Data");
+      const text = form.expected.value.trim();
+      const expected = text === "" ? "any" : Number(text);
+      if (Number.isNaN(expected)) throw new Error("Expected version must be a number or empty for any.");
+      const appended = await this.session.sandbox.append(form.aggregateId.value.trim(), [{ type: form.type.value, data }], { expected });
+      showResult(
+        result,
+        "ok",
+        appended.alreadyStored ? RETRY : `Stored ${form.type.value} (version ${appended.lastVersion}, position ${appended.lastPosition}).`,
+      );
+      this.session.select(appended.aggregateId);
+    } catch (error) {
+      showError(result, error);
+    }
+  }
+}
+
+customElements.define("es-append", AppendPanel);

@@ -1,0 +1,81 @@
+// <es-command>: execute a command. The aggregate's rules decide; the events they decide on are
+// appended, or the command is refused with the rule's message.
+import { el, fillSelect, showResult } from "../view.js";
+import { Panel } from "./panel.js";
+import { followSelection, parseJson, RETRY, showError } from "./forms.js";
+
+class CommandPanel extends Panel {
+  template() {
+    return [
+      el(
+        "section",
+        { id: "command-panel", "aria-labelledby": "command-title" },
+        el("h2", { id: "command-title" }, "Execute a command"),
+        el(
+          "form",
+          { id: "command-form" },
+          el("label", {}, "Aggregate id ", el("input", { name: "aggregateId", required: "" })),
+          el("label", {}, "Command ", el("select", { name: "command" })),
+          el("p", { name: "help", class: "muted" }),
+          el("label", {}, "Payload (JSON) ", el("textarea", { name: "payload", rows: 3 })),
+          el("button", { type: "submit" }, "Execute"),
+        ),
+        el("p", { id: "command-result", class: "result", role: "status", "data-testid": "command-result" }),
+      ),
+    ];
+  }
+
+  ready() {
+    const form = this.$("#command-form");
+    form.aggregateId.addEventListener("input", () => this.#fillCommands());
+    form.command.addEventListener("change", () => this.#fillExample());
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.#execute();
+    });
+  }
+
+  attach() {
+    followSelection(this, this.$("#command-form").aggregateId, () => this.#fillCommands());
+  }
+
+  #aggregateType() {
+    return this.session.sandbox?.aggregateType(this.$("#command-form").aggregateId.value.trim());
+  }
+
+  #fillCommands() {
+    const type = this.#aggregateType();
+    fillSelect(this.$("#command-form").command, type ? type.commands.map((c) => c.name) : []);
+    this.#fillExample();
+  }
+
+  #fillExample() {
+    const form = this.$("#command-form");
+    const command = this.#aggregateType()?.commands.find((c) => c.name === form.command.value);
+    form.payload.value = command ? JSON.stringify(command.example) : "{}";
+    form.querySelector("[name=help]").textContent = command?.description ?? "";
+  }
+
+  async #execute() {
+    const form = this.$("#command-form");
+    const result = this.$("#command-result");
+    try {
+      const payload = parseJson(form.payload.value || "{}", "Payload");
+      const committed = await this.session.sandbox.execute(form.aggregateId.value.trim(), form.command.value, payload);
+      showResult(result, "ok", describe(committed));
+      this.session.select(committed.aggregateId);
+    } catch (error) {
+      showError(result, error);
+    }
+  }
+}
+
+/** What a command stored, event by event. */
+function describe(committed) {
+  if (committed.alreadyStored) return RETRY;
+  if (committed.events.length === 0) return "The command decided that nothing happens: no events.";
+  const list = committed.events.map((e) => `${e.type} (version ${e.version}, position ${e.position})`).join(", ");
+  return `Stored ${list}.`;
+}
+
+customElements.define("es-command", CommandPanel);

@@ -1,0 +1,58 @@
+// The base of every panel: a custom element that builds its own DOM once, from text only, and
+// renders what its session's sandbox answers whenever the session says something changed.
+export class Panel extends HTMLElement {
+  #session;
+  #listening = [];
+
+  /** The session the panel shows; setting it (again) re-attaches the panel. */
+  get session() {
+    return this.#session;
+  }
+
+  set session(session) {
+    this.#stopListening();
+    this.#session = session;
+    this.#build();
+    this.attach?.(session);
+  }
+
+  connectedCallback() {
+    this.#build();
+  }
+
+  disconnectedCallback() {
+    this.#stopListening();
+  }
+
+  /** Listens to a session event for as long as the panel shows this session. */
+  on(type, handler) {
+    this.#session.addEventListener(type, handler);
+    this.#listening.push([type, handler]);
+  }
+
+  /**
+   * Starts a render; the function it returns says whether that render is still the latest one
+   * (renders await the sandbox, and a newer one may have started meanwhile).
+   */
+  begin() {
+    const turn = (this.turns = (this.turns ?? 0) + 1);
+    return () => turn === this.turns;
+  }
+
+  /** The first element inside the panel that matches a selector. */
+  $(selector) {
+    return this.querySelector(selector);
+  }
+
+  #build() {
+    if (this.built) return;
+    this.built = true;
+    this.replaceChildren(...this.template());
+    this.ready?.();
+  }
+
+  #stopListening() {
+    for (const [type, handler] of this.#listening) this.#session?.removeEventListener(type, handler);
+    this.#listening = [];
+  }
+}

@@ -1,0 +1,37 @@
+// <es-status>: what is open and where its events live, and news from other tabs.
+import { el } from "../view.js";
+import { Panel } from "./panel.js";
+
+class StatusPanel extends Panel {
+  template() {
+    return [
+      el("p", { id: "scenario-description", class: "muted" }),
+      el("p", { id: "status", role: "status", class: "muted", "data-testid": "status" }, "Loading…"),
+      el("p", { id: "live", role: "status", class: "muted", "data-testid": "live" }),
+    ];
+  }
+
+  attach(session) {
+    const status = this.$("#status");
+    this.on("opening", ({ detail }) => {
+      status.textContent = `Opening ${detail.scenario}…`;
+      this.$("#live").textContent = "";
+    });
+    this.on("failed", ({ detail: error }) => {
+      status.textContent = `Could not open ${session.scenario}: ${error.message}`;
+    });
+    this.on("opened", () => {
+      const { info, where } = session;
+      this.$("#scenario-description").textContent = info.description;
+      const shared = where.durable.tabClose ? " Other tabs on this store see its events live." : "";
+      status.textContent = `${info.title || info.name}: events are stored in ${where.location}; ${where.durable.summary}.${shared}`;
+    });
+    this.on("remote", ({ detail }) => {
+      this.$("#live").textContent = detail.error
+        ? `Reading another tab's events failed: ${detail.error.message}`
+        : `${detail.count} new event(s) from another tab, up to position ${detail.last}.`;
+    });
+  }
+}
+
+customElements.define("es-status", StatusPanel);

@@ -1,0 +1,140 @@
+// One sandbox as the panels share it: which store and scenario are open, the aggregate selected,
+// the events left out for a what-if. Panels listen to its events and render what the sandbox
+// answers; none of them computes a domain answer itself.
+//
+// Events: "opening", "opened", "failed" (detail: the error), "changed" (the log, the selection
+// or the what-if changed: render again), "remote" (detail: { count, last }: another tab
+// appended), "readmodel" (the read model moved).
+import init, { Sandbox } from "./pkg/es_sandbox.js";
+
+let loaded;
+/** Loads the wasm module once per page. */
+export function loadModule() {
+  loaded ??= init();
+  return loaded;
+}
+
+export class Session extends EventTarget {
+  /** The open sandbox, or undefined while opening or after a failed open. */
+  sandbox;
+  /** The scenario as the module describes it, and where its events live. */
+  info;
+  where;
+  /** The store: { storage, name }. */
+  store = { storage: "indexeddb", name: "bank" };
+  scenario = "bank";
+  /** The aggregate the state and forms show. */
+  aggregate = "";
+  /** Event ids left out: the state and queries are shown as if they never happened. */
+  excluded = new Set();
+  #unsubscribe;
+  #remote = { count: 0, last: 0, timer: undefined };
+  #readModelTimer;
+
+  /** Where the query history is kept: per scenario (and per embed, through `namespace`). */
+  historyKey(namespace = "page") {
+    return `es-sandbox/query-history/${namespace}/${this.scenario}`;
+  }
+
+  /** Opens a scenario over a store, closing what was open. */
+  async open({ scenario, storage, name }) {
+    this.scenario = scenario;
+    this.store = { storage, name: name ?? scenario };
+    this.#close();
+    this.dispatchEvent(new CustomEvent("opening", { detail: { scenario } }));
+    await loadModule();
+    let sandbox;
+    try {
+      sandbox = await Sandbox.open({ ...this.store, scenario });
+    } catch (error) {
+      this.dispatchEvent(new CustomEvent("failed", { detail: error }));
+      return false;
+    }
+    this.sandbox = sandbox;
+    this.info = sandbox.scenario();
+    this.where = sandbox.storeInfo();
+    this.excluded.clear();
+    this.aggregate = "";
+    this.#unsubscribe = sandbox.subscribe((notice) => this.#onNotice(notice));
+    const streams = await sandbox.streams();
+    this.aggregate = streams[0]?.aggregateId ?? "";
+    this.dispatchEvent(new CustomEvent("opened"));
+    this.changed();
+    return true;
+  }
+
+  /** Deletes the store's data (the open sandbox's, or a store that did not open) and opens again. */
+  async reset() {
+    if (this.sandbox) {
+      const sandbox = this.sandbox;
+      this.#close();
+      await sandbox.destroy();
+    } else {
+      await loadModule();
+      await Sandbox.destroyStore(this.store);
+    }
+    return this.open({ scenario: this.scenario, ...this.store });
+  }
+
+  /** Selects the aggregate the state and the forms show. */
+  select(aggregateId) {
+    this.aggregate = aggregateId;
+    this.changed();
+  }
+
+  /** Leaves an event out of (or puts it back into) the what-if. */
+  leaveOut(eventId, out) {
+    if (out) this.excluded.add(eventId);
+    else this.excluded.delete(eventId);
+    this.changed();
+  }
+
+  /** Puts every event back. */
+  putBack() {
+    this.excluded.clear();
+    this.changed();
+  }
+
+  /** Tells the panels to render again. */
+  changed() {
+    this.dispatchEvent(new CustomEvent("changed"));
+  }
+
+  #close() {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    this.sandbox?.close();
+    this.sandbox?.free();
+    this.sandbox = undefined;
+  }
+
+  /**
+   * Events another tab appended: say so, and render again at most a few times a second however
+   * many arrive (this tab's own forms render themselves). The read model's moves likewise.
+   */
+  #onNotice({ events, source, error }) {
+    if (error) {
+      this.dispatchEvent(new CustomEvent("remote", { detail: { error } }));
+      return;
+    }
+    if (source === "projection") {
+      this.#readModelTimer ??= setTimeout(() => {
+        this.#readModelTimer = undefined;
+        this.dispatchEvent(new CustomEvent("readmodel"));
+      }, 100);
+      return;
+    }
+    if (source !== "remote") return;
+    const remote = this.#remote;
+    remote.count += events.length;
+    remote.last = events.at(-1).position;
+    remote.timer ??= setTimeout(() => {
+      const detail = { count: remote.count, last: remote.last };
+      this.#remote = { count: 0, last: 0, timer: undefined };
+      this.dispatchEvent(new CustomEvent("remote", { detail }));
+      this.changed();
+    }, 100);
+  }
+}
+
+export { Sandbox };
