@@ -44,4 +44,4 @@ pub use sandbox::Sandbox;
 pub use scenario::{Scenario, ScenarioError, shipped};
 pub use snapshot::Snapshot;
 pub use store::{EventStore, MemoryStore, ReadAll, SegmentedStore, StoreError, VersionRange};
-pub use write_side::{CommandRequest, Committed, NewEvent, WriteSide};
+pub use write_side::{CommandOptions, CommandRequest, Committed, NewEvent, WriteSide};

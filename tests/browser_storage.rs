@@ -418,3 +418,49 @@ async fn stores_with_different_names_never_mix() {
     assert!(all_positions(&local(&two).await).await.is_empty());
     delete_local(&one).await;
 }
+
+#[wasm_bindgen_test]
+async fn automatic_snapshots_every_100_events_are_stored_in_indexeddb_and_used_after_reopening() {
+    use es_sandbox::{CommandRequest, ReplayOptions, Sandbox, shipped};
+    let name = fresh_name("snapshots");
+    let bank = || shipped("bank").unwrap_or_else(|e| panic!("{e}"));
+    let sandbox = Sandbox::open(idb(&name).await, bank())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for n in 0..250 {
+        let (command, payload) = if n == 0 {
+            ("Create", serde_json::json!({"balance": 0}))
+        } else {
+            ("Deposit", serde_json::json!({"amount": 1}))
+        };
+        sandbox
+            .write()
+            .execute(CommandRequest::new("acc-9", command, payload), 0)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    sandbox.store().io().close("reopen");
+    let reopened = Sandbox::open(idb(&name).await, bank())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stored: Vec<u64> = reopened
+        .write()
+        .snapshots("acc-9")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(|s| s.version)
+        .collect();
+    assert_eq!(stored, [100, 200]);
+    let replay = reopened
+        .write()
+        .replay("acc-9", &ReplayOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (replay.from_snapshot, replay.events_replayed),
+        (Some(200), 50)
+    );
+    reopened.store().io().close("done");
+    delete_idb(&name).await;
+}

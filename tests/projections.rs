@@ -652,3 +652,90 @@ impl StoreVersion for Sandbox<MemoryStore> {
         self.store().stream_version(id).await.unwrap_or(0)
     }
 }
+
+#[test]
+fn a_definition_that_does_not_check_is_refused_and_changes_nothing() {
+    use es_sandbox::ProjectionError;
+    use es_sandbox::scenario::SqlStatements;
+    let bank = bank();
+    let before = bank.read().status();
+    let table: Vec<(&str, SqlStatements, SqlStatements, &str)> = vec![
+        (
+            "a handler naming a column its setup does not make",
+            SqlStatements::One("CREATE TABLE balances (account TEXT PRIMARY KEY, balance INTEGER NOT NULL, updated_at INTEGER NOT NULL)".into()),
+            SqlStatements::One("UPDATE balances SET nope = 1 WHERE account = :aggregate_id".into()),
+            "Deposited: no such column: nope",
+        ),
+        (
+            "a setup that does not parse",
+            SqlStatements::One("CREATE TABEL balances (account TEXT)".into()),
+            SqlStatements::One("SELECT 1".into()),
+            "setup: near \"TABEL\": syntax error",
+        ),
+        (
+            "a handler with a nameless parameter",
+            SqlStatements::One("CREATE TABLE balances (account TEXT PRIMARY KEY, balance INTEGER NOT NULL, updated_at INTEGER NOT NULL)".into()),
+            SqlStatements::One("UPDATE balances SET balance = balance + ? WHERE account = :aggregate_id".into()),
+            "Deposited: parameter 1 has no name; use :field names",
+        ),
+    ];
+    for (what, setup, deposited, message) in table {
+        let mut specs = bank.domain().scenario().projections.clone();
+        specs[0].setup = setup;
+        specs[0].on.insert("Deposited".into(), deposited);
+        match bank.read_mut().redefine(&specs) {
+            Err(ProjectionError::Definition {
+                projection,
+                message: got,
+            }) => {
+                assert_eq!(
+                    (projection.as_str(), got.as_str()),
+                    ("balances", message),
+                    "{what}"
+                );
+            }
+            other => panic!("{what}: expected a definition error, got {other:?}"),
+        }
+        assert_eq!(bank.read().status(), before, "{what}: nothing changed");
+    }
+}
+
+#[test]
+fn a_rebuild_whose_setup_fails_keeps_the_tables_and_says_why() {
+    let bank = bank();
+    let mut specs = bank.domain().scenario().projections.clone();
+    // Checks alone (in a scratch database), but `ledger` exists in the real read model.
+    specs[0].setup = es_sandbox::scenario::SqlStatements::Many(vec![
+        "CREATE TABLE balances (account TEXT PRIMARY KEY, balance INTEGER NOT NULL, updated_at INTEGER NOT NULL)".into(),
+        "CREATE TABLE ledger (x)".into(),
+    ]);
+    bank.read_mut()
+        .redefine(&specs)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let failed = bank.read_mut().rebuild("balances");
+    assert!(
+        failed
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("table ledger already exists")),
+        "{failed:?}"
+    );
+    let status = bank
+        .read()
+        .status()
+        .into_iter()
+        .find(|p| p.name == "balances");
+    match status.map(|s| (s.checkpoint, s.state)) {
+        Some((3, ProjectorState::Failed { message, .. })) => {
+            assert!(
+                message.starts_with("rebuild failed, its tables are as they were"),
+                "{message}"
+            );
+        }
+        other => panic!("expected balances failed at checkpoint 3, got {other:?}"),
+    }
+    assert_eq!(balance(&bank), 120, "the old tables answer as before");
+    assert_eq!(
+        rows(&bank, "SELECT count(*) FROM ledger"),
+        vec![vec![json!(3)]]
+    );
+}

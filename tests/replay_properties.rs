@@ -9,6 +9,8 @@ use es_sandbox::expected::ExpectedVersion;
 use es_sandbox::replay::{Replay, ReplayOptions};
 use es_sandbox::scenario::Scenario;
 use es_sandbox::store::MemoryStore;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use futures::executor::block_on;
 use proptest::prelude::*;
 use serde_json::json;
@@ -83,6 +85,10 @@ fn replay(sandbox: &Sandbox<MemoryStore>, aggregate: &str, options: ReplayOption
     block_on(sandbox.write().replay(aggregate, &options)).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Head replays made by the snapshot property, and how many of them started from a snapshot.
+static REPLAYS: AtomicUsize = AtomicUsize::new(0);
+static STARTED_FROM_SNAPSHOT: AtomicUsize = AtomicUsize::new(0);
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -90,8 +96,8 @@ proptest! {
     /// random versions: from the newest usable snapshot plus the tail equals from the start.
     #[test]
     fn snapshot_plus_tail_equals_full_replay(
-        log in prop::collection::vec((0usize..3, op()), 1..60),
-        snapshot_after in prop::collection::vec(any::<bool>(), 60),
+        log in prop::collection::vec((0usize..3, op()), 20..60),
+        snapshot_after in prop::collection::vec(prop::bool::weighted(0.2), 60),
         interval in 0u64..7,
         targets in prop::collection::vec(any::<prop::sample::Index>(), 1..4),
     ) {
@@ -104,17 +110,29 @@ proptest! {
             }
         }
         for aggregate in aggregates {
+            let snapshots: Vec<u64> = block_on(sandbox.write().snapshots(aggregate))
+                .unwrap_or_else(|e| panic!("{e}"))
+                .iter()
+                .map(|s| s.version)
+                .collect();
+            // Every snapshot here is usable: a replay must start from the newest at or below
+            // its target, or the property would hold without snapshots ever being used.
+            let newest_at = |version: u64| snapshots.iter().copied().filter(|&v| v <= version).max();
             let full = replay(&sandbox, aggregate, ReplayOptions { use_snapshots: false, ..Default::default() });
             let head = replay(&sandbox, aggregate, ReplayOptions::default());
             prop_assert_eq!(&head.state, &full.state);
             prop_assert_eq!(full.events_replayed as u64, full.head_version);
+            prop_assert_eq!(head.from_snapshot, newest_at(head.head_version));
             if let Some(from) = head.from_snapshot {
                 prop_assert_eq!(head.events_replayed as u64, head.head_version - from);
+                STARTED_FROM_SNAPSHOT.fetch_add(1, Ordering::Relaxed);
             }
+            REPLAYS.fetch_add(1, Ordering::Relaxed);
             for target in &targets {
                 let version = target.index(full.head_version as usize + 1) as u64;
                 let with = replay(&sandbox, aggregate, ReplayOptions { version: Some(version), ..Default::default() });
                 let without = replay(&sandbox, aggregate, ReplayOptions { version: Some(version), use_snapshots: false, ..Default::default() });
+                prop_assert_eq!(with.from_snapshot, newest_at(version), "at version {}", version);
                 prop_assert_eq!(with.state, without.state, "at version {}", version);
             }
         }
@@ -164,4 +182,18 @@ fn strip_versions(state: &mut serde_json::Value) {
             }
         }
     }
+}
+
+/// The property above must mostly exercise snapshots: most head replays start from one.
+#[test]
+fn most_replays_of_the_snapshot_property_start_from_a_snapshot() {
+    snapshot_plus_tail_equals_full_replay();
+    let (replays, from_snapshot) = (
+        REPLAYS.load(Ordering::Relaxed),
+        STARTED_FROM_SNAPSHOT.load(Ordering::Relaxed),
+    );
+    assert!(
+        from_snapshot * 4 >= replays * 3,
+        "only {from_snapshot} of {replays} head replays started from a snapshot"
+    );
 }

@@ -249,7 +249,7 @@ fn bank_command_appends_and_returns_the_new_state() {
 fn a_stale_expected_version_on_a_command_is_a_conflict() {
     let bank = sandbox("bank");
     let mut request = CommandRequest::new("acc-001", "Deposit", json!({"amount": 1}));
-    request.expected = Some(ExpectedVersion::Exact(2));
+    request.options.expected = Some(ExpectedVersion::Exact(2));
     match block_on(bank.write().execute(request, NOW)) {
         Err(e) => {
             assert_eq!(e.kind(), ErrorKind::Conflict);

@@ -1,32 +1,35 @@
-//! The in-memory backend: for tests and throwaway demos; forgets everything when dropped.
-
-use std::cell::RefCell;
-use std::collections::HashMap;
+//! The in-memory backend: for tests and throwaway demos; forgets everything when dropped. It is a
+//! segmented store whose storage keeps nothing: the log the store holds in memory is all there
+//! is, so appends, idempotency and conflicts go exactly the way they go for the durable backends.
 
 use super::{
-    AppendOutcome, EventLog, EventStore, News, Origin, Prepared, ReadAll, StoreError, StreamInfo,
-    VersionRange,
+    CommitRecord, CommitStyle, Head, LogRead, RawSegment, SegmentCodec, SegmentIo, SegmentedStore,
+    StoreError, WriteError,
 };
-use crate::event::{EventId, ProposedEvent, StoredEvent};
-use crate::expected::ExpectedVersion;
 use crate::snapshot::Snapshot;
 
 /// A store that lives in memory only.
-#[derive(Debug, Default)]
-pub struct MemoryStore {
-    log: RefCell<EventLog>,
-    snapshots: RefCell<HashMap<String, Vec<Snapshot>>>,
-}
+pub type MemoryStore = SegmentedStore<Nowhere>;
+
+/// Storage that keeps nothing: every write succeeds, and there is never anything to read.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Nowhere;
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
-        Self::default()
+        SegmentedStore::empty(Nowhere)
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
 /// Inserts a snapshot into an aggregate's list, kept sorted by version, replacing one of the same
-/// version. Shared by the backends that keep snapshots in memory.
+/// version.
 pub fn insert_snapshot(list: &mut Vec<Snapshot>, snapshot: Snapshot) {
     match list.binary_search_by_key(&snapshot.version, |s| s.version) {
         Ok(index) => list[index] = snapshot,
@@ -34,78 +37,47 @@ pub fn insert_snapshot(list: &mut Vec<Snapshot>, snapshot: Snapshot) {
     }
 }
 
-impl EventStore for MemoryStore {
-    async fn append(
+impl SegmentIo for Nowhere {
+    fn codec(&self) -> SegmentCodec {
+        SegmentCodec::Binary
+    }
+
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+
+    fn commit_style(&self) -> CommitStyle {
+        CommitStyle::Atomic
+    }
+
+    async fn read_log(&self, _from: u64) -> Result<LogRead, StoreError> {
+        Ok(LogRead::default())
+    }
+
+    async fn write(
         &self,
-        aggregate_id: &str,
-        expected: ExpectedVersion,
-        events: Vec<ProposedEvent>,
-    ) -> Result<AppendOutcome, StoreError> {
-        let mut log = self.log.borrow_mut();
-        match log.prepare(aggregate_id, expected, events)? {
-            Prepared::AlreadyStored(outcome) => Ok(outcome),
-            Prepared::New(events) => {
-                log.extend(events.clone(), Origin::Local)
-                    .map_err(|gap| StoreError::Corrupt {
-                        store: "memory".to_string(),
-                        key: gap.position.to_string(),
-                        reason: gap.reason,
-                        intact_up_to: gap.position.saturating_sub(1),
-                    })?;
-                Ok(AppendOutcome {
-                    aggregate_id: aggregate_id.to_string(),
-                    events,
-                    already_stored: false,
-                })
-            }
-        }
-    }
-
-    async fn read_stream(
-        &self,
-        aggregate_id: &str,
-        range: VersionRange,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        Ok(self.log.borrow().read_stream(aggregate_id, range))
-    }
-
-    async fn read_all(&self, query: &ReadAll) -> Result<Vec<StoredEvent>, StoreError> {
-        Ok(self.log.borrow().read_all(query))
-    }
-
-    async fn stream_version(&self, aggregate_id: &str) -> Result<u64, StoreError> {
-        Ok(self.log.borrow().stream_version(aggregate_id))
-    }
-
-    async fn streams(&self) -> Result<Vec<StreamInfo>, StoreError> {
-        Ok(self.log.borrow().streams())
-    }
-
-    async fn head_position(&self) -> Result<u64, StoreError> {
-        Ok(self.log.borrow().head_position())
-    }
-
-    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
-        let mut snapshots = self.snapshots.borrow_mut();
-        let list = snapshots.entry(snapshot.aggregate_id.clone()).or_default();
-        insert_snapshot(list, snapshot);
+        _expected: Option<Head>,
+        _segments: Vec<RawSegment>,
+        _head: Head,
+    ) -> Result<(), WriteError> {
         Ok(())
     }
 
-    async fn snapshots(&self, aggregate_id: &str) -> Result<Vec<Snapshot>, StoreError> {
-        Ok(self
-            .snapshots
-            .borrow()
-            .get(aggregate_id)
-            .cloned()
-            .unwrap_or_default())
+    async fn truncate(
+        &self,
+        _expected: &CommitRecord,
+        _keep: Option<Head>,
+    ) -> Result<(), WriteError> {
+        Ok(())
     }
 
-    async fn read_news(&self, after: u64, limit: usize) -> Result<Vec<News>, StoreError> {
-        Ok(self.log.borrow().read_news(after, limit))
+    async fn pause(&self) {}
+
+    async fn read_snapshots(&self) -> Result<Vec<Snapshot>, StoreError> {
+        Ok(Vec::new())
     }
 
-    async fn read_event(&self, event_id: EventId) -> Result<Option<StoredEvent>, StoreError> {
-        Ok(self.log.borrow().by_id(&event_id).cloned())
+    async fn write_snapshot(&self, _snapshot: &Snapshot) -> Result<(), StoreError> {
+        Ok(())
     }
 }

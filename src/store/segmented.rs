@@ -53,14 +53,7 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
     /// Opens a store, reading every segment and snapshot into memory. A log that is not intact
     /// up to its commit record fails with [`StoreError::Corrupt`], saying how far it is.
     pub async fn open(io: Io) -> Result<Self, StoreError> {
-        let store = SegmentedStore {
-            io,
-            log: RefCell::new(EventLog::new()),
-            committed: Cell::new(None),
-            snapshots: RefCell::new(HashMap::new()),
-            queue: RefCell::new(VecDeque::new()),
-            writing: Cell::new(false),
-        };
+        let store = Self::empty(io);
         store.read_new_segments().await?;
         let mut snapshots: HashMap<String, Vec<Snapshot>> = HashMap::new();
         for snapshot in store.io.read_snapshots().await? {
@@ -69,6 +62,18 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
         }
         *store.snapshots.borrow_mut() = snapshots;
         Ok(store)
+    }
+
+    /// A store over a backend known to hold nothing yet, without reading it.
+    pub(super) fn empty(io: Io) -> Self {
+        SegmentedStore {
+            io,
+            log: RefCell::new(EventLog::new()),
+            committed: Cell::new(None),
+            snapshots: RefCell::new(HashMap::new()),
+            queue: RefCell::new(VecDeque::new()),
+            writing: Cell::new(false),
+        }
     }
 
     /// The backend.

@@ -11,8 +11,8 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::convert::{from_json, options, required, to_js};
 use super::dto::{
-    AppendOptions, AppendSummary, ExecuteOptions, OpenOptions, QueryAnswer, QueryOptions,
-    ReadModelMode, StoreInfo, StoreRef, SubscribeOptions,
+    AppendOptions, AppendSummary, OpenOptions, QueryAnswer, QueryOptions, ReadModelMode, StoreInfo,
+    StoreRef, SubscribeOptions,
 };
 use super::news::News;
 use super::projecting::Projecting;
@@ -23,7 +23,7 @@ use crate::replay::ReplayOptions;
 use crate::sandbox::Sandbox;
 use crate::scenario::{SHIPPED, Scenario, shipped};
 use crate::store::{EventStore, ReadAll};
-use crate::write_side::{CommandRequest, Committed, NewEvent};
+use crate::write_side::{CommandOptions, CommandRequest, Committed, NewEvent};
 
 /// An event-sourcing sandbox: a scenario's rules over an event store.
 #[wasm_bindgen(js_name = Sandbox)]
@@ -272,7 +272,7 @@ impl JsSandbox {
     /// Appends events as they are (bypassing command handlers), all or none.
     /// `options.expected`: `"any"` (default), `"noStream"`, `"exists"` or a version number.
     /// Resolves to where the batch landed (ids, versions, positions) and the state after it.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Appended>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<AppendSummary>")]
     pub fn append(
         &self,
         #[wasm_bindgen(js_name = aggregateId)] aggregate_id: String,
@@ -309,17 +309,12 @@ impl JsSandbox {
         } else {
             from_json::<serde_json::Value>(payload, "payload")
         };
-        let execute: Result<ExecuteOptions, _> = options(execute, "execute options");
+        let execute: Result<CommandOptions, _> = options(execute, "execute options");
         let sandbox = Rc::clone(&self.inner);
         self.committing(
             async move {
-                let execute = execute?;
                 let request = CommandRequest {
-                    expected: execute.expected,
-                    timestamp: execute.timestamp,
-                    correlation_id: execute.correlation_id,
-                    causation_id: execute.causation_id,
-                    event_ids: execute.event_ids,
+                    options: execute?,
                     ..CommandRequest::new(&aggregate_id, &command, payload?)
                 };
                 sandbox.write().execute(request, now()).await

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::indexed_db::Durability;
 use super::store::{Backend, Durable};
-use crate::event::{EventId, Timestamp};
+use crate::event::EventId;
 use crate::expected::ExpectedVersion;
 use crate::read_side::{ProjectionStatus, QueryLimits, QueryResult};
 use crate::write_side::Committed;
@@ -61,22 +61,6 @@ pub struct StoreRef {
 pub struct AppendOptions {
     #[serde(default)]
     pub expected: ExpectedVersion,
-}
-
-/// Options of `execute`.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ExecuteOptions {
-    #[serde(default)]
-    pub expected: Option<ExpectedVersion>,
-    #[serde(default)]
-    pub timestamp: Option<Timestamp>,
-    #[serde(default)]
-    pub correlation_id: Option<String>,
-    #[serde(default)]
-    pub causation_id: Option<String>,
-    #[serde(default)]
-    pub event_ids: Vec<EventId>,
 }
 
 /// Options of `subscribe`.

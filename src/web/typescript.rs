@@ -67,11 +67,13 @@ export interface ProjectionSpec {
   on: Record<string, string | string[]>;
 }
 
-/** Where a projection is: its checkpoint (the last position applied) and state. */
+/** Where a projection is: its checkpoint (the last position applied), how far it is behind the log, and its state. */
 export interface ProjectionStatus {
   name: string;
   description: string;
   checkpoint: number;
+  /** Events of the log it has not applied yet. */
+  behind: number;
   state: "running" | "paused" | "crashed" | "failed";
   atPosition?: number;
   message?: string;
@@ -80,8 +82,19 @@ export interface ProjectionStatus {
   objects: string[];
 }
 
-/** The read model: the log's head, the projections, the delay before they follow new events. */
-export interface ReadModelInfo { head: number; delayMs: number; location: string; projections: ProjectionStatus[] }
+/**
+ * The read model: the log's head, the projections, the delay before they follow new events, its
+ * generation (it moves on with every change to the tables) and how far the slowest running
+ * projection is behind.
+ */
+export interface ReadModelInfo {
+  head: number;
+  delayMs: number;
+  location: string;
+  generation: number;
+  behind: number;
+  projections: ProjectionStatus[];
+}
 
 /** What a round of projecting did. */
 export interface Projected { applied: number; stopped: string[] }
@@ -95,13 +108,19 @@ export interface QueryOptions {
   exclude?: string[];
 }
 
-/** A query's answer: values as JSON (numbers, strings, null; blobs as x'..'). */
+/**
+ * A query's answer: values as JSON (numbers, strings, null; blobs as x'..'), the tables the
+ * statement read, and (from `query`) the projections those belong to with how far each is
+ * behind the log (`Sandbox.sources` gives the same for a `queryCopy` answer).
+ */
 export interface QueryAnswer {
   columns: string[];
   rows: unknown[][];
   totalRows: number;
   ms: number;
   whatIf: boolean;
+  tables: string[];
+  sources: { name: string; checkpoint: number; behind: number }[];
 }
 
 /** An event as stored: immutable, with its place in its aggregate and in the log. */
@@ -153,8 +172,8 @@ export interface Committed {
   snapshotError?: string;
 }
 
-/** What an append stored: ids, versions and positions of the batch, and the state after it. */
-export interface Appended {
+/** What a raw append stored: ids, versions and positions of the batch, and the state after it. */
+export interface AppendSummary {
   aggregateId: string;
   /** True when the events were already stored (an idempotent retry): nothing was written. */
   alreadyStored: boolean;
@@ -184,18 +203,24 @@ export interface ReplayOptions {
 
 export interface Replay {
   aggregateId: string;
-  kind: string;
+  /** The aggregate type, such as "account". */
+  aggregateType: string;
   state: unknown;
   version: number;
   headVersion: number;
   fromSnapshot: number | null;
-  skippedSnapshots: { version: number; reason: { kind: "staleRules" | "includesExcluded" | "unreadable"; [k: string]: unknown } }[];
+  skippedSnapshots: {
+    version: number;
+    reason: { kind: "staleRules" | "includesExcluded" | "tampered" | "eventChanged" | "unreadable"; [k: string]: unknown };
+    message: string;
+  }[];
   eventsReplayed: number;
   excludedVersions: number[];
   trace?: { initialState: unknown; steps: { version: number; position: number; eventId: string; type: string; excluded: boolean; state: unknown }[] };
 }
 
-export interface Snapshot { aggregateId: string; version: number; state: unknown; rulesHash: string }
+/** A snapshot, sealed: the event it was taken after, and a checksum of it all. */
+export interface Snapshot { aggregateId: string; version: number; eventId: string; state: unknown; rulesHash: string; checksum: string }
 
 export interface EventQuery { fromPosition?: number; limit?: number; eventTypes?: string[]; aggregateId?: string }
 

@@ -12,7 +12,7 @@ mod snapshots;
 
 use std::rc::Rc;
 
-pub use requests::{CommandRequest, Committed, NewEvent};
+pub use requests::{CommandOptions, CommandRequest, Committed, NewEvent};
 pub use seed::plan_seed;
 
 use crate::aggregate::{self, Placement};
@@ -83,17 +83,18 @@ impl<S: EventStore> WriteSide<S> {
         now: Timestamp,
     ) -> Result<Committed, SandboxError> {
         let aggregate_id = request.aggregate_id.as_str();
+        let options = &request.options;
         let aggregate = self.aggregate_type(aggregate_id)?;
         // A command re-sent with the ids of events it already stored is a retry: it gets those
         // events back, whatever its timestamp, expected version or the state since.
         if let Some(originals) = self
-            .stored_with_ids(aggregate_id, &request.event_ids)
+            .stored_with_ids(aggregate_id, &options.event_ids)
             .await?
         {
             return self.retried(aggregate, aggregate_id, originals).await;
         }
         let mut head = self.head_state(aggregate, aggregate_id).await?;
-        if let Some(expected) = request.expected {
+        if let Some(expected) = options.expected {
             head = self
                 .check_expected(aggregate, aggregate_id, expected, head)
                 .await?;
@@ -103,13 +104,13 @@ impl<S: EventStore> WriteSide<S> {
             version: head.version,
             position: self.store.head_position().await?,
             metadata: Metadata {
-                timestamp: request.timestamp.unwrap_or(now),
-                correlation_id: request.correlation_id.clone(),
-                causation_id: request.causation_id.clone(),
+                timestamp: options.timestamp.unwrap_or(now),
+                correlation_id: options.correlation_id.clone(),
+                causation_id: options.causation_id.clone(),
             },
         };
         let ids = |index: usize| {
-            request
+            options
                 .event_ids
                 .get(index)
                 .copied()
@@ -135,12 +136,12 @@ impl<S: EventStore> WriteSide<S> {
                 snapshot_error: None,
             });
         }
-        if !request.event_ids.is_empty() && request.event_ids.len() != decision.events.len() {
+        if !options.event_ids.is_empty() && options.event_ids.len() != decision.events.len() {
             return Err(SandboxError::bad_input(
                 "eventIds",
                 format!(
                     "{} ids given, but {} decided on {} events",
-                    request.event_ids.len(),
+                    options.event_ids.len(),
                     request.command,
                     decision.events.len()
                 ),

@@ -50,16 +50,22 @@ impl NewEvent {
 }
 
 /// A command for an aggregate.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CommandRequest {
     /// The aggregate, such as `acc-001`.
     pub aggregate_id: String,
     /// The command, such as `Deduct`.
     pub command: String,
-    /// Its payload (default `{}`).
-    #[serde(default = "empty_object")]
+    /// Its payload.
     pub payload: Value,
+    /// How it is checked and how its events are stamped.
+    pub options: CommandOptions,
+}
+
+/// How a command is checked and how its events are stamped (the JS `execute`'s options).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommandOptions {
     /// Refuse unless the aggregate is at this version.
     #[serde(default)]
     pub expected: Option<ExpectedVersion>,
@@ -77,10 +83,6 @@ pub struct CommandRequest {
     pub event_ids: Vec<EventId>,
 }
 
-fn empty_object() -> Value {
-    Value::Object(Default::default())
-}
-
 impl CommandRequest {
     /// A command with a payload, everything else defaulted.
     pub fn new(aggregate_id: &str, command: &str, payload: Value) -> Self {
@@ -88,11 +90,7 @@ impl CommandRequest {
             aggregate_id: aggregate_id.to_string(),
             command: command.to_string(),
             payload,
-            expected: None,
-            timestamp: None,
-            correlation_id: None,
-            causation_id: None,
-            event_ids: Vec::new(),
+            options: CommandOptions::default(),
         }
     }
 }

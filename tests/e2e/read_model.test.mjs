@@ -133,7 +133,12 @@ test("rebuild replays a projection from position 0 to the same answer", async ()
   const { page } = await openPage(browser.context, pageUrl(browser.url));
   await waitForCheckpoint(page, "ledger", "3 / 3");
   const before = await runQuery(page, "SELECT * FROM ledger ORDER BY position");
+  // With a delay, the rebuilt projection is seen empty at position 0 before it replays the log.
+  await page.fill("#delay", "1500");
+  await page.dispatchEvent("#delay", "change");
   await page.click('#projections tr[data-projection="ledger"] button[data-action="Rebuild"]');
+  await waitForCheckpoint(page, "ledger", "0 / 3 (3 behind)");
+  assert.deepEqual((await runQuery(page, "SELECT count(*) FROM ledger")).rows, [["0"]]);
   await waitForCheckpoint(page, "ledger", "3 / 3");
   const after = await runQuery(page, "SELECT * FROM ledger ORDER BY position");
   assert.deepEqual(after.rows, before.rows);
