@@ -93,22 +93,15 @@ impl<S: EventStore> WriteSide<S> {
         {
             return self.retried(aggregate, aggregate_id, originals).await;
         }
-        let mut head = self.head_state(aggregate, aggregate_id).await?;
-        if let Some(expected) = options.expected {
-            head = self
-                .check_expected(aggregate, aggregate_id, expected, head)
-                .await?;
-        }
-        let at = Placement {
-            aggregate_id,
-            version: head.version,
-            position: self.store.head_position().await?,
-            metadata: Metadata {
-                timestamp: options.timestamp.unwrap_or(now),
-                correlation_id: options.correlation_id.clone(),
-                causation_id: options.causation_id.clone(),
-            },
+        let metadata = Metadata {
+            timestamp: options.timestamp.unwrap_or(now),
+            correlation_id: options.correlation_id.clone(),
+            causation_id: options.causation_id.clone(),
         };
+        let expected = options.expected.unwrap_or(ExpectedVersion::Any);
+        let (head, at) = self
+            .expected_head(aggregate, aggregate_id, expected, metadata)
+            .await?;
         let ids = |index: usize| {
             options
                 .event_ids
@@ -180,6 +173,27 @@ impl<S: EventStore> WriteSide<S> {
             let outcome = self.store.append(aggregate_id, expected, proposed).await?;
             return self.retried(aggregate, aggregate_id, outcome.events).await;
         }
+        let (head, at) = self
+            .expected_head(aggregate, aggregate_id, expected, Metadata::at(now))
+            .await?;
+        let state = aggregate::fold_batch(&self.domain, aggregate, head.state, &at, &proposed)?;
+        let folded = HeadState {
+            version: head.version + proposed.len() as u64,
+            state,
+        };
+        self.commit(aggregate, &at, expected, proposed, folded)
+            .await
+    }
+
+    /// The aggregate's head state, if it is at the expected version, and where events decided on
+    /// it would land.
+    async fn expected_head<'a>(
+        &self,
+        aggregate: &AggregateType,
+        aggregate_id: &'a str,
+        expected: ExpectedVersion,
+        metadata: Metadata,
+    ) -> Result<(HeadState, Placement<'a>), SandboxError> {
         let head = self.head_state(aggregate, aggregate_id).await?;
         let head = self
             .check_expected(aggregate, aggregate_id, expected, head)
@@ -188,15 +202,9 @@ impl<S: EventStore> WriteSide<S> {
             aggregate_id,
             version: head.version,
             position: self.store.head_position().await?,
-            metadata: Metadata::at(now),
+            metadata,
         };
-        let state = aggregate::fold_batch(&self.domain, aggregate, head.state, &at, &proposed)?;
-        let folded = HeadState {
-            version: head.version + proposed.len() as u64,
-            state,
-        };
-        self.commit(aggregate, &at, expected, proposed, folded)
-            .await
+        Ok((head, at))
     }
 
     /// Refuses early, before any script runs, an append whose expected version does not match.
