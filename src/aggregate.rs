@@ -53,9 +53,23 @@ pub fn decide(
         version: at.version,
         timestamp: at.metadata.timestamp,
     };
+    if !aggregate.rules.commands().any(|c| c == command) {
+        let unknown = DecideError::UnknownCommand {
+            command: command.to_string(),
+            known: aggregate.rules.commands().map(str::to_string).collect(),
+        };
+        return Err(refusal(aggregate, at.aggregate_id, command, unknown));
+    }
+    // The payload is the caller's input: a wrong one is refused before any script runs.
+    domain.check_payload(aggregate, command, payload)?;
     let decided = domain
         .decide(aggregate, state.clone(), command, payload, context)
         .map_err(|e| refusal(aggregate, at.aggregate_id, command, e))?;
+    // What the handler decided is the rules' output: a wrong shape is the script's fault.
+    let script = format!("{} rules, handle_{command}", aggregate.rules.name());
+    for d in &decided {
+        domain.check_output(aggregate, &script, &d.event_type, &d.data.to_value())?;
+    }
     let events: Vec<ProposedEvent> = decided
         .into_iter()
         .enumerate()

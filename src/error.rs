@@ -94,6 +94,26 @@ pub enum SandboxError {
         #[serde(rename = "reason", serialize_with = "crate::event::as_text")]
         source: InvalidEvent,
     },
+    /// The store's events were written under another scenario than the one given.
+    #[error("{}", other_scenario(stored, given))]
+    OtherScenario {
+        /// The scenario recorded with the store.
+        stored: String,
+        /// The scenario given.
+        given: String,
+    },
+    /// An event's data or a command's payload does not have its declared shape.
+    #[error("{what}: {}", shape_message(field, expected, found))]
+    Shape {
+        /// The event type and schema version, or the command.
+        what: String,
+        /// The field's path (empty: the whole value).
+        field: String,
+        /// What the shape says it must be.
+        expected: String,
+        /// What it is.
+        found: String,
+    },
     /// A projection could not be set up or changed.
     #[error(transparent)]
     Projection(#[from] ProjectionError),
@@ -108,6 +128,28 @@ pub enum SandboxError {
         /// What is wrong with it.
         reason: String,
     },
+}
+
+/// Why a store was not opened with another scenario, and the ways to open it.
+fn other_scenario(stored: &str, given: &str) -> String {
+    if stored == given {
+        format!(
+            "this store's events were written under other rules of scenario {stored}: open it with the store's own rules (onOtherScenario: \"useStored\") or with the ones given (\"useGiven\")"
+        )
+    } else {
+        format!(
+            "this store holds events of scenario {stored}, not {given}: open it with {stored} (onOtherScenario: \"useStored\"), or with {given} anyway (\"useGiven\")"
+        )
+    }
+}
+
+/// A shape mismatch in words: "`amount` must be integer, found a string \"five\"".
+fn shape_message(field: &str, expected: &str, found: &str) -> String {
+    if field.is_empty() {
+        format!("must be {expected}, found {found}")
+    } else {
+        format!("`{field}` must be {expected}, found {found}")
+    }
 }
 
 /// The class of an error, for callers that switch on it.
@@ -134,6 +176,8 @@ pub enum ErrorKind {
     Projection,
     /// A query was refused, failed or ran too long.
     Query,
+    /// The store's events were written under another scenario.
+    OtherScenario,
 }
 
 impl ErrorKind {
@@ -150,6 +194,7 @@ impl ErrorKind {
             ErrorKind::Storage => "storage",
             ErrorKind::Projection => "projection",
             ErrorKind::Query => "query",
+            ErrorKind::OtherScenario => "otherScenario",
         }
     }
 }
@@ -178,6 +223,7 @@ impl SandboxError {
             },
             SandboxError::Projection(_) => ErrorKind::Projection,
             SandboxError::Query(_) => ErrorKind::Query,
+            SandboxError::OtherScenario { .. } => ErrorKind::OtherScenario,
             SandboxError::Scenario(_)
             | SandboxError::UnknownAggregate { .. }
             | SandboxError::UnknownCommand { .. }
@@ -185,6 +231,7 @@ impl SandboxError {
             | SandboxError::UnknownSchemaVersion { .. }
             | SandboxError::VersionOutOfRange { .. }
             | SandboxError::InvalidEvent { .. }
+            | SandboxError::Shape { .. }
             | SandboxError::BadInput { .. } => ErrorKind::BadInput,
         }
     }

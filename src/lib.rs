@@ -22,6 +22,7 @@ pub mod rules;
 pub mod sandbox;
 pub mod scenario;
 pub mod script;
+pub mod shape;
 pub mod snapshot;
 pub mod store;
 pub mod testing;
@@ -40,7 +41,7 @@ pub use read_side::{
     QueryResult, ReadModel, query_copy,
 };
 pub use replay::{Replay, ReplayOptions};
-pub use sandbox::Sandbox;
+pub use sandbox::{OnOtherScenario, Sandbox};
 pub use scenario::{Scenario, ScenarioError, shipped};
 pub use snapshot::Snapshot;
 pub use store::{EventStore, MemoryStore, ReadAll, SegmentedStore, StoreError, VersionRange};

@@ -21,13 +21,56 @@ pub struct Sandbox<S> {
     read: RefCell<ReadModel>,
 }
 
+/// What to do when a store's events were written under another scenario than the one given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OnOtherScenario {
+    /// Refuse to open, saying which scenario the store holds.
+    #[default]
+    Refuse,
+    /// Open with the store's own scenario (its rules as they were recorded).
+    UseStored,
+    /// Open with the scenario given, and record it with the store from now on.
+    UseGiven,
+}
+
 impl<S: EventStore> Sandbox<S> {
-    /// Compiles a scenario over a store, seeding the store if it is empty. The read model starts
-    /// empty: [`Sandbox::project`] fills it from the log.
+    /// Compiles a scenario over a store, seeding the store if it is empty. A store whose events
+    /// were written under another scenario is refused ([`SandboxError::OtherScenario`]). The
+    /// read model starts empty: [`Sandbox::project`] fills it from the log.
     pub async fn open(store: S, scenario: Scenario) -> Result<Self, SandboxError> {
+        Self::open_as(store, scenario, OnOtherScenario::Refuse).await
+    }
+
+    /// Like [`Sandbox::open`], saying what to do when the store remembers another scenario.
+    pub async fn open_as(
+        store: S,
+        scenario: Scenario,
+        other: OnOtherScenario,
+    ) -> Result<Self, SandboxError> {
+        let given = scenario.to_json();
+        let stored = store.scenario().await?;
+        let scenario = match (&stored, other) {
+            (Some(document), _) if *document == given => scenario,
+            (None, _) | (Some(_), OnOtherScenario::UseGiven) => scenario,
+            (Some(document), OnOtherScenario::UseStored) => Scenario::from_json(document)?,
+            (Some(document), OnOtherScenario::Refuse) => {
+                let stored_name = Scenario::from_json(document)
+                    .map(|s| s.name)
+                    .unwrap_or_else(|_| "an unreadable scenario".into());
+                return Err(SandboxError::OtherScenario {
+                    stored: stored_name,
+                    given: scenario.name,
+                });
+            }
+        };
+        let document = scenario.to_json();
         let domain = Rc::new(Domain::compile(scenario)?);
         let read = ReadModel::open(&domain.scenario().projections)?;
         let write = WriteSide::open(store, Rc::clone(&domain)).await?;
+        if stored.as_ref() != Some(&document) {
+            write.store().record_scenario(&document).await?;
+        }
         Ok(Sandbox {
             domain,
             write,
@@ -76,6 +119,20 @@ impl<S: EventStore> Sandbox<S> {
             .read_all(&ReadAll::from_position(checkpoint + 1, max_events))
             .await?;
         Ok(self.read.borrow_mut().project(&self.domain, events))
+    }
+
+    /// Skips the event a failed projection stopped at: parks it in `parked_events` with its error
+    /// and lets the projection go on after it.
+    pub async fn skip(&self, projection: &str) -> Result<(), SandboxError> {
+        let position = self.read.borrow_mut().failed_at(projection)?;
+        let events = self
+            .store()
+            .read_all(&ReadAll::from_position(position, 1))
+            .await?;
+        let event = events.first().ok_or_else(|| {
+            SandboxError::bad_input("skip", format!("the log has no position {position}"))
+        })?;
+        Ok(self.read.borrow_mut().park(projection, event)?)
     }
 
     /// Every projection recomputed from the log without some events, in a read model of its

@@ -38,6 +38,8 @@ struct Disk {
     delayed: Vec<(RawSegment, usize)>,
     /// How many times a reader paused to wait for other tabs.
     pauses: usize,
+    /// The scenario document recorded with the store.
+    scenario: Option<String>,
 }
 
 #[derive(Clone)]
@@ -144,6 +146,15 @@ impl SegmentIo for FakeIo {
 
     async fn read_snapshots(&self) -> Result<Vec<Snapshot>, StoreError> {
         Ok(self.disk.borrow().snapshots.clone())
+    }
+
+    async fn read_scenario(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.disk.borrow().scenario.clone())
+    }
+
+    async fn write_scenario(&self, document: &str) -> Result<(), StoreError> {
+        self.disk.borrow_mut().scenario = Some(document.to_string());
+        Ok(())
     }
 
     async fn write_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {

@@ -2,6 +2,7 @@
 //! and snapshots that go stale when rules or upcasters change.
 #![cfg(not(target_arch = "wasm32"))]
 
+use es_sandbox::OnOtherScenario;
 use es_sandbox::event::{EventData, EventId, Metadata, ProposedEvent};
 use es_sandbox::expected::ExpectedVersion;
 use es_sandbox::replay::{ReplayOptions, SkipReason};
@@ -68,8 +69,11 @@ fn store_with_fixtures() -> MemoryStore {
     store
 }
 
+/// Opens a store with these rules, even when it was written under others: what these tests
+/// are about.
 fn open(store: MemoryStore, scenario: Scenario) -> Sandbox<MemoryStore> {
-    block_on(Sandbox::open(store, scenario)).unwrap_or_else(|e| panic!("{e}"))
+    block_on(Sandbox::open_as(store, scenario, OnOtherScenario::UseGiven))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn state(sandbox: &Sandbox<MemoryStore>, id: &str) -> Value {

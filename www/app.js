@@ -29,6 +29,10 @@ const open = () => session.open({ scenario: scenario.value, storage: storage.val
 scenario.addEventListener("change", open);
 storage.addEventListener("change", open);
 $("#reset").addEventListener("click", () => session.reset());
+// The store may have been opened with its own scenario: the choice shows it.
+session.addEventListener("opened", () => {
+  if ([...scenario.options].some((o) => o.value === session.scenario)) scenario.value = session.scenario;
+});
 document.addEventListener("visibilitychange", () => {
   // A tab in the background may have missed announcements: read what is new.
   if (document.visibilityState === "visible") session.sandbox?.refresh().catch(() => {});

@@ -36,8 +36,13 @@ export class Session extends EventTarget {
     return `es-sandbox/query-history/${namespace}/${this.scenario}`;
   }
 
-  /** Opens a scenario over a store, closing what was open. */
-  async open({ scenario, storage, name }) {
+  /**
+   * Opens a scenario over a store, closing what was open. A store remembers the scenario its
+   * events were written under: when that is the same scenario with other rules (edited ones),
+   * they persist with the store and are used; another scenario is refused ("failed", kind
+   * "otherScenario") unless `onOtherScenario` says to use the store's or the given one.
+   */
+  async open({ scenario, storage, name, onOtherScenario }) {
     this.scenario = scenario;
     this.store = { storage, name: name ?? scenario };
     this.#close();
@@ -45,13 +50,19 @@ export class Session extends EventTarget {
     await loadModule();
     let sandbox;
     try {
-      sandbox = await Sandbox.open({ ...this.store, scenario });
+      sandbox = await Sandbox.open({ ...this.store, scenario, ...(onOtherScenario ? { onOtherScenario } : {}) });
     } catch (error) {
+      if (error.kind === "otherScenario" && !onOtherScenario && error.details.stored === scenario) {
+        return this.open({ scenario, storage, name, onOtherScenario: "useStored" });
+      }
       this.dispatchEvent(new CustomEvent("failed", { detail: error }));
       return false;
     }
     this.sandbox = sandbox;
     this.info = sandbox.scenario();
+    this.scenario = this.info.name;
+    /** Whether the store's own recorded rules were used rather than the ones asked for. */
+    this.ownRules = onOtherScenario === "useStored";
     this.where = sandbox.storeInfo();
     this.excluded.clear();
     this.aggregate = "";

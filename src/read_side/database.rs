@@ -10,7 +10,7 @@ use super::projector::{
     EVENTS, Handlers, ProjectionStatus, Projector, ProjectorState, definition_hash, plan_handlers,
 };
 use super::query::{self, QueryError, QueryLimits, QueryResult};
-use super::round::{self, CHECKPOINTS, Projected, ProjectedEvent};
+use super::round::{self, CHECKPOINTS, PARKED, Projected, ProjectedEvent};
 use super::{ProjectionError, sqlite_message};
 use crate::domain::Domain;
 use crate::event::StoredEvent;
@@ -51,6 +51,8 @@ fn built_in_schema(connection: &Connection) -> rusqlite::Result<()> {
          CREATE TABLE {EVENTS} (position INTEGER PRIMARY KEY, event_id TEXT NOT NULL, aggregate_id TEXT NOT NULL,
            version INTEGER NOT NULL, type TEXT NOT NULL, schema_version INTEGER NOT NULL, data TEXT NOT NULL,
            timestamp INTEGER NOT NULL, correlation_id TEXT, causation_id TEXT);
+         CREATE TABLE {PARKED} (projection TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,
+           type TEXT NOT NULL, error TEXT NOT NULL, PRIMARY KEY (projection, position));
          INSERT INTO {CHECKPOINTS} VALUES ('{EVENTS}', 0, 'built-in');"
     ))
 }
@@ -104,7 +106,11 @@ impl ReadModel {
             projectors: vec![Projector::mirror()],
             generation: 0,
         };
-        let mut names = vec![EVENTS.to_string(), CHECKPOINTS.to_string()];
+        let mut names = vec![
+            EVENTS.to_string(),
+            CHECKPOINTS.to_string(),
+            PARKED.to_string(),
+        ];
         for spec in specs {
             if names.contains(&spec.name) {
                 return Err(ProjectionError::Definition {
@@ -249,6 +255,61 @@ impl ReadModel {
     /// a shorter round) and before committing: the round's work is lost with its transaction.
     pub fn crash_next(&mut self, name: &str, after: usize) -> Result<(), ProjectionError> {
         self.find(name)?.crash_after = Some(after);
+        Ok(())
+    }
+
+    /// The position a failed projector stopped at.
+    pub fn failed_at(&mut self, name: &str) -> Result<u64, ProjectionError> {
+        match self.find(name)?.state {
+            ProjectorState::Failed { at_position, .. } => Ok(at_position),
+            _ => Err(ProjectionError::NotFailed {
+                projection: name.to_string(),
+            }),
+        }
+    }
+
+    /// Parks the event a failed projector stopped at: sets it aside in `parked_events`, with the
+    /// error, and moves the checkpoint past it (in one transaction); the projector runs again.
+    /// What real subscription systems offer beside fixing the projection or staying stopped.
+    pub fn park(&mut self, name: &str, event: &StoredEvent) -> Result<(), ProjectionError> {
+        let at_position = self.failed_at(name)?;
+        let message = match &self.find(name)?.state {
+            ProjectorState::Failed { message, .. } => message.clone(),
+            _ => String::new(),
+        };
+        if event.position != at_position {
+            return Err(ProjectionError::Definition {
+                projection: name.to_string(),
+                message: format!(
+                    "it stopped at position {at_position}, not {}",
+                    event.position
+                ),
+            });
+        }
+        let position = i64::try_from(at_position).unwrap_or(i64::MAX);
+        let tx = self.connection.transaction().map_err(|e| sqlite(name, e))?;
+        tx.execute(
+            &format!("INSERT OR REPLACE INTO {PARKED} VALUES (?1, ?2, ?3, ?4, ?5)"),
+            params![
+                name,
+                position,
+                event.event_id.to_string(),
+                &*event.event_type,
+                message
+            ],
+        )
+        .and_then(|_| {
+            tx.execute(
+                &format!("UPDATE {CHECKPOINTS} SET position = ?1 WHERE projection = ?2"),
+                params![position, name],
+            )
+        })
+        .map_err(|e| sqlite(name, e))?;
+        tx.commit().map_err(|e| sqlite(name, e))?;
+        self.generation += 1;
+        let projector = self.find(name)?;
+        projector.checkpoint = at_position;
+        projector.state = ProjectorState::Running;
         Ok(())
     }
 

@@ -63,6 +63,12 @@ pub enum ProjectionError {
         /// The projection.
         projection: String,
     },
+    /// Only a failed projection has an event to skip.
+    #[error("projection {projection} has not failed: there is no event to skip")]
+    NotFailed {
+        /// The projection.
+        projection: String,
+    },
     /// No projection has this name.
     #[error("there is no projection {name:?}; projections: {}", known.join(", "))]
     Unknown {

@@ -12,6 +12,8 @@ use rusqlite::{Connection, ErrorCode};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::shape::MAX_SAFE_INTEGER;
+
 /// How much a query may return and for how long it may run.
 #[derive(Clone, Copy, Debug)]
 pub struct QueryLimits {
@@ -128,6 +130,10 @@ fn sql_error(error: rusqlite::Error) -> QueryError {
 fn json_value(value: ValueRef<'_>) -> Value {
     match value {
         ValueRef::Null => Value::Null,
+        // JavaScript holds integers exactly only within ±(2^53 − 1): beyond, they come as text.
+        ValueRef::Integer(i) if !(-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&i) => {
+            Value::String(i.to_string())
+        }
         ValueRef::Integer(i) => Value::from(i),
         ValueRef::Real(r) => serde_json::Number::from_f64(r)
             .map(Value::Number)

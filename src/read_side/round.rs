@@ -17,6 +17,8 @@ use crate::event::StoredEvent;
 
 /// The table of checkpoints.
 pub(super) const CHECKPOINTS: &str = "projection_checkpoints";
+/// The table of events a projection could not apply and was told to skip.
+pub(super) const PARKED: &str = "parked_events";
 /// Events the `events` mirror inserts with one statement: fewer statement runs, same rows.
 const MIRROR_ROWS: usize = 64;
 

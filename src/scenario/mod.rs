@@ -87,9 +87,13 @@ pub struct AggregateSpec {
     pub description: String,
     /// Its Rhai rules.
     pub rules: ScriptText,
-    /// Descriptions and example payloads of its commands, by command name.
+    /// Descriptions, example payloads and payload shapes of its commands, by command name.
     #[serde(default)]
     pub commands: BTreeMap<String, CommandSpec>,
+    /// The shapes of its events' data, by event type (its current schema version) or `Type@N`
+    /// (schema version N); see `shape`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub events: BTreeMap<String, Value>,
 }
 
 /// Help for one command.
@@ -102,6 +106,9 @@ pub struct CommandSpec {
     /// A payload to start from.
     #[serde(default)]
     pub example: Value,
+    /// The shape its payload must have (see `shape`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Value>,
 }
 
 /// One upcaster.

@@ -80,4 +80,12 @@ impl SegmentIo for Nowhere {
     async fn write_snapshot(&self, _snapshot: &Snapshot) -> Result<(), StoreError> {
         Ok(())
     }
+
+    async fn read_scenario(&self) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+
+    async fn write_scenario(&self, _document: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

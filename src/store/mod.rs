@@ -82,6 +82,13 @@ pub trait EventStore {
     /// The stored event with an id, if there is one: how a retry is recognised before anything
     /// else is checked.
     async fn read_event(&self, event_id: EventId) -> Result<Option<StoredEvent>, StoreError>;
+
+    /// The scenario document the store's events were written under, as recorded with it
+    /// (`None`: nothing recorded yet).
+    async fn scenario(&self) -> Result<Option<String>, StoreError>;
+
+    /// Records the scenario document the store's events are written under.
+    async fn record_scenario(&self, document: &str) -> Result<(), StoreError>;
 }
 
 /// Where an event in a store's log came from.

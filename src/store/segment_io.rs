@@ -99,4 +99,10 @@ pub trait SegmentIo {
 
     /// Stores a snapshot, replacing one of the same aggregate and version.
     async fn write_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError>;
+
+    /// The scenario document recorded with the store, if any.
+    async fn read_scenario(&self) -> Result<Option<String>, StoreError>;
+
+    /// Records the scenario document the store's events are written under.
+    async fn write_scenario(&self, document: &str) -> Result<(), StoreError>;
 }

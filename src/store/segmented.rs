@@ -45,6 +45,8 @@ pub struct SegmentedStore<Io> {
     committed: Cell<Option<Head>>,
     /// Every snapshot, by aggregate, oldest first; read once at open.
     snapshots: RefCell<HashMap<String, Vec<Snapshot>>>,
+    /// The scenario document recorded with the store; read once at open.
+    scenario: RefCell<Option<String>>,
     queue: RefCell<VecDeque<Pending>>,
     writing: Cell<bool>,
 }
@@ -61,6 +63,7 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
             insert_snapshot(list, snapshot);
         }
         *store.snapshots.borrow_mut() = snapshots;
+        *store.scenario.borrow_mut() = store.io.read_scenario().await?;
         Ok(store)
     }
 
@@ -71,6 +74,7 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
             log: RefCell::new(EventLog::new()),
             committed: Cell::new(None),
             snapshots: RefCell::new(HashMap::new()),
+            scenario: RefCell::new(None),
             queue: RefCell::new(VecDeque::new()),
             writing: Cell::new(false),
         }
@@ -342,6 +346,16 @@ impl<Io: SegmentIo> EventStore for SegmentedStore<Io> {
 
     async fn read_event(&self, event_id: EventId) -> Result<Option<StoredEvent>, StoreError> {
         Ok(self.log.borrow().by_id(&event_id).cloned())
+    }
+
+    async fn scenario(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.scenario.borrow().clone())
+    }
+
+    async fn record_scenario(&self, document: &str) -> Result<(), StoreError> {
+        self.io.write_scenario(document).await?;
+        *self.scenario.borrow_mut() = Some(document.to_string());
+        Ok(())
     }
 }
 

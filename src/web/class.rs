@@ -3,6 +3,7 @@
 //! promise; a batch crosses the boundary once, as one JSON text. The read side's methods are in
 //! `read_model`.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
 
@@ -22,7 +23,7 @@ use crate::event::{StoredEvent, Timestamp};
 use crate::replay::ReplayOptions;
 use crate::sandbox::Sandbox;
 use crate::scenario::{SHIPPED, Scenario, shipped};
-use crate::store::{EventStore, ReadAll};
+use crate::store::{EventStore, ReadAll, StoreError};
 use crate::write_side::{CommandOptions, CommandRequest, Committed, NewEvent};
 
 /// An event-sourcing sandbox: a scenario's rules over an event store.
@@ -34,6 +35,8 @@ pub struct JsSandbox {
     backend: Backend,
     durability: super::indexed_db::Durability,
     name: String,
+    /// Set by `close`: every method fails from then on.
+    closed: Cell<bool>,
 }
 
 /// The time now, in ms since the Unix epoch, for events the caller did not stamp.
@@ -106,7 +109,7 @@ impl JsSandbox {
         let scenario = scenario_from(open.scenario)?;
         let name = open.name.unwrap_or_else(|| scenario.name.clone());
         let store = BrowserStore::open(open.storage, &name, open.durability).await?;
-        let sandbox = Rc::new(Sandbox::open(store, scenario).await?);
+        let sandbox = Rc::new(Sandbox::open_as(store, scenario, open.on_other_scenario).await?);
         let head = sandbox.store().head_position().await?;
         let channel = (open.storage != Backend::Memory)
             .then(|| format!("es-sandbox/{}/{name}", open.storage.as_str()));
@@ -131,7 +134,34 @@ impl JsSandbox {
             backend: open.storage,
             durability: open.durability,
             name,
+            closed: Cell::new(false),
         })
+    }
+
+    /// Fails once the sandbox was closed.
+    pub(super) fn guard(&self) -> Result<(), SandboxError> {
+        if self.closed.get() {
+            return Err(StoreError::Closed {
+                reason: "the sandbox was closed; open it again".into(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// An operation that fails at once if the sandbox was closed.
+    pub(super) fn guarded<F, T>(
+        &self,
+        operation: F,
+    ) -> impl Future<Output = Result<T, SandboxError>> + 'static
+    where
+        F: Future<Output = Result<T, SandboxError>> + 'static,
+    {
+        let closed = self.guard();
+        async move {
+            closed?;
+            operation.await
+        }
     }
 
     /// Runs an operation that stores events, then pumps the news (to subscribers, the read model
@@ -143,11 +173,11 @@ impl JsSandbox {
         T: serde::Serialize + 'static,
     {
         let news = Rc::clone(&self.news);
-        promise(async move {
+        promise(self.guarded(async move {
             let outcome = operation.await;
             news.pump();
             Ok(shape(outcome?))
-        })
+        }))
     }
 }
 
@@ -229,12 +259,14 @@ impl JsSandbox {
     /// The scenario: names, help, rules, commands, event types, upcasters, queries.
     #[wasm_bindgen(unchecked_return_type = "ScenarioInfo")]
     pub fn scenario(&self) -> Result<JsValue, JsValue> {
+        self.guard()?;
         Ok(to_js(&self.inner.domain().describe())?)
     }
 
     /// Where the events live, and what they survive.
     #[wasm_bindgen(js_name = storeInfo, unchecked_return_type = "StoreInfo")]
     pub fn store_info(&self) -> Result<JsValue, JsValue> {
+        self.guard()?;
         let info = StoreInfo {
             storage: self.backend.as_str(),
             name: self.name.clone(),
@@ -251,6 +283,7 @@ impl JsSandbox {
         &self,
         #[wasm_bindgen(js_name = aggregateId)] aggregate_id: &str,
     ) -> Result<JsValue, JsValue> {
+        self.guard()?;
         let domain = self.inner.domain();
         let Some(aggregate) = domain.aggregate_type_of(aggregate_id) else {
             return Ok(JsValue::UNDEFINED);
@@ -265,8 +298,9 @@ impl JsSandbox {
 
     /// The scenario document as JSON text, to edit or export.
     #[wasm_bindgen(js_name = scenarioJson)]
-    pub fn scenario_json(&self) -> String {
-        self.inner.domain().scenario().to_json()
+    pub fn scenario_json(&self) -> Result<String, JsValue> {
+        self.guard()?;
+        Ok(self.inner.domain().scenario().to_json())
     }
 
     /// Appends events as they are (bypassing command handlers), all or none.
@@ -332,7 +366,7 @@ impl JsSandbox {
     ) -> js_sys::Promise {
         let replay: Result<ReplayOptions, _> = options(replay, "replay options");
         let sandbox = Rc::clone(&self.inner);
-        promise(async move { sandbox.write().replay(&aggregate_id, &replay?).await })
+        promise(self.guarded(async move { sandbox.write().replay(&aggregate_id, &replay?).await }))
     }
 
     /// Takes a snapshot of an aggregate at its last version.
@@ -342,7 +376,7 @@ impl JsSandbox {
         #[wasm_bindgen(js_name = aggregateId)] aggregate_id: String,
     ) -> js_sys::Promise {
         let sandbox = Rc::clone(&self.inner);
-        promise(async move { sandbox.write().snapshot(&aggregate_id).await })
+        promise(self.guarded(async move { sandbox.write().snapshot(&aggregate_id).await }))
     }
 
     /// An aggregate's snapshots, oldest first.
@@ -352,7 +386,7 @@ impl JsSandbox {
         #[wasm_bindgen(js_name = aggregateId)] aggregate_id: String,
     ) -> js_sys::Promise {
         let sandbox = Rc::clone(&self.inner);
-        promise(async move { sandbox.write().snapshots(&aggregate_id).await })
+        promise(self.guarded(async move { sandbox.write().snapshots(&aggregate_id).await }))
     }
 
     /// Events in position order: `{ fromPosition?, limit? (1000), eventTypes?, aggregateId? }`.
@@ -367,21 +401,21 @@ impl JsSandbox {
             required::<ReadAll>(query, "event query")
         };
         let sandbox = Rc::clone(&self.inner);
-        promise(async move { sandbox.write().events(&query?).await })
+        promise(self.guarded(async move { sandbox.write().events(&query?).await }))
     }
 
     /// Position of the last event in the log (0 when empty).
     #[wasm_bindgen(js_name = headPosition, unchecked_return_type = "Promise<number>")]
     pub fn head_position(&self) -> js_sys::Promise {
         let sandbox = Rc::clone(&self.inner);
-        promise(async move { Ok(sandbox.store().head_position().await?) })
+        promise(self.guarded(async move { Ok(sandbox.store().head_position().await?) }))
     }
 
     /// Every aggregate in the store with its version.
     #[wasm_bindgen(unchecked_return_type = "Promise<StreamInfo[]>")]
     pub fn streams(&self) -> js_sys::Promise {
         let sandbox = Rc::clone(&self.inner);
-        promise(async move { sandbox.write().streams().await })
+        promise(self.guarded(async move { sandbox.write().streams().await }))
     }
 
     /// Calls `callback({ events, source })` with new events, in position order, each exactly
@@ -396,6 +430,7 @@ impl JsSandbox {
         #[wasm_bindgen(unchecked_param_type = "{ fromPosition?: number } | undefined")]
         subscribe: JsValue,
     ) -> Result<JsValue, JsValue> {
+        self.guard()?;
         let subscribe: SubscribeOptions = options(subscribe, "subscribe options")?;
         let after = subscribe.from_position.map(|from| from.saturating_sub(1));
         let id = self.news.subscribe(callback, after);
@@ -413,15 +448,16 @@ impl JsSandbox {
     #[wasm_bindgen(unchecked_return_type = "Promise<StoredEvent[]>")]
     pub fn refresh(&self) -> js_sys::Promise {
         let (sandbox, news) = (Rc::clone(&self.inner), Rc::clone(&self.news));
-        promise(async move {
+        promise(self.guarded(async move {
             let events: Vec<StoredEvent> = sandbox.write().refresh().await?;
             news.pump();
             Ok(events)
-        })
+        }))
     }
 
-    /// Closes the store and stops notifications; later calls fail.
+    /// Closes the store and stops notifications; every later call fails, saying so.
     pub fn close(&self) {
+        self.closed.set(true);
         self.news.close();
         self.inner.store().close();
     }

@@ -8,6 +8,7 @@ use super::store::{Backend, Durable};
 use crate::event::EventId;
 use crate::expected::ExpectedVersion;
 use crate::read_side::{ProjectionStatus, QueryLimits, QueryResult};
+use crate::sandbox::OnOtherScenario;
 use crate::write_side::Committed;
 
 /// Options of `Sandbox.open`.
@@ -27,6 +28,9 @@ pub struct OpenOptions {
     /// `project()` is called.
     #[serde(default)]
     pub read_model: ReadModelMode,
+    /// What to do when the store's events were written under another scenario.
+    #[serde(default)]
+    pub on_other_scenario: OnOtherScenario,
 }
 
 /// When projections run.

@@ -4,7 +4,8 @@
 //! Keys of store `<name>`:
 //! - `es-sandbox/<name>/seg/<first position>`: a segment as JSON text behind a CRC-32, readable
 //!   in DevTools;
-//! - `es-sandbox/<name>/snap/<aggregate id>`: that aggregate's snapshots, a JSON array.
+//! - `es-sandbox/<name>/snap/<aggregate id>`: that aggregate's snapshots, a JSON array;
+//! - `es-sandbox/<name>/scenario`: the scenario document its events are written under.
 //!
 //! The commit record lives in IndexedDB (database `es-sandbox/localstorage/<name>`), because
 //! localStorage cannot be trusted across tabs: each tab reads a copy that other tabs' writes
@@ -152,6 +153,10 @@ impl LocalSegments {
         format!("{}seg/{first}", self.prefix)
     }
 
+    fn scenario_key(&self) -> String {
+        format!("{}scenario", self.prefix)
+    }
+
     fn snapshot_key(&self, aggregate_id: &str) -> String {
         format!("{}snap/{aggregate_id}", self.prefix)
     }
@@ -274,6 +279,16 @@ impl SegmentIo for LocalSegments {
 
     async fn pause(&self) {
         super::projecting::sleep(20.0).await;
+    }
+
+    async fn read_scenario(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.storage.get_item(&self.scenario_key()).ok().flatten())
+    }
+
+    async fn write_scenario(&self, document: &str) -> Result<(), StoreError> {
+        self.storage
+            .set_item(&self.scenario_key(), document)
+            .map_err(|e| write_error(e, "record the scenario"))
     }
 
     async fn read_snapshots(&self) -> Result<Vec<Snapshot>, StoreError> {

@@ -8,12 +8,18 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 
+use super::class::clock_ms;
 use super::news::News;
 use super::store::BrowserStore;
+use crate::error::SandboxError;
 use crate::sandbox::Sandbox;
 
 /// Events one round of projecting takes; a page stays responsive between rounds.
 const CHUNK: usize = 5_000;
+/// The longest delay before projections follow new events.
+const MAX_DELAY_MS: f64 = 60_000.0;
+/// How often a waiting catch-up looks at the delay again.
+const DELAY_CHECK_MS: f64 = 50.0;
 
 /// Schedules catch-ups of the read model.
 pub struct Projecting {
@@ -62,9 +68,29 @@ impl Projecting {
         self.delay_ms.get()
     }
 
-    /// Sets that delay (0 = as soon as possible).
-    pub fn set_delay_ms(&self, ms: f64) {
-        self.delay_ms.set(ms.clamp(0.0, 60_000.0));
+    /// Sets that delay (0 = as soon as possible), from 0 to a minute; it takes effect at once,
+    /// for a catch-up already waiting too.
+    pub fn set_delay_ms(&self, ms: f64) -> Result<(), SandboxError> {
+        if !(0.0..=MAX_DELAY_MS).contains(&ms) {
+            return Err(SandboxError::bad_input(
+                "projection delay",
+                format!("must be 0 to {MAX_DELAY_MS} ms, got {ms}"),
+            ));
+        }
+        self.delay_ms.set(ms);
+        Ok(())
+    }
+
+    /// Waits until the delay has passed since `since`, looking at the delay again every few
+    /// milliseconds, so that a shorter one set meanwhile takes effect at once.
+    async fn wait_for_delay(&self, since: f64) {
+        loop {
+            let remaining = since + self.delay_ms.get() - clock_ms();
+            if remaining <= 0.0 {
+                return;
+            }
+            sleep(remaining.min(DELAY_CHECK_MS)).await;
+        }
     }
 
     /// Catches the read model up, after the delay; one catch-up at a time, and one more if
@@ -80,7 +106,7 @@ impl Projecting {
         let this = Rc::clone(self);
         spawn_local(async move {
             loop {
-                sleep(this.delay_ms.get()).await;
+                this.wait_for_delay(clock_ms()).await;
                 loop {
                     match this.sandbox.project(CHUNK).await {
                         Ok(projected) => {

@@ -32,7 +32,7 @@ impl JsSandbox {
     #[wasm_bindgen(unchecked_return_type = "Promise<ReadModelInfo>")]
     pub fn projections(&self) -> js_sys::Promise {
         let (sandbox, projecting) = (Rc::clone(&self.inner), Rc::clone(&self.projecting));
-        promise(async move {
+        promise(self.guarded(async move {
             let head = sandbox.store().head_position().await?;
             let read = sandbox.read();
             let projections: Vec<ProjectionLag> = read
@@ -57,14 +57,14 @@ impl JsSandbox {
                 behind,
                 projections,
             })
-        })
+        }))
     }
 
     /// Brings every running projection up to the head of the log now; resolves to what it did.
     #[wasm_bindgen(unchecked_return_type = "Promise<Projected>")]
     pub fn project(&self) -> js_sys::Promise {
         let sandbox = Rc::clone(&self.inner);
-        promise(async move {
+        promise(self.guarded(async move {
             let mut total = Projected::default();
             loop {
                 let round = sandbox.project(usize::MAX).await?;
@@ -74,19 +74,21 @@ impl JsSandbox {
                 }
                 total.applied += round.applied;
             }
-        })
+        }))
     }
 
-    /// Sets how long projections wait before following new events (ms; 0 = at once), so that
-    /// the read model's lag can be seen.
+    /// Sets how long projections wait before following new events (0 to 60000 ms; 0 = at
+    /// once), so that the read model's lag can be seen. A new delay takes effect at once.
     #[wasm_bindgen(js_name = setProjectionDelay)]
-    pub fn set_projection_delay(&self, ms: f64) {
-        self.projecting.set_delay_ms(ms);
+    pub fn set_projection_delay(&self, ms: f64) -> Result<(), JsValue> {
+        self.guard()?;
+        Ok(self.projecting.set_delay_ms(ms)?)
     }
 
     /// Pauses a projection: queries see its tables as they are while the log moves on.
     #[wasm_bindgen(js_name = pauseProjection)]
     pub fn pause_projection(&self, name: &str) -> Result<(), JsValue> {
+        self.guard()?;
         Ok(self
             .inner
             .read_mut()
@@ -97,6 +99,7 @@ impl JsSandbox {
     /// Restarts a paused, crashed or failed projection from its checkpoint.
     #[wasm_bindgen(js_name = resumeProjection)]
     pub fn resume_projection(&self, name: &str) -> Result<(), JsValue> {
+        self.guard()?;
         self.inner
             .read_mut()
             .resume(name)
@@ -110,6 +113,7 @@ impl JsSandbox {
     /// and a restart resumes from the checkpoint.
     #[wasm_bindgen(js_name = crashProjection)]
     pub fn crash_projection(&self, name: &str, after: usize) -> Result<(), JsValue> {
+        self.guard()?;
         Ok(self
             .inner
             .read_mut()
@@ -117,10 +121,23 @@ impl JsSandbox {
             .map_err(SandboxError::from)?)
     }
 
+    /// Skips the event a failed projection stopped at: parks it in the `parked_events` table with
+    /// SQLite's error, and lets the projection go on after it.
+    #[wasm_bindgen(js_name = skipEvent, unchecked_return_type = "Promise<void>")]
+    pub fn skip_event(&self, projection: String) -> js_sys::Promise {
+        let (sandbox, projecting) = (Rc::clone(&self.inner), Rc::clone(&self.projecting));
+        promise(self.guarded(async move {
+            sandbox.skip(&projection).await?;
+            projecting.schedule();
+            Ok(())
+        }))
+    }
+
     /// Drops a projection's tables and replays it from position 0. If its setup fails, its
     /// tables stay as they were and it is failed, saying why.
     #[wasm_bindgen(js_name = rebuildProjection)]
     pub fn rebuild_projection(&self, name: &str) -> Result<(), JsValue> {
+        self.guard()?;
         self.inner
             .read_mut()
             .rebuild(name)
@@ -136,6 +153,7 @@ impl JsSandbox {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ProjectionSpec[]")] specs: JsValue,
     ) -> Result<(), JsValue> {
+        self.guard()?;
         let specs: Vec<ProjectionSpec> = from_json(specs, "projections")?;
         self.inner
             .read_mut()
@@ -157,7 +175,7 @@ impl JsSandbox {
     ) -> js_sys::Promise {
         let query: Result<QueryOptions, _> = options(query, "query options");
         let sandbox = Rc::clone(&self.inner);
-        promise(async move {
+        promise(self.guarded(async move {
             let query = query?;
             let limits = query.limits(clock_ms);
             let started = clock_ms();
@@ -185,7 +203,7 @@ impl JsSandbox {
                 sources,
                 result,
             })
-        })
+        }))
     }
 
     /// The projections that own any of these tables (as a `queryCopy` answer lists them), and
@@ -199,7 +217,7 @@ impl JsSandbox {
     ) -> js_sys::Promise {
         let tables = from_json::<Vec<String>>(tables, "tables");
         let sandbox = Rc::clone(&self.inner);
-        promise(async move {
+        promise(self.guarded(async move {
             let tables = tables?;
             let head = sandbox.store().head_position().await?;
             let statuses = sandbox.read().sources(&tables);
@@ -207,14 +225,15 @@ impl JsSandbox {
                 .into_iter()
                 .map(|s| source(s, head))
                 .collect::<Vec<_>>())
-        })
+        }))
     }
 
     /// The read model's generation: it moves on with every change to the tables, so a copy of
     /// the same generation is still current.
     #[wasm_bindgen(js_name = readModelGeneration)]
-    pub fn read_model_generation(&self) -> f64 {
-        self.inner.read().generation() as f64
+    pub fn read_model_generation(&self) -> Result<f64, JsValue> {
+        self.guard()?;
+        Ok(self.inner.read().generation() as f64)
     }
 
     /// A copy of the read model in SQLite's file format, for `queryCopy` in a worker, so that a
@@ -227,7 +246,7 @@ impl JsSandbox {
     ) -> js_sys::Promise {
         let copy: Result<QueryOptions, _> = options(copy, "copy options");
         let sandbox = Rc::clone(&self.inner);
-        future_to_promise(async move {
+        let copying = self.guarded(async move {
             let exclude = copy?.exclude;
             let bytes = if exclude.is_empty() {
                 sandbox.read_mut().to_bytes().map_err(SandboxError::from)?
@@ -235,7 +254,9 @@ impl JsSandbox {
                 let mut model = sandbox.what_if(&exclude).await?;
                 model.to_bytes().map_err(SandboxError::from)?
             };
-            Ok(js_sys::Uint8Array::from(&bytes[..]).into())
-        })
+            Ok(js_sys::Uint8Array::from(&bytes[..]))
+        });
+        // Bytes cross as bytes, not as JSON.
+        future_to_promise(async move { Ok(copying.await?.into()) })
     }
 }

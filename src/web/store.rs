@@ -307,8 +307,14 @@ pub async fn export_raw(
                             exported(SegmentCodec::Binary, key, &value)
                         })
                     }
-                    "meta" => {
+                    "meta" if key.as_string().as_deref() == Some("head") => {
                         export["commitRecord"] = commit_record_json(&commit_record::parse(&value));
+                        None
+                    }
+                    "meta" => {
+                        let text = value.as_string().unwrap_or_default();
+                        export["scenario"] =
+                            serde_json::from_str(&text).unwrap_or(Value::String(text));
                         None
                     }
                     _ => after.is_none().then(|| {
@@ -396,5 +402,13 @@ impl EventStore for BrowserStore {
 
     async fn read_event(&self, event_id: EventId) -> Result<Option<StoredEvent>, StoreError> {
         each_backend!(self, s => s.read_event(event_id).await)
+    }
+
+    async fn scenario(&self) -> Result<Option<String>, StoreError> {
+        each_backend!(self, s => s.scenario().await)
+    }
+
+    async fn record_scenario(&self, document: &str) -> Result<(), StoreError> {
+        each_backend!(self, s => s.record_scenario(document).await)
     }
 }

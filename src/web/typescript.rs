@@ -20,6 +20,8 @@ export interface OpenOptions {
   durability?: "relaxed" | "strict";
   /** "live" (default): projections follow new events on their own; "manual": only on `project()`. */
   readModel?: "live" | "manual";
+  /** When the store holds events of another scenario: refuse (default), or open with the store's or the given one. */
+  onOtherScenario?: "refuse" | "useStored" | "useGiven";
 }
 
 /** A store, for the static methods that work without opening it. */
@@ -232,8 +234,10 @@ export interface AggregateInfo {
   description: string;
   rules: string;
   rulesHash: string;
-  commands: { name: string; description: string; example: unknown }[];
-  eventTypes: { name: string; schemaVersion: number }[];
+  /** Each command with help, an example payload and its payload's shape in words. */
+  commands: { name: string; description: string; example: unknown; payload: string | null }[];
+  /** Each event type with its current schema version and its data's shape at each version. */
+  eventTypes: { name: string; schemaVersion: number; shapes: { schemaVersion: number; shape: string }[] }[];
 }
 
 export interface ScenarioInfo {
@@ -250,5 +254,5 @@ export interface ScenarioInfo {
 /** Every error the sandbox throws is an `Error` with `name` "SandboxError", a `kind` and `details`. */
 export type SandboxErrorKind =
   | "conflict" | "businessRule" | "script" | "badInput" | "idempotency"
-  | "storageFull" | "corrupt" | "storage" | "projection" | "query";
+  | "storageFull" | "corrupt" | "storage" | "projection" | "query" | "otherScenario";
 "#;

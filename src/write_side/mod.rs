@@ -160,10 +160,11 @@ impl<S: EventStore> WriteSide<S> {
         now: Timestamp,
     ) -> Result<Committed, SandboxError> {
         let aggregate = self.aggregate_type(aggregate_id)?;
+        let batch = events.len();
         let proposed = events
             .into_iter()
             .enumerate()
-            .map(|(index, event)| self.propose(aggregate, index, event, now))
+            .map(|(index, event)| self.propose(aggregate, (index, batch), event, now))
             .collect::<Result<Vec<_>, _>>()?;
         // An id already stored: the store decides (idempotency before the expected version)
         // whether this is a retry, which gets the originals back, or a misuse of the id.
@@ -241,17 +242,34 @@ impl<S: EventStore> WriteSide<S> {
         .into())
     }
 
-    /// Checks a caller's event against the rules and fills in its defaults.
+    /// Checks a caller's event (at `index` of a batch of `len`) against the rules and its
+    /// declared shape, and fills in its defaults.
     fn propose(
         &self,
         aggregate: &AggregateType,
-        index: usize,
+        (index, len): (usize, usize),
         event: NewEvent,
         now: Timestamp,
     ) -> Result<ProposedEvent, SandboxError> {
         let schema_version =
             self.domain
                 .check_event_type(aggregate, &event.event_type, event.schema_version)?;
+        self.domain
+            .check_event_data(aggregate, &event.event_type, schema_version, &event.data)
+            .map_err(|e| match e {
+                SandboxError::Shape {
+                    what,
+                    field,
+                    expected,
+                    found,
+                } if len > 1 => SandboxError::Shape {
+                    what: format!("{what}, event {} of the batch", index + 1),
+                    field,
+                    expected,
+                    found,
+                },
+                other => other,
+            })?;
         let proposed = ProposedEvent {
             event_id: event.event_id.unwrap_or_else(EventId::new_random),
             event_type: event.event_type.into(),

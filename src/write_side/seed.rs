@@ -55,6 +55,9 @@ pub fn plan_seed(domain: &Domain) -> Result<Vec<(String, Vec<ProposedEvent>)>, S
                     .map_err(|e| fail(e.to_string()))?;
                 let data =
                     EventData::from_value(step.data.clone()).map_err(|e| fail(e.to_string()))?;
+                domain
+                    .check_event_data(aggregate, event_type, schema_version, &data)
+                    .map_err(|e| fail(e.to_string()))?;
                 let events = vec![ProposedEvent {
                     event_id: id(0),
                     event_type: event_type.as_str().into(),

@@ -100,7 +100,7 @@ test("stress: 2 pages × 500 concurrent appends with expected versions and retri
           const eventId = crypto.randomUUID();
           for (let attempt = 0; attempt < 10_000; attempt += 1) {
             try {
-              const committed = await sandbox.append("acc-001", [{ type: "Deposited", data: { amount: 1, tab, i }, eventId }], { expected: known });
+              const committed = await sandbox.append("acc-001", [{ type: "Deposited", data: { amount: 1 }, eventId, correlationId: `${tab}/${i}` }], { expected: known });
               known = Math.max(known, committed.version);
               acknowledged.push(eventId);
               return;

@@ -16,6 +16,7 @@ class AppendPanel extends Panel {
           { id: "append-form" },
           el("label", {}, "Aggregate id ", el("input", { name: "aggregateId", required: "" })),
           el("label", {}, "Event type ", el("select", { name: "type" })),
+          el("p", { name: "help", class: "muted" }),
           el("label", {}, "Data (JSON) ", el("textarea", { name: "data", rows: 3 }, "{}")),
           el("label", {}, "Expected version ", el("input", { name: "expected", inputmode: "numeric", placeholder: "any" })),
           el("button", { type: "submit" }, "Append"),
@@ -28,6 +29,7 @@ class AppendPanel extends Panel {
   ready() {
     const form = this.$("#append-form");
     form.aggregateId.addEventListener("input", () => this.#fillTypes());
+    form.type.addEventListener("change", () => this.#showShape());
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.#append();
@@ -42,6 +44,17 @@ class AppendPanel extends Panel {
     const form = this.$("#append-form");
     const type = this.session.sandbox?.aggregateType(form.aggregateId.value.trim());
     fillSelect(form.type, type ? type.eventTypes.map((t) => t.name) : []);
+    this.#showShape();
+  }
+
+  /** The declared shape of the chosen event type's data, at each schema version. */
+  #showShape() {
+    const form = this.$("#append-form");
+    const type = this.session.sandbox?.aggregateType(form.aggregateId.value.trim());
+    const event = type?.eventTypes.find((t) => t.name === form.type.value);
+    form.querySelector("[name=help]").textContent = event?.shapes.length
+      ? `Data: ${event.shapes.map((s) => (event.shapes.length > 1 ? `v${s.schemaVersion} ${s.shape}` : s.shape)).join("; ")}.`
+      : "";
   }
 
   async #append() {

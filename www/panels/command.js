@@ -53,7 +53,8 @@ class CommandPanel extends Panel {
     const form = this.$("#command-form");
     const command = this.#aggregateType()?.commands.find((c) => c.name === form.command.value);
     form.payload.value = command ? JSON.stringify(command.example) : "{}";
-    form.querySelector("[name=help]").textContent = command?.description ?? "";
+    const shape = command?.payload ? ` Payload: ${command.payload}.` : "";
+    form.querySelector("[name=help]").textContent = command ? `${command.description}${shape}` : "";
   }
 
   async #execute() {

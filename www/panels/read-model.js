@@ -25,17 +25,83 @@ class ReadModelPanel extends Panel {
           el("thead", {}, el("tr", {}, ["Projection", "Checkpoint", "State", ""].map((h) => el("th", {}, h)))),
           el("tbody"),
         ),
-        el("p", { id: "projection-result", class: "result", role: "status" }),
+        el("p", { id: "projection-result", class: "result", role: "status", "data-testid": "projection-result" }),
+        el(
+          "form",
+          { id: "projection-editor", hidden: "" },
+          el("label", {}, el("span", { id: "projection-editor-title" }), el("textarea", { name: "definition", rows: 8, spellcheck: "false" })),
+          el("p", { class: "muted" }, "The projection as JSON: its setup and the statements run for each event type. Applying it rebuilds the projection from position 0."),
+          el("button", { type: "submit" }, "Apply and rebuild"),
+          " ",
+          el("button", { type: "button", class: "secondary", "data-action": "cancel" }, "Cancel"),
+        ),
       ),
     ];
   }
 
   ready() {
-    this.$("#delay").addEventListener("change", (event) => this.session.sandbox?.setProjectionDelay(Number(event.target.value) || 0));
+    this.$("#delay").addEventListener("change", async (event) => {
+      const result = this.$("#projection-result");
+      const sandbox = this.session.sandbox;
+      if (!sandbox) return;
+      try {
+        // The module checks the range and says what it refused.
+        sandbox.setProjectionDelay(Number(event.target.value.trim() === "" ? NaN : event.target.value));
+        showResult(result, "", "");
+      } catch (error) {
+        showResult(result, "error", error.message);
+        event.target.value = (await sandbox.projections()).delayMs;
+      }
+    });
+    const editor = this.$("#projection-editor");
+    editor.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.#applyDefinition();
+    });
+    editor.querySelector('[data-action="cancel"]').addEventListener("click", () => (editor.hidden = true));
+  }
+
+  /** Opens the editor on one projection's definition. */
+  #edit(name) {
+    const editor = this.$("#projection-editor");
+    editor.dataset.projection = name;
+    this.$("#projection-editor-title").textContent = `Definition of ${name}`;
+    editor.definition.value = JSON.stringify(this.#current(name), null, 2);
+    editor.hidden = false;
+  }
+
+  /** The definitions in force: the scenario's, with the edits applied here. */
+  #edited;
+
+  #current(name) {
+    return (this.#edited ?? this.session.info.projections).find((p) => p.name === name);
+  }
+
+  #applyDefinition() {
+    const editor = this.$("#projection-editor");
+    const name = editor.dataset.projection;
+    const result = this.$("#projection-result");
+    try {
+      const spec = JSON.parse(editor.definition.value);
+      const specs = (this.#edited ?? this.session.info.projections).map((p) => (p.name === name ? spec : p));
+      const sandbox = this.session.sandbox;
+      sandbox.redefineProjections(specs);
+      sandbox.rebuildProjection(spec.name);
+      this.#edited = specs;
+      editor.hidden = true;
+      showResult(result, "ok", `${spec.name} was redefined and is being rebuilt from position 0.`);
+    } catch (error) {
+      showResult(result, "error", error.message);
+    }
+    this.render();
   }
 
   attach(session) {
-    this.on("opened", () => session.sandbox.setProjectionDelay(Number(this.$("#delay").value) || 0));
+    this.on("opened", () => {
+      this.#edited = undefined;
+      this.$("#projection-editor").hidden = true;
+      session.sandbox.setProjectionDelay(Number(this.$("#delay").value) || 0);
+    });
     this.on("changed", () => this.render());
     this.on("readmodel", () => this.render());
   }
@@ -48,6 +114,8 @@ class ReadModelPanel extends Panel {
     if (!latest()) return;
     this.$("#read-model-where").textContent =
       `The read model lives ${model.location}. The log's head is at position ${model.head}; a projection behind it answers with older data.`;
+    const delay = this.$("#delay");
+    if (document.activeElement !== delay) delay.value = model.delayMs;
     fill(
       this.$("#projections tbody"),
       model.projections.map((p) => {
@@ -57,14 +125,14 @@ class ReadModelPanel extends Panel {
           : p.state === "crashed"
             ? `after applying up to position ${p.atPosition}, before committing: nothing of that round was kept`
             : p.state === "failed"
-              ? `stopped at position ${p.atPosition}: ${p.message}`
+              ? `stopped before the event at position ${p.atPosition}: ${p.message}. Fix its definition and rebuild, skip this event (it is parked in parked_events with the error), or leave it stopped.`
               : "";
         const actions = [];
         const action = (label, run) => {
           const button = el("button", { type: "button", class: "secondary", "data-action": label }, label);
           button.addEventListener("click", async () => {
             try {
-              run();
+              await run();
             } catch (error) {
               showResult(this.$("#projection-result"), "error", error.message);
             }
@@ -73,9 +141,11 @@ class ReadModelPanel extends Panel {
           actions.push(button);
         };
         if (p.state === "running") action("Pause", () => sandbox.pauseProjection(p.name));
-        else if (!p.stale) action("Resume", () => sandbox.resumeProjection(p.name));
+        else if (!p.stale) action(p.state === "failed" ? "Retry" : "Resume", () => sandbox.resumeProjection(p.name));
+        if (p.state === "failed") action("Skip this event", () => sandbox.skipEvent(p.name));
         action("Crash", () => sandbox.crashProjection(p.name, 1));
         action("Rebuild", () => sandbox.rebuildProjection(p.name));
+        if (p.name !== "events") action("Edit", () => this.#edit(p.name));
         return el(
           "tr",
           { "data-projection": p.name, title: p.description },

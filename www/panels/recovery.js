@@ -15,6 +15,18 @@ class RecoveryPanel extends Panel {
     return [
       el(
         "section",
+        { id: "other-scenario", hidden: "", "data-testid": "other-scenario" },
+        el("h2", {}, "This store belongs to another scenario"),
+        el("p", { id: "other-scenario-reason" }),
+        el(
+          "p",
+          { class: "actions" },
+          el("button", { id: "use-stored", type: "button" }),
+          el("button", { id: "use-given", type: "button", class: "secondary" }),
+        ),
+      ),
+      el(
+        "section",
         { id: "recovery", hidden: "", "data-testid": "recovery" },
         el("h2", {}, "The stored events cannot be read"),
         el("p", { id: "recovery-reason", "data-testid": "recovery-reason" }),
@@ -45,6 +57,12 @@ class RecoveryPanel extends Panel {
   }
 
   ready() {
+    const reopen = (onOtherScenario) => {
+      const session = this.session;
+      session.open({ scenario: session.scenario, ...session.store, onOtherScenario });
+    };
+    this.$("#use-stored").addEventListener("click", () => reopen("useStored"));
+    this.$("#use-given").addEventListener("click", () => reopen("useGiven"));
     this.$("#export").addEventListener("click", () => this.#export());
     this.$("#export-rest").addEventListener("click", () => this.#export(this.inspection.intactUpTo));
     this.$("#keep-prefix").addEventListener("click", () =>
@@ -67,10 +85,24 @@ class RecoveryPanel extends Panel {
   }
 
   attach() {
-    this.on("opening", () => (this.$("#recovery").hidden = true));
+    this.on("opening", () => {
+      this.$("#recovery").hidden = true;
+      this.$("#other-scenario").hidden = true;
+    });
     this.on("failed", ({ detail: error }) => {
       if (error.kind === "corrupt") this.#show(error);
+      if (error.kind === "otherScenario") this.#showOther(error);
     });
+  }
+
+  /** A store written under another scenario: open it with its own, or with the one asked for. */
+  #showOther(error) {
+    const { stored, given } = error.details;
+    this.$("#other-scenario-reason").textContent =
+      `The store ${this.session.store.name} holds events of scenario ${stored}, not ${given}. Nothing was changed.`;
+    this.$("#use-stored").textContent = `Open it with ${stored}`;
+    this.$("#use-given").textContent = `Open it with ${given} anyway`;
+    this.$("#other-scenario").hidden = false;
   }
 
   /** Asks inline (no browser dialog) before doing something that deletes stored records. */

@@ -24,7 +24,8 @@ class StatusPanel extends Panel {
       const { info, where } = session;
       this.$("#scenario-description").textContent = info.description;
       const shared = where.durable.tabClose ? " Other tabs on this store see its events live." : "";
-      status.textContent = `${info.title || info.name}: events are stored in ${where.location}; ${where.durable.summary}.${shared}`;
+      const own = session.ownRules ? " It was opened with the rules recorded with this store." : "";
+      status.textContent = `${info.title || info.name}: events are stored in ${where.location}; ${where.durable.summary}.${shared}${own}`;
     });
     this.on("remote", ({ detail }) => {
       this.$("#live").textContent = detail.error

@@ -7,6 +7,7 @@
 //! - `meta`: key `head` = the commit record, `{"position": …, "eventId": …}` as JSON text
 //!   (a store from before it existed gets the object store in an upgrade, and the record with
 //!   its next append).
+//! - `meta`: key `scenario` = the scenario document the store's events are written under.
 //! - `snapshots`: key = `[aggregateId, version]`; value = the snapshot as JSON text.
 //!
 //! One append (or a group of appends made while a write was in flight) is one readwrite
@@ -39,6 +40,8 @@ const SEGMENTS: &str = "segments";
 const SNAPSHOTS: &str = "snapshots";
 const META: &str = "meta";
 const STORES: &[&str] = &[SEGMENTS, SNAPSHOTS, META];
+/// The key in `meta` of the scenario document the store's events are written under.
+const SCENARIO: &str = "scenario";
 
 /// How hard a commit waits for the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize)]
@@ -279,6 +282,33 @@ impl SegmentIo for IdbSegments {
 
     async fn pause(&self) {
         crate::web::projecting::sleep(20.0).await;
+    }
+
+    async fn read_scenario(&self) -> Result<Option<String>, StoreError> {
+        let db = self.connection()?;
+        let fail = |e| backend_error("read the scenario", e);
+        let tx = idb::transaction(&db, &[META], false, "default").map_err(fail)?;
+        let store = tx
+            .object_store(META)
+            .map_err(|e| fail(IdbError::from_js(e)))?;
+        let request = store
+            .get(&SCENARIO.into())
+            .map_err(|e| fail(IdbError::from_js(e)))?;
+        Ok(idb::request(&request).await.map_err(fail)?.as_string())
+    }
+
+    async fn write_scenario(&self, document: &str) -> Result<(), StoreError> {
+        let db = self.connection()?;
+        let fail = |e| backend_error("record the scenario", e);
+        let tx = idb::transaction(&db, &[META], true, self.durability.as_str()).map_err(fail)?;
+        let store = tx
+            .object_store(META)
+            .map_err(|e| fail(IdbError::from_js(e)))?;
+        store
+            .put_with_key(&document.into(), &SCENARIO.into())
+            .map_err(|e| fail(IdbError::from_js(e)))?;
+        idb::commit_soon(&tx);
+        idb::committed(&tx).await.map_err(fail)
     }
 
     async fn read_snapshots(&self) -> Result<Vec<Snapshot>, StoreError> {

@@ -1,17 +1,25 @@
-//! A scenario compiled for use: checked, its rules and upcasters compiled, each aggregate type's
-//! rules hash computed. Everything here is pure: no store, no clock.
+//! A scenario compiled for use: checked, its rules, upcasters and shapes compiled, each aggregate
+//! type's rules hash computed. Everything here is pure: no store, no clock.
+//!
+//! - `info`: the scenario as the page shows it;
+//! - `shapes`: the declared shapes of events and payloads, and their checks.
+
+mod info;
+mod shapes;
 
 use std::collections::BTreeSet;
 
 use rhai::Dynamic;
-use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+pub use info::{AggregateInfo, CommandInfo, EventTypeInfo, ScenarioInfo, VersionShape};
+pub use shapes::Shapes;
 
 use crate::error::SandboxError;
 use crate::event::{EventData, StoredEvent, check_aggregate_id};
 use crate::rules::{AggregateRules, CommandContext, DecideError, Decided};
-use crate::scenario::{ProjectionSpec, Scenario, ScenarioError, SuggestedQuery, UpcasterSpec};
+use crate::scenario::{Scenario, ScenarioError};
 use crate::script::{
     ScriptEngine, ScriptError, ScriptLimits, data_to_dynamic, dynamic_to_json, json_to_dynamic,
 };
@@ -20,70 +28,6 @@ use crate::upcast::{UpcasterSource, Upcasters};
 /// Largest automatic snapshot interval.
 pub const MAX_SNAPSHOT_INTERVAL: u64 = 1_000_000;
 
-/// A scenario as the page shows it: names, help, rules, and what each aggregate accepts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScenarioInfo {
-    /// Machine name.
-    pub name: String,
-    /// Human title.
-    pub title: String,
-    /// What it shows.
-    pub description: String,
-    /// Automatic snapshot interval.
-    pub snapshot_interval: u64,
-    /// The aggregate types.
-    pub aggregates: Vec<AggregateInfo>,
-    /// The upcasters.
-    pub upcasters: Vec<UpcasterSpec>,
-    /// The read model's projections.
-    pub projections: Vec<ProjectionSpec>,
-    /// Suggested queries.
-    pub queries: Vec<SuggestedQuery>,
-}
-
-/// One aggregate type as the page shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AggregateInfo {
-    /// Its name.
-    pub name: String,
-    /// Its id prefix.
-    pub id_prefix: String,
-    /// What it models.
-    pub description: String,
-    /// Its rules' source.
-    pub rules: String,
-    /// The hash its snapshots carry.
-    pub rules_hash: String,
-    /// Its commands with help and an example payload.
-    pub commands: Vec<CommandInfo>,
-    /// The event types it applies, with their current schema versions.
-    pub event_types: Vec<EventTypeInfo>,
-}
-
-/// A command as the page offers it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CommandInfo {
-    /// Its name.
-    pub name: String,
-    /// What it does.
-    pub description: String,
-    /// A payload to start from.
-    pub example: Value,
-}
-
-/// An event type with its current schema version.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EventTypeInfo {
-    /// Its name.
-    pub name: String,
-    /// The schema version commands write.
-    pub schema_version: u32,
-}
-
 /// One aggregate type (`account`) with the hash that tags its snapshots.
 #[derive(Debug, Clone)]
 pub struct AggregateType {
@@ -91,6 +35,8 @@ pub struct AggregateType {
     pub rules: AggregateRules,
     /// Hash of its rules and of the upcasters of the event types it applies.
     pub rules_hash: String,
+    /// The shapes it declares for its events and command payloads.
+    pub shapes: Shapes,
 }
 
 /// A compiled scenario.
@@ -149,7 +95,12 @@ impl Domain {
                 }
             }
             let rules_hash = rules_hash(&rules, &upcasters);
-            aggregate_types.push(AggregateType { rules, rules_hash });
+            let shapes = Shapes::compile(index, spec, &rules, &upcasters)?;
+            aggregate_types.push(AggregateType {
+                rules,
+                rules_hash,
+                shapes,
+            });
         }
         for (index, projection) in scenario.projections.iter().enumerate() {
             let name_ok = projection
@@ -196,56 +147,6 @@ impl Domain {
             aggregate_types,
             upcasters,
         })
-    }
-
-    /// What the page shows of the scenario.
-    pub fn describe(&self) -> ScenarioInfo {
-        let scenario = &self.scenario;
-        let aggregates = self
-            .aggregate_types
-            .iter()
-            .zip(&scenario.aggregates)
-            .map(|(aggregate, spec)| AggregateInfo {
-                name: spec.name.clone(),
-                id_prefix: spec.id_prefix.clone(),
-                description: spec.description.clone(),
-                rules: aggregate.rules.source().to_string(),
-                rules_hash: aggregate.rules_hash.clone(),
-                commands: aggregate
-                    .rules
-                    .commands()
-                    .map(|name| {
-                        let help = spec.commands.get(name);
-                        CommandInfo {
-                            name: name.to_string(),
-                            description: help.map(|h| h.description.clone()).unwrap_or_default(),
-                            example: help
-                                .map(|h| h.example.clone())
-                                .filter(|e| !e.is_null())
-                                .unwrap_or_else(|| Value::Object(Default::default())),
-                        }
-                    })
-                    .collect(),
-                event_types: aggregate
-                    .rules
-                    .event_types()
-                    .map(|name| EventTypeInfo {
-                        name: name.to_string(),
-                        schema_version: self.current_schema_version(name),
-                    })
-                    .collect(),
-            })
-            .collect();
-        ScenarioInfo {
-            name: scenario.name.clone(),
-            title: scenario.title.clone(),
-            description: scenario.description.clone(),
-            snapshot_interval: scenario.snapshot_interval,
-            aggregates,
-            upcasters: scenario.upcasters.clone(),
-            projections: scenario.projections.clone(),
-            queries: scenario.queries.clone(),
-        }
     }
 
     /// The scenario it was compiled from.
@@ -345,17 +246,14 @@ impl Domain {
             return Ok(event.clone());
         }
         let current = self.current_schema_version(&event.event_type);
-        let data = self.upcast_data(event)?;
-        let data = dynamic_to_json(&data)
-            .ok()
-            .and_then(|value| EventData::from_value(value).ok())
-            .ok_or_else(|| {
-                ScriptError::contract(
-                    &format!("upcasters of {}", event.event_type),
-                    None,
-                    "the upcast data is not a JSON object within the size limit",
-                )
-            })?;
+        let value = self.upcast_value(self.aggregate_type_of(&event.aggregate_id), event)?;
+        let data = EventData::from_value(value).map_err(|e| {
+            ScriptError::contract(
+                &format!("upcasters of {}", event.event_type),
+                None,
+                format!("the upcast data cannot be stored: {e}"),
+            )
+        })?;
         Ok(StoredEvent {
             schema_version: current,
             data,
@@ -363,14 +261,39 @@ impl Domain {
         })
     }
 
-    /// Folds one stored event into a state: upcast, then apply.
+    /// An old event's data brought to the current schema version, as JSON, checked against the
+    /// current shape of its type: an upcaster that produces the wrong shape is named.
+    fn upcast_value(
+        &self,
+        aggregate: Option<&AggregateType>,
+        event: &StoredEvent,
+    ) -> Result<Value, ScriptError> {
+        let script = format!("upcasters of {}", event.event_type);
+        let value = dynamic_to_json(&self.upcast_data(event)?).map_err(|e| {
+            ScriptError::contract(&script, None, format!("the upcast data is not JSON: {e}"))
+        })?;
+        if let Some(aggregate) = aggregate {
+            self.check_output(aggregate, &script, &event.event_type, &value)?;
+        }
+        Ok(value)
+    }
+
+    /// Folds one stored event into a state: upcast (checked against the current shape), then
+    /// apply.
     pub fn fold(
         &self,
         aggregate: &AggregateType,
         state: Dynamic,
         event: &StoredEvent,
     ) -> Result<Dynamic, ScriptError> {
-        let data = self.upcast_data(event)?;
+        let data = if self.is_current(event) {
+            self.upcast_data(event)?
+        } else {
+            let value = self.upcast_value(Some(aggregate), event)?;
+            json_to_dynamic(&value).map_err(|e| {
+                ScriptError::contract(&format!("upcasters of {}", event.event_type), None, e)
+            })?
+        };
         aggregate.rules.apply(&self.engine, state, data, event)
     }
 
