@@ -111,6 +111,35 @@ pub fn fold_batch(
     Ok(state)
 }
 
+/// A command applied straight to a state, as a CRUD system would: the rules decide on the state,
+/// what they decided is folded in, and only the new state is kept. No events, no versions, no
+/// history: what the lesson contrasts with the log. No row yet (`None`) is the initial state.
+pub fn apply_to_state(
+    domain: &Domain,
+    aggregate: &AggregateType,
+    state: Option<&Value>,
+    aggregate_id: &str,
+    command: &str,
+    payload: &Value,
+) -> Result<Value, SandboxError> {
+    let state = match state {
+        Some(row) => crate::script::json_to_dynamic(row).map_err(|e| {
+            SandboxError::bad_input("state", format!("it cannot be given to the rules: {e}"))
+        })?,
+        None => domain.initial_state(aggregate)?,
+    };
+    let at = Placement {
+        aggregate_id,
+        version: 0,
+        position: 0,
+        metadata: Metadata::at(0),
+    };
+    let decision = decide(domain, aggregate, state, command, payload, &at, |_| {
+        EventId::derived("crud")
+    })?;
+    Ok(crate::replay::state_to_json(aggregate, &decision.state)?)
+}
+
 /// A handler's refusal or failure as a sandbox error.
 pub fn refusal(
     aggregate: &AggregateType,

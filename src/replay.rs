@@ -10,6 +10,7 @@ use rhai::Dynamic;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::diff::{Change, changes};
 use crate::domain::{AggregateType, Domain};
 use crate::event::{EventId, StoredEvent, Timestamp};
 use crate::script::{ScriptError, dynamic_to_json, json_to_dynamic};
@@ -24,6 +25,9 @@ pub struct ReplayOptions {
     pub version: Option<u64>,
     /// Stop before the first event stamped later than this (time travel by time).
     pub time: Option<Timestamp>,
+    /// Stop at the last event at or before this position of the whole log (time travel along
+    /// the log: the aggregate as it was when the log reached that position).
+    pub position: Option<u64>,
     /// Leave these events out (what-if).
     pub exclude: Vec<EventId>,
     /// Record the state after each event.
@@ -37,6 +41,7 @@ impl Default for ReplayOptions {
         ReplayOptions {
             version: None,
             time: None,
+            position: None,
             exclude: Vec::new(),
             trace: false,
             use_snapshots: true,
@@ -121,6 +126,8 @@ pub struct TraceStep {
     pub excluded: bool,
     /// The state after it.
     pub state: Value,
+    /// What it changed in the state.
+    pub changes: Vec<Change>,
 }
 
 /// The snapshot a replay starts from, as a script value.
@@ -178,6 +185,7 @@ pub fn fold_events<'a>(
                 event_type: event.event_type.to_string(),
                 excluded: left_out,
                 state: state_to_json(aggregate, &state)?,
+                changes: Vec::new(),
             });
         }
     }
@@ -237,7 +245,7 @@ pub fn replay(
     } else {
         None
     };
-    let folded = fold_events(
+    let mut folded = fold_events(
         domain,
         aggregate,
         start_state,
@@ -245,6 +253,13 @@ pub fn replay(
         input.excluded,
         input.trace,
     )?;
+    if let (Some(steps), Some(initial)) = (folded.steps.as_mut(), &initial_state) {
+        let mut before = initial;
+        for step in steps.iter_mut() {
+            step.changes = changes(before, &step.state);
+            before = &step.state;
+        }
+    }
     let replay = Replay {
         aggregate_id: input.aggregate_id.to_string(),
         aggregate_type: aggregate.rules.name().to_string(),
@@ -272,11 +287,25 @@ pub fn target_version(
     whole: Option<&[StoredEvent]>,
 ) -> Result<u64, crate::error::SandboxError> {
     use crate::error::SandboxError;
-    match (options.version, options.time, whole) {
-        (Some(_), Some(_), _) => Err(SandboxError::bad_input(
+    let asked = [
+        options.version.is_some(),
+        options.time.is_some(),
+        options.position.is_some(),
+    ];
+    if asked.iter().filter(|a| **a).count() > 1 {
+        return Err(SandboxError::bad_input(
             "replay options",
-            "give a version or a time, not both",
-        )),
+            "give one of a version, a time and a position",
+        ));
+    }
+    if let (Some(position), Some(events)) = (options.position, whole) {
+        return Ok(events
+            .iter()
+            .take_while(|e| e.position <= position)
+            .last()
+            .map_or(0, |e| e.version));
+    }
+    match (options.version, options.time, whole) {
         (Some(version), None, _) if version > head_version => {
             Err(SandboxError::VersionOutOfRange {
                 aggregate_id: aggregate_id.to_string(),

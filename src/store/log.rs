@@ -350,15 +350,50 @@ impl EventLog {
 
     /// Events across all aggregates from a position, filtered, at most `query.limit` of them.
     pub fn read_all(&self, query: &ReadAll) -> Vec<StoredEvent> {
-        let from = usize::try_from(query.from_position.max(1) - 1).unwrap_or(usize::MAX);
-        self.events
-            .get(from..)
-            .unwrap_or_default()
-            .iter()
-            .filter(|e| query.matches(e))
+        self.matching(query)
+            .skip(query.skip)
             .take(query.limit)
             .cloned()
             .collect()
+    }
+
+    /// How many events match a read, from its position (its limit and skip aside).
+    pub fn count(&self, query: &ReadAll) -> usize {
+        match (&query.aggregate_id, query.event_types.is_empty()) {
+            // One aggregate, every type: its stream's index says it without a scan.
+            (Some(id), true) => self.streams.get(id.as_str()).map_or(0, |positions| {
+                let from = positions.partition_point(|&p| p < query.from_position);
+                positions.len() - from
+            }),
+            _ => self.matching(query).count(),
+        }
+    }
+
+    /// The events a read matches, from its position, in position order: through one
+    /// aggregate's index when the read names one.
+    fn matching<'a>(
+        &'a self,
+        query: &'a ReadAll,
+    ) -> Box<dyn Iterator<Item = &'a StoredEvent> + 'a> {
+        let from = query.from_position.max(1);
+        if let Some(id) = &query.aggregate_id {
+            let positions = self.streams.get(id.as_str()).map_or(&[][..], Vec::as_slice);
+            let start = positions.partition_point(|&p| p < from);
+            return Box::new(
+                positions[start..]
+                    .iter()
+                    .filter_map(|&p| self.get(p))
+                    .filter(|e| query.matches(e)),
+            );
+        }
+        let from = usize::try_from(from - 1).unwrap_or(usize::MAX);
+        Box::new(
+            self.events
+                .get(from..)
+                .unwrap_or_default()
+                .iter()
+                .filter(|e| query.matches(e)),
+        )
     }
 
     /// Events after a position with where each came from, at most `limit` of them.

@@ -53,6 +53,16 @@ pub trait EventStore {
     /// Events of all aggregates in position order.
     async fn read_all(&self, query: &ReadAll) -> Result<Vec<StoredEvent>, StoreError>;
 
+    /// How many events match a read (from its position, ignoring its limit and skip).
+    async fn count(&self, query: &ReadAll) -> Result<usize, StoreError> {
+        let all = ReadAll {
+            limit: usize::MAX,
+            skip: 0,
+            ..query.clone()
+        };
+        Ok(self.read_all(&all).await?.len())
+    }
+
     /// An aggregate's last version (0 when it has no events).
     async fn stream_version(&self, aggregate_id: &str) -> Result<u64, StoreError>;
 
@@ -201,6 +211,9 @@ pub struct ReadAll {
     /// Only this aggregate.
     #[serde(default)]
     pub aggregate_id: Option<String>,
+    /// Skip this many matching events first (paging through a filtered log).
+    #[serde(default)]
+    pub skip: usize,
 }
 
 impl ReadAll {
@@ -215,6 +228,7 @@ impl ReadAll {
             limit,
             event_types: Vec::new(),
             aggregate_id: None,
+            skip: 0,
         }
     }
 

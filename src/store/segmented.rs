@@ -307,6 +307,10 @@ impl<Io: SegmentIo> EventStore for SegmentedStore<Io> {
         Ok(self.log.borrow().read_all(query))
     }
 
+    async fn count(&self, query: &ReadAll) -> Result<usize, StoreError> {
+        Ok(self.log.borrow().count(query))
+    }
+
     async fn stream_version(&self, aggregate_id: &str) -> Result<u64, StoreError> {
         Ok(self.log.borrow().stream_version(aggregate_id))
     }

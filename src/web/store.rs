@@ -372,6 +372,10 @@ impl EventStore for BrowserStore {
         each_backend!(self, s => s.read_all(query).await)
     }
 
+    async fn count(&self, query: &ReadAll) -> Result<usize, StoreError> {
+        each_backend!(self, s => s.count(query).await)
+    }
+
     async fn stream_version(&self, aggregate_id: &str) -> Result<u64, StoreError> {
         each_backend!(self, s => s.stream_version(aggregate_id).await)
     }

@@ -4,16 +4,22 @@
 //! is due. Replays (`replaying`) and snapshots (`snapshots`) are read from here too, since they
 //! serve the write side first: the state a command is decided on.
 
+mod generate;
 mod heads;
 mod replaying;
 mod requests;
 mod seed;
 mod snapshots;
+mod views;
 
 use std::rc::Rc;
 
+pub use generate::{Generated, MAX_GENERATED};
 pub use requests::{CommandOptions, CommandRequest, Committed, NewEvent};
 pub use seed::plan_seed;
+pub use views::{
+    AggregateStorage, ReplayCosts, SeriesPoint, SnapshotMarker, StateSeries, Storage, UpcastView,
+};
 
 use crate::aggregate::{self, Placement};
 use crate::domain::{AggregateType, Domain};
@@ -31,6 +37,9 @@ pub struct WriteSide<S> {
     domain: Rc<Domain>,
     heads: Heads,
     snapshots: snapshots::Claims,
+    /// Take a snapshot every this many events per aggregate (0: never automatically); the
+    /// scenario's at first, a knob on the page.
+    snapshot_interval: std::cell::Cell<u64>,
 }
 
 impl<S: EventStore> WriteSide<S> {
@@ -38,6 +47,7 @@ impl<S: EventStore> WriteSide<S> {
     pub async fn open(store: S, domain: Rc<Domain>) -> Result<Self, SandboxError> {
         let write = WriteSide {
             store,
+            snapshot_interval: std::cell::Cell::new(domain.scenario().snapshot_interval),
             domain,
             heads: Heads::default(),
             snapshots: snapshots::Claims::default(),

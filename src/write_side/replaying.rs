@@ -42,9 +42,12 @@ impl<S: EventStore> WriteSide<S> {
         options: &ReplayOptions,
     ) -> Result<(Replay, Dynamic), SandboxError> {
         let head_version = self.store.stream_version(aggregate_id).await?;
-        // Time travel and what-if need the whole stream to find versions; other replays read only
-        // the tail after the snapshot.
-        let whole = if options.time.is_some() || !options.exclude.is_empty() {
+        // Time travel (by time or position) and what-if need the whole stream to find versions;
+        // other replays read only the tail after the snapshot.
+        let whole = if options.time.is_some()
+            || options.position.is_some()
+            || !options.exclude.is_empty()
+        {
             Some(
                 self.store
                     .read_stream(aggregate_id, VersionRange::ALL)

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::WriteSide;
 use super::heads::HeadState;
-use crate::domain::AggregateType;
+use crate::domain::{AggregateType, MAX_SNAPSHOT_INTERVAL};
 use crate::error::SandboxError;
 use crate::event::EventId;
 use crate::replay::{SkippedSnapshot, Start, state_to_json};
@@ -27,7 +27,7 @@ impl<S: EventStore> WriteSide<S> {
         aggregate_id: &str,
         head: &HeadState,
     ) -> (Option<u64>, Option<String>) {
-        let interval = self.domain.scenario().snapshot_interval;
+        let interval = self.snapshot_interval.get();
         if !snapshot::is_due(interval, 0, head.version) {
             return (None, None);
         }
@@ -50,7 +50,7 @@ impl<S: EventStore> WriteSide<S> {
         }
     }
 
-    async fn save_snapshot(
+    pub(super) async fn save_snapshot(
         &self,
         aggregate: &AggregateType,
         aggregate_id: &str,
@@ -74,6 +74,23 @@ impl<S: EventStore> WriteSide<S> {
         );
         self.store.save_snapshot(snapshot.clone()).await?;
         Ok(snapshot)
+    }
+
+    /// How many events per aggregate between automatic snapshots (0: never).
+    pub fn snapshot_interval(&self) -> u64 {
+        self.snapshot_interval.get()
+    }
+
+    /// Sets it, from 0 (never) to [`MAX_SNAPSHOT_INTERVAL`]; it applies to the next appends.
+    pub fn set_snapshot_interval(&self, interval: u64) -> Result<(), SandboxError> {
+        if interval > MAX_SNAPSHOT_INTERVAL {
+            return Err(SandboxError::bad_input(
+                "snapshot interval",
+                format!("must be 0 (never) to {MAX_SNAPSHOT_INTERVAL} events, got {interval}"),
+            ));
+        }
+        self.snapshot_interval.set(interval);
+        Ok(())
     }
 
     /// Takes a snapshot of an aggregate at its last version, now.

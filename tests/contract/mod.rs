@@ -412,6 +412,41 @@ pub async fn reads<S: EventStore>(store: &S) -> Result<(), String> {
     if typed != vec![1, 3] {
         return Err(format!("read_all of Created: got {typed:?}"));
     }
+    let paged = positions(
+        store
+            .read_all(&ReadAll {
+                aggregate_id: Some("acc-1".into()),
+                skip: 1,
+                ..ReadAll::from_position(1, 2)
+            })
+            .await
+            .map_err(err)?,
+    );
+    if paged != vec![2, 4] {
+        return Err(format!(
+            "read_all of acc-1, skipping 1, limit 2: got {paged:?}"
+        ));
+    }
+    let counts = (
+        store
+            .count(&ReadAll {
+                aggregate_id: Some("acc-1".into()),
+                ..ReadAll::from_position(1, 1)
+            })
+            .await
+            .map_err(err)?,
+        store
+            .count(&ReadAll::from_position(1, 1).of_types(&["Created"]))
+            .await
+            .map_err(err)?,
+        store
+            .count(&ReadAll::from_position(3, 1))
+            .await
+            .map_err(err)?,
+    );
+    if counts != (4, 2, 3) {
+        return Err(format!("counts (acc-1, Created, from 3): got {counts:?}"));
+    }
     let versions_now = (
         store.stream_version("acc-1").await.map_err(err)?,
         store.stream_version("nobody").await.map_err(err)?,
