@@ -12,6 +12,7 @@
 )]
 
 pub mod aggregate;
+pub mod crud;
 pub mod diff;
 pub mod domain;
 pub mod error;

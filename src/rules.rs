@@ -266,33 +266,35 @@ impl AggregateRules {
             .into_iter()
             .enumerate()
             .map(|(index, item)| {
+                // Counted from 1, as a person counts the events a handler returned.
+                let index = index + 1;
                 let Some(mut map) = item.try_cast::<Map>() else {
                     return Err(contract(format!(
-                        "event {index} is not an object map #{{ type: …, data: … }}"
+                        "returned event {index} is not an object map #{{ type: …, data: … }}"
                     )));
                 };
                 let event_type = map
                     .remove("type")
                     .and_then(|t| t.into_immutable_string().ok())
-                    .ok_or_else(|| contract(format!("event {index} has no `type` string")))?
+                    .ok_or_else(|| contract(format!("returned event {index} has no `type` string")))?
                     .to_string();
                 if !self.applies(&event_type) {
                     return Err(contract(format!(
-                        "event {index} has type {event_type:?}, but there is no `{APPLY_PREFIX}{event_type}` to apply it"
+                        "returned event {index} has type {event_type:?}, but there is no `{APPLY_PREFIX}{event_type}` to apply it"
                     )));
                 }
                 let data = match map.remove("data") {
                     None => Value::Object(Default::default()),
                     Some(data) => dynamic_to_json(&data)
-                        .map_err(|e| contract(format!("event {index} data: {e}")))?,
+                        .map_err(|e| contract(format!("returned event {index} data: {e}")))?,
                 };
                 if let Some(extra) = map.keys().next() {
                     return Err(contract(format!(
-                        "event {index} has an unknown field `{extra}`; only `type` and `data` are allowed"
+                        "returned event {index} has an unknown field `{extra}`; only `type` and `data` are allowed"
                     )));
                 }
                 let data = EventData::from_value(data)
-                    .map_err(|e| contract(format!("event {index}: {e}")))?;
+                    .map_err(|e| contract(format!("returned event {index}: {e}")))?;
                 Ok(Decided { event_type, data })
             })
             .collect()

@@ -138,10 +138,31 @@ impl<S: EventStore> Sandbox<S> {
     /// Every projection recomputed from the log without some events, in a read model of its
     /// own: the real one is not touched.
     pub async fn what_if(&self, exclude: &[EventId]) -> Result<ReadModel, SandboxError> {
+        self.hypothetical(exclude, None).await
+    }
+
+    /// Every projection recomputed from the log up to a position (time travel: what the read
+    /// model said when the log ended there) and without some events, in a read model of its own.
+    pub async fn hypothetical(
+        &self,
+        exclude: &[EventId],
+        as_of: Option<u64>,
+    ) -> Result<ReadModel, SandboxError> {
+        let until = as_of.map_or(usize::MAX, |p| usize::try_from(p).unwrap_or(usize::MAX));
         let events = self
             .store()
-            .read_all(&ReadAll::from_position(1, usize::MAX))
+            .read_all(&ReadAll::from_position(1, until))
             .await?;
         Ok(read_side::what_if(&self.domain, events, exclude)?)
     }
+}
+
+/// Checks a scenario as opening a sandbox would, without a store: its rules and upcasters
+/// compile, its shapes and projections check, its seed runs. The error names the script, line
+/// and column where there is one (what the rules editor points at).
+pub fn check_scenario(scenario: Scenario) -> Result<(), SandboxError> {
+    let domain = Domain::compile(scenario)?;
+    ReadModel::open(&domain.scenario().projections)?;
+    crate::write_side::plan_seed(&domain)?;
+    Ok(())
 }

@@ -368,6 +368,7 @@ fn the_query_box_refuses_anything_that_would_write() {
         "DETACH DATABASE main",
         "PRAGMA user_version = 5",
         "PRAGMA writable_schema = 1",
+        "PRAGMA journal_mode",
         "BEGIN",
         "SAVEPOINT s",
         "VACUUM",
@@ -456,6 +457,37 @@ fn results_are_capped_and_counted() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((result.rows.len(), result.total_rows), (10, 1000));
     assert_eq!(result.columns, vec!["x".to_string()]);
+}
+
+#[test]
+fn pragmas_that_describe_the_schema_run_in_the_query_box() {
+    let bank = bank();
+    let columns =
+        |sql| -> Vec<Value> { rows(&bank, sql).into_iter().map(|r| r[1].clone()).collect() };
+    assert_eq!(
+        columns("PRAGMA table_info(balances)"),
+        columns("SELECT * FROM pragma_table_info('balances')")
+    );
+    assert!(columns("PRAGMA table_info(balances)").contains(&json!("balance")));
+    assert!(!rows(&bank, "pragma TABLE_LIST").is_empty());
+    assert!(rows(&bank, "PRAGMA index_list(balances)").len() < 100);
+}
+
+#[test]
+fn a_value_past_the_length_limit_fails_and_a_large_answer_is_capped_by_size() {
+    let bank = bank();
+    match bank.read_mut().query("SELECT zeroblob(500000000)", &LIMITS) {
+        Err(QueryError::Sql { message }) => assert!(message.contains("too big"), "{message}"),
+        other => panic!("expected SQLite's too big, got {other:?}"),
+    }
+    // Ten cells of 6 MB of text: the answer stops at its size cap and counts the rest.
+    let big = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 10) \
+               SELECT x, printf('%.*c', 6000000, 'a') FROM n";
+    let result = query(&bank, big);
+    assert!(result.size_capped);
+    assert_eq!((result.rows.len(), result.total_rows), (5, 10));
+    // The limit is the query box's only: the next query is back to no cap.
+    assert!(!query(&bank, "SELECT 1").size_capped);
 }
 
 #[test]

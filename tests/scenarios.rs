@@ -419,6 +419,20 @@ fn orders_cannot_ship_before_payment() {
     outcome.then_expect_rejection("cannot ship an order that is placed");
 }
 
+#[test]
+fn an_order_never_placed_is_named_as_such_not_as_status_none() {
+    for (command, payload) in [
+        ("ReserveStock", json!({})),
+        ("RecordPayment", json!({"approved": true})),
+        ("Ship", json!({"carrier": "DHL"})),
+    ] {
+        domain("orders")
+            .given("ord-9", &[])
+            .when(command, payload)
+            .then_expect_rejection("there is no such order: place it first");
+    }
+}
+
 // ---- users ----
 
 #[test]

@@ -1,34 +1,85 @@
 // The es-sandbox page: composes the panels (one custom element each, in panels/) over one
-// session, and the page's own controls: which scenario, which storage, reset. Domain logic
-// lives in wasm; the panels render what it answers.
+// session, and the page's own controls: which scenario, which storage, reset, the tour. Domain
+// logic lives in wasm; the panels render what it answers.
 import { loadModule, Sandbox, Session } from "./session.js";
 import "./panels/status.js";
 import "./panels/recovery.js";
+import "./panels/timeline.js";
 import "./panels/log.js";
 import "./panels/state.js";
 import "./panels/command.js";
 import "./panels/append.js";
 import "./panels/read-model.js";
 import "./panels/query.js";
+import "./panels/what-if.js";
+import "./panels/snapshots.js";
+import "./panels/storage.js";
+import "./panels/crud.js";
+import "./panels/conflict.js";
+import "./panels/idempotency.js";
+import "./panels/schema.js";
+import "./panels/rules.js";
+import "./panels/tour.js";
 import { fillSelect } from "./view.js";
 
 const $ = (selector) => document.querySelector(selector);
 const scenario = $("#scenario");
 const storage = $("#storage");
 const params = new URLSearchParams(location.search);
+const STORAGES = ["indexeddb", "localstorage", "memory"];
 
 await loadModule();
-fillSelect(scenario, Sandbox.shippedScenarios(), params.get("scenario") ?? "bank");
-storage.value = params.get("storage") ?? "indexeddb";
+// URL parameters are user input: only known values are used.
+const shipped = Sandbox.shippedScenarios();
+fillSelect(scenario, shipped, shipped.includes(params.get("scenario")) ? params.get("scenario") : "bank");
+storage.value = STORAGES.includes(params.get("storage")) ? params.get("storage") : "indexeddb";
 
 const session = new Session();
 for (const panel of document.querySelectorAll("[data-panel]")) panel.session = session;
 
-/** Opens the chosen scenario on the chosen storage; the store's name is the URL's, or the scenario's. */
-const open = () => session.open({ scenario: scenario.value, storage: storage.value, name: params.get("name") ?? scenario.value });
+const first = scenario.value;
+/**
+ * The store a scenario opens: the URL's `name` for the scenario the URL asked for, that name and
+ * the scenario's for another (a store holds one scenario), else the scenario's own.
+ */
+const storeName = (chosen) => {
+  const name = params.get("name");
+  if (!name) return chosen;
+  return chosen === first ? name : `${name}-${chosen}`;
+};
+/** Opens the chosen scenario on the chosen storage. */
+const open = () => session.open({ scenario: scenario.value, storage: storage.value, name: storeName(scenario.value) });
 scenario.addEventListener("change", open);
 storage.addEventListener("change", open);
-$("#reset").addEventListener("click", () => session.reset());
+
+// Reset deletes every event: it asks first.
+const confirm = $("#reset-confirm");
+$("#reset").addEventListener("click", () => {
+  confirm.hidden = false;
+  confirm.querySelector('[data-answer="no"]').focus();
+});
+confirm.addEventListener("click", async (event) => {
+  const answer = event.target.dataset?.answer;
+  if (!answer) return;
+  confirm.hidden = true;
+  $("#reset").focus();
+  if (answer === "yes") await session.reset();
+});
+confirm.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    confirm.hidden = true;
+    $("#reset").focus();
+  }
+});
+
+$("#tour-open").addEventListener("click", () => $("es-tour").open());
+// The labs ask for the rules editor or another scenario through events.
+document.addEventListener("es-add-upcaster", ({ detail }) => $("es-rules").addUpcaster(detail.eventType));
+document.addEventListener("es-switch-scenario", ({ detail }) => {
+  scenario.value = detail.scenario;
+  open();
+});
+
 // The store may have been opened with its own scenario: the choice shows it.
 session.addEventListener("opened", () => {
   if ([...scenario.options].some((o) => o.value === session.scenario)) scenario.value = session.scenario;

@@ -2,9 +2,11 @@
 // the events left out for a what-if. Panels listen to its events and render what the sandbox
 // answers; none of them computes a domain answer itself.
 //
-// Events: "opening", "opened", "failed" (detail: the error), "changed" (the log, the selection
-// or the what-if changed: render again), "remote" (detail: { count, last }: another tab
-// appended), "readmodel" (the read model moved).
+// Events: "opening", "opened", "failed" (detail: the error), "changed" (render again; detail:
+// what changed, "log" (new events or anything else), "cursor" (time travel), "selection" (the
+// aggregate or event selected) or "whatIf" (events left out or put back): panels that do not
+// show it skip the render), "remote" (detail: { count, last }: another tab appended),
+// "readmodel" (the read model moved).
 import init, { Sandbox } from "./pkg/es_sandbox.js";
 
 let loaded;
@@ -27,6 +29,10 @@ export class Session extends EventTarget {
   aggregate = "";
   /** Event ids left out: the state and queries are shown as if they never happened. */
   excluded = new Set();
+  /** Time travel: the log position everything is shown as of (undefined: now). */
+  cursor;
+  /** The event selected in the log (its row was clicked): the labs act on it. */
+  selected;
   #unsubscribe;
   #remote = { count: 0, last: 0, timer: undefined };
   #readModelTimer;
@@ -43,16 +49,17 @@ export class Session extends EventTarget {
    * "otherScenario") unless `onOtherScenario` says to use the store's or the given one.
    */
   async open({ scenario, storage, name, onOtherScenario }) {
-    this.scenario = scenario;
-    this.store = { storage, name: name ?? scenario };
+    // A scenario is a shipped name or a document (edited rules).
+    this.scenario = typeof scenario === "string" ? scenario : scenario.name;
+    this.store = { storage, name: name ?? this.scenario };
     this.#close();
-    this.dispatchEvent(new CustomEvent("opening", { detail: { scenario } }));
+    this.dispatchEvent(new CustomEvent("opening", { detail: { scenario: this.scenario } }));
     await loadModule();
     let sandbox;
     try {
       sandbox = await Sandbox.open({ ...this.store, scenario, ...(onOtherScenario ? { onOtherScenario } : {}) });
     } catch (error) {
-      if (error.kind === "otherScenario" && !onOtherScenario && error.details.stored === scenario) {
+      if (error.kind === "otherScenario" && !onOtherScenario && error.details.stored === this.scenario) {
         return this.open({ scenario, storage, name, onOtherScenario: "useStored" });
       }
       this.dispatchEvent(new CustomEvent("failed", { detail: error }));
@@ -65,6 +72,8 @@ export class Session extends EventTarget {
     this.ownRules = onOtherScenario === "useStored";
     this.where = sandbox.storeInfo();
     this.excluded.clear();
+    this.cursor = undefined;
+    this.selected = undefined;
     this.aggregate = "";
     this.#unsubscribe = sandbox.subscribe((notice) => this.#onNotice(notice));
     const streams = await sandbox.streams();
@@ -72,6 +81,50 @@ export class Session extends EventTarget {
     this.dispatchEvent(new CustomEvent("opened"));
     this.changed();
     return true;
+  }
+
+  /**
+   * Why commands cannot run now, or undefined when they can: they act on the real log at its
+   * head, so not while the page shows a what-if or the past, nor without an open store.
+   */
+  get readOnlyReason() {
+    return this.blockedReason();
+  }
+
+  /** Like `readOnlyReason`; `{ past: false }` for writes that do not depend on the cursor. */
+  blockedReason({ past = true } = {}) {
+    if (!this.sandbox) return "No store is open.";
+    if (this.excluded.size) return "A what-if is shown (events are left out): put them back to run commands against the real log.";
+    if (past && this.cursor !== undefined) return `The page shows the log as of position ${this.cursor}: return to now to run commands.`;
+    return undefined;
+  }
+
+  /**
+   * Moves the cursor (time travel) to a position, or back to now with undefined; `event` is the
+   * event at that position when a row was clicked: it becomes the selection and its aggregate
+   * the one shown.
+   */
+  travel(position, event) {
+    this.cursor = position;
+    if (event) {
+      this.selected = event;
+      this.aggregate = event.aggregateId;
+    }
+    this.changed("cursor");
+  }
+
+  /** Selects an event (for the labs) without travelling. */
+  choose(event) {
+    this.selected = event;
+    this.changed("selection");
+  }
+
+  /**
+   * Opens this store again with other rules (an edited scenario document, or a shipped name to
+   * go back to the shipped rules); the store records them from then on.
+   */
+  applyRules(scenario) {
+    return this.open({ scenario, ...this.store, onOtherScenario: "useGiven" });
   }
 
   /** Deletes the store's data (the open sandbox's, or a store that did not open) and opens again. */
@@ -87,28 +140,34 @@ export class Session extends EventTarget {
     return this.open({ scenario: this.scenario, ...this.store });
   }
 
+  /** This tab appended to an aggregate: show it, and render the new log. */
+  appended(aggregateId) {
+    this.aggregate = aggregateId;
+    this.changed("log");
+  }
+
   /** Selects the aggregate the state and the forms show. */
   select(aggregateId) {
     this.aggregate = aggregateId;
-    this.changed();
+    this.changed("selection");
   }
 
   /** Leaves an event out of (or puts it back into) the what-if. */
   leaveOut(eventId, out) {
     if (out) this.excluded.add(eventId);
     else this.excluded.delete(eventId);
-    this.changed();
+    this.changed("whatIf");
   }
 
   /** Puts every event back. */
   putBack() {
     this.excluded.clear();
-    this.changed();
+    this.changed("whatIf");
   }
 
-  /** Tells the panels to render again. */
-  changed() {
-    this.dispatchEvent(new CustomEvent("changed"));
+  /** Tells the panels to render again, saying what changed. */
+  changed(what = "log") {
+    this.dispatchEvent(new CustomEvent("changed", { detail: what }));
   }
 
   #close() {

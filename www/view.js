@@ -50,3 +50,41 @@ export function showResult(node, kind, message) {
   node.dataset.kind = kind;
   node.textContent = message;
 }
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** Creates an SVG element with attributes and children (strings become text nodes). */
+export function svg(tag, attributes = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== null) node.setAttribute(name, String(value));
+  }
+  for (const child of children.flat()) {
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** A byte count as people read it. */
+export function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** A count with thousands separators. */
+export function formatCount(n) {
+  return Number(n).toLocaleString("en-US");
+}
+
+/** A short form of an event id (its first 8 characters); the whole id goes in a title. */
+export function shortId(id) {
+  return id.slice(0, 8);
+}
+
+/** A button that runs `run` when clicked. */
+export function button(text, run, attributes = {}) {
+  const node = el("button", { type: "button", ...attributes }, text);
+  node.addEventListener("click", run);
+  return node;
+}

@@ -80,7 +80,8 @@ pub enum ProjectionError {
 }
 
 /// A read model of its own, built from `events` without those whose ids are in `exclude`: what
-/// the read model would say if they had never happened. The real read model is not touched.
+/// the read model would say if they had never happened (or, given the log up to a position,
+/// what it said then). The real read model is not touched.
 pub fn what_if(
     domain: &Domain,
     events: Vec<StoredEvent>,

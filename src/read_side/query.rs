@@ -1,12 +1,14 @@
 //! The query box: one read-only SQL statement against the read model. SQLite itself enforces it:
-//! an authorizer refuses anything but reading while the statement is prepared, and the prepared
-//! statement must report itself read-only. A row cap keeps results small and a time limit stops
-//! runaway queries.
+//! an authorizer refuses anything but reading (and the pragmas that only describe the schema)
+//! while the statement is prepared, and the prepared statement must report itself read-only. A
+//! row cap and a size cap keep results small, a length limit stops one value from growing past
+//! what a page can hold, and a time limit stops runaway queries.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::limits::Limit;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode};
 use serde::Serialize;
@@ -38,7 +40,30 @@ pub struct QueryResult {
     /// The tables (and views) the statement read, as SQLite's authorizer saw them: which
     /// projections the answer comes from.
     pub tables: Vec<String>,
+    /// Whether rows were left out because the answer reached [`MAX_RESULT_BYTES`] (rows past
+    /// `max_rows` are left out too, and only counted).
+    pub size_capped: bool,
 }
+
+/// The most bytes of values an answer carries; the rows after are counted, not returned.
+pub const MAX_RESULT_BYTES: usize = 32 << 20;
+/// The longest text or blob a query may make (SQLite's `SQLITE_LIMIT_LENGTH` while it runs):
+/// `zeroblob(500000000)` fails with SQLite's "string or blob too big" instead of exhausting
+/// the page's memory.
+pub const MAX_VALUE_BYTES: i32 = 16 << 20;
+
+/// Pragmas that only describe the schema: the query box runs them (`PRAGMA table_info(t)`).
+const DESCRIBING_PRAGMAS: [&str; 9] = [
+    "table_info",
+    "table_xinfo",
+    "table_list",
+    "index_list",
+    "index_info",
+    "index_xinfo",
+    "foreign_key_list",
+    "collation_list",
+    "function_list",
+];
 
 /// Why a query gave no answer.
 ///
@@ -94,7 +119,11 @@ fn describe(action: &AuthAction<'_>) -> String {
             format!("CREATE TABLE {table_name} would write")
         }
         AuthAction::Pragma { pragma_name, .. } => {
-            format!("PRAGMA {pragma_name} may change the database; pragmas are not allowed")
+            format!(
+                "PRAGMA {pragma_name} may change the database; only pragmas that describe the \
+                 schema run here ({})",
+                DESCRIBING_PRAGMAS.join(", ")
+            )
         }
         AuthAction::Attach { filename } => {
             format!("ATTACH {filename:?} would open another database")
@@ -148,6 +177,15 @@ fn json_value(value: ValueRef<'_>) -> Value {
     }
 }
 
+/// About how many bytes a value takes in an answer (a blob is shown as hex: twice its size).
+fn value_size(value: ValueRef<'_>) -> usize {
+    match value {
+        ValueRef::Null | ValueRef::Integer(_) | ValueRef::Real(_) => 8,
+        ValueRef::Text(t) => t.len(),
+        ValueRef::Blob(b) => 2 * b.len() + 3,
+    }
+}
+
 /// Runs one read-only statement.
 pub(crate) fn run(
     connection: &mut Connection,
@@ -171,6 +209,11 @@ pub(crate) fn run(
             AuthAction::Select | AuthAction::Function { .. } | AuthAction::Recursive => {
                 Authorization::Allow
             }
+            AuthAction::Pragma { pragma_name, .. }
+                if DESCRIBING_PRAGMAS.contains(&pragma_name.to_ascii_lowercase().as_str()) =>
+            {
+                Authorization::Allow
+            }
             other => {
                 if let Ok(mut slot) = record.lock() {
                     slot.get_or_insert_with(|| describe(&other));
@@ -183,12 +226,20 @@ pub(crate) fn run(
     let start = clock();
     let limit = limits.time_limit_ms;
     let watch = connection.progress_handler(1_000, Some(move || clock() - start > limit));
+    let length = connection
+        .set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+        .map_err(sql_error);
     let result = watch
         .map_err(sql_error)
-        .and_then(|()| run_prepared(connection, sql, limits.max_rows, &denied));
-    // The authorizer and the time limit are for the query box only, never for projections.
+        .and(length.clone())
+        .and_then(|_| run_prepared(connection, sql, limits.max_rows, &denied));
+    // The authorizer and the limits are for the query box only, never for projections.
     let _ = connection.progress_handler(0, None::<fn() -> bool>);
     let _ = connection.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
+    if let Ok(before) = &length {
+        let before = *before;
+        let _ = connection.set_limit(Limit::SQLITE_LIMIT_LENGTH, before);
+    }
     let mut result = result.map_err(|e| match e {
         QueryError::Interrupted { .. } => QueryError::Interrupted {
             limit_ms: limit as u64,
@@ -255,10 +306,19 @@ fn run_prepared(
     let width = columns.len();
     let mut rows = Vec::new();
     let mut total_rows = 0;
+    let (mut bytes, mut size_capped) = (0usize, false);
     let mut cursor = statement.raw_query();
     while let Some(row) = cursor.next().map_err(sql_error)? {
         total_rows += 1;
-        if rows.len() < max_rows {
+        if rows.len() < max_rows && !size_capped {
+            let size: usize = (0..width)
+                .map(|i| row.get_ref(i).map_or(0, value_size))
+                .sum();
+            if bytes + size > MAX_RESULT_BYTES {
+                size_capped = true;
+                continue;
+            }
+            bytes += size;
             let values = (0..width)
                 .map(|i| row.get_ref(i).map(json_value).map_err(sql_error))
                 .collect::<Result<Vec<_>, _>>()?;
@@ -270,5 +330,6 @@ fn run_prepared(
         rows,
         total_rows,
         tables: Vec::new(),
+        size_capped,
     })
 }

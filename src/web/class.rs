@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::convert::{from_json, options, required, to_js};
+use super::crud::CrudPlace;
 use super::dto::{
     AppendOptions, AppendSummary, OpenOptions, QueryAnswer, QueryOptions, ReadModelMode, StoreInfo,
     StoreRef, SubscribeOptions,
@@ -32,6 +33,7 @@ pub struct JsSandbox {
     pub(super) inner: Rc<Sandbox<BrowserStore>>,
     pub(super) news: Rc<News>,
     pub(super) projecting: Rc<Projecting>,
+    pub(super) crud: Rc<CrudPlace>,
     backend: Backend,
     durability: super::indexed_db::Durability,
     name: String,
@@ -62,7 +64,7 @@ pub(super) fn clock_ms() -> f64 {
 }
 
 /// Reads a scenario given as a shipped name, a JSON text or an object.
-fn scenario_from(value: serde_json::Value) -> Result<Scenario, SandboxError> {
+pub(super) fn scenario_from(value: serde_json::Value) -> Result<Scenario, SandboxError> {
     match value {
         serde_json::Value::String(text) if text.trim_start().starts_with('{') => {
             Ok(Scenario::from_json(&text)?)
@@ -96,6 +98,7 @@ pub fn query_copy(
     let answer = QueryAnswer {
         ms: clock_ms() - started,
         what_if: false,
+        as_of: None,
         // The copy knows its tables, not the log's head: `Sandbox.sources` says how far the
         // projections it read are behind.
         sources: Vec::new(),
@@ -131,6 +134,7 @@ impl JsSandbox {
             inner: sandbox,
             news,
             projecting,
+            crud: Rc::new(CrudPlace::for_store(open.storage, &name)),
             backend: open.storage,
             durability: open.durability,
             name,
@@ -344,14 +348,19 @@ impl JsSandbox {
             from_json::<serde_json::Value>(payload, "payload")
         };
         let execute: Result<CommandOptions, _> = options(execute, "execute options");
-        let sandbox = Rc::clone(&self.inner);
+        let (sandbox, crud) = (Rc::clone(&self.inner), Rc::clone(&self.crud));
         self.committing(
             async move {
+                let payload = payload?;
                 let request = CommandRequest {
                     options: execute?,
-                    ..CommandRequest::new(&aggregate_id, &command, payload?)
+                    ..CommandRequest::new(&aggregate_id, &command, payload.clone())
                 };
-                sandbox.write().execute(request, now()).await
+                let committed = sandbox.write().execute(request, now()).await?;
+                if !committed.already_stored && !committed.events.is_empty() {
+                    crud.mirror(&sandbox, &aggregate_id, &command, &payload, now());
+                }
+                Ok(committed)
             },
             |committed| committed,
         )
@@ -466,6 +475,7 @@ impl JsSandbox {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn destroy(&self) -> js_sys::Promise {
         self.close();
+        self.crud.clear();
         let (backend, name) = (self.backend, self.name.clone());
         promise(async move { Ok(store::destroy(backend, &name).await?) })
     }

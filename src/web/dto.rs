@@ -87,9 +87,17 @@ pub struct QueryOptions {
     pub time_limit_ms: Option<f64>,
     #[serde(default)]
     pub exclude: Vec<EventId>,
+    /// Time travel: answer as the read model would have when the log ended at this position.
+    #[serde(default)]
+    pub as_of: Option<u64>,
 }
 
 impl QueryOptions {
+    /// Whether the answer needs a read model of its own (a what-if or a past one).
+    pub fn hypothetical(&self) -> bool {
+        !self.exclude.is_empty() || self.as_of.is_some()
+    }
+
     /// The limits, with the page's clock.
     pub fn limits(&self, clock: fn() -> f64) -> QueryLimits {
         QueryLimits {
@@ -120,6 +128,8 @@ pub struct QueryAnswer {
     pub ms: f64,
     /// Whether it ran on a what-if read model.
     pub what_if: bool,
+    /// The log position it was answered as of (time travel), if not now.
+    pub as_of: Option<u64>,
     /// The projections the statement read, and how far each is behind the log (none for a
     /// what-if answer, which is computed from the whole log).
     pub sources: Vec<Source>,

@@ -2,7 +2,8 @@
 //! localStorage, memory), the news pump, and errors as JS `Error`s. The only part of the crate
 //! that knows about JS.
 //!
-//! - `class`: the `Sandbox` class (write side), `read_model`: its read-side methods;
+//! - `class`: the `Sandbox` class (write side), `read_model`: its read-side methods,
+//!   `teaching`: what the page shows beyond them, `crud`: the CRUD table beside the log;
 //! - `dto`: the option and answer shapes that cross the boundary; `convert`: how they cross;
 //!   `typescript`: their declarations; `error`: errors as JS `Error`s;
 //! - `news`: the one pump that hands new events to subscribers, the projector and other tabs;
@@ -11,6 +12,7 @@
 
 mod class;
 mod convert;
+mod crud;
 mod dto;
 mod error;
 mod indexed_db;
@@ -19,6 +21,7 @@ mod news;
 mod projecting;
 mod read_model;
 mod store;
+mod teaching;
 mod typescript;
 
 pub use class::{JsSandbox, query_copy};

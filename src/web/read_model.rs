@@ -164,9 +164,10 @@ impl JsSandbox {
     }
 
     /// Runs one read-only SQL statement against the read model:
-    /// `{ maxRows? (200), timeLimitMs? (2000), exclude?: eventId[] }`. With `exclude`, the
-    /// projections are recomputed without those events in a separate database. The answer says
-    /// which projections the statement read and how far each is behind the log.
+    /// `{ maxRows? (200), timeLimitMs? (2000), exclude?: eventId[], asOf?: position }`. With
+    /// `exclude` or `asOf`, the projections are recomputed in a separate database, without those
+    /// events or from the log up to that position. The answer says which projections the
+    /// statement read and how far each is behind the log.
     #[wasm_bindgen(unchecked_return_type = "Promise<QueryAnswer>")]
     pub fn query(
         &self,
@@ -180,9 +181,9 @@ impl JsSandbox {
             let limits = query.limits(clock_ms);
             let started = clock_ms();
             let what_if = !query.exclude.is_empty();
-            let result = if what_if {
+            let result = if query.hypothetical() {
                 sandbox
-                    .what_if(&query.exclude)
+                    .hypothetical(&query.exclude, query.as_of)
                     .await?
                     .query(&sql, &limits)?
             } else {
@@ -190,7 +191,7 @@ impl JsSandbox {
             };
             let ms = clock_ms() - started;
             let head = sandbox.store().head_position().await?;
-            let sources = if what_if {
+            let sources = if query.hypothetical() {
                 Vec::new()
             } else {
                 let read = sandbox.read();
@@ -200,6 +201,7 @@ impl JsSandbox {
             Ok(QueryAnswer {
                 ms,
                 what_if,
+                as_of: query.as_of,
                 sources,
                 result,
             })
@@ -237,22 +239,23 @@ impl JsSandbox {
     }
 
     /// A copy of the read model in SQLite's file format, for `queryCopy` in a worker, so that a
-    /// long query never blocks the page. `{ exclude?: eventId[] }` copies the what-if read model
-    /// instead.
+    /// long query never blocks the page. `{ exclude?: eventId[], asOf?: position }` copies a
+    /// what-if or past read model instead.
     #[wasm_bindgen(js_name = readModelCopy, unchecked_return_type = "Promise<Uint8Array>")]
     pub fn read_model_copy(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "{ exclude?: string[] } | undefined")] copy: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "{ exclude?: string[]; asOf?: number } | undefined")]
+        copy: JsValue,
     ) -> js_sys::Promise {
         let copy: Result<QueryOptions, _> = options(copy, "copy options");
         let sandbox = Rc::clone(&self.inner);
         let copying = self.guarded(async move {
-            let exclude = copy?.exclude;
-            let bytes = if exclude.is_empty() {
-                sandbox.read_mut().to_bytes().map_err(SandboxError::from)?
-            } else {
-                let mut model = sandbox.what_if(&exclude).await?;
+            let copy = copy?;
+            let bytes = if copy.hypothetical() {
+                let mut model = sandbox.hypothetical(&copy.exclude, copy.as_of).await?;
                 model.to_bytes().map_err(SandboxError::from)?
+            } else {
+                sandbox.read_mut().to_bytes().map_err(SandboxError::from)?
             };
             Ok(js_sys::Uint8Array::from(&bytes[..]))
         });

@@ -108,6 +108,8 @@ export interface QueryOptions {
   timeLimitMs?: number;
   /** Recompute the projections without these events, in a separate database. */
   exclude?: string[];
+  /** Time travel: recompute the projections from the log up to this position, in a separate database. */
+  asOf?: number;
 }
 
 /**
@@ -121,6 +123,10 @@ export interface QueryAnswer {
   totalRows: number;
   ms: number;
   whatIf: boolean;
+  /** The position the answer is as of (time travel), or null for now. */
+  asOf: number | null;
+  /** Rows were left out because the answer reached its size cap (32 MB). */
+  sizeCapped: boolean;
   tables: string[];
   sources: { name: string; checkpoint: number; behind: number }[];
 }
@@ -195,6 +201,8 @@ export interface ReplayOptions {
   version?: number;
   /** Stop before the first event stamped later than this (ms since the epoch). */
   time?: number;
+  /** Stop at the aggregate's last event at or before this position of the whole log. */
+  position?: number;
   /** Leave these event ids out (what-if). */
   exclude?: string[];
   /** Record the state after each event. */
@@ -218,13 +226,55 @@ export interface Replay {
   }[];
   eventsReplayed: number;
   excludedVersions: number[];
-  trace?: { initialState: unknown; steps: { version: number; position: number; eventId: string; type: string; excluded: boolean; state: unknown }[] };
+  trace?: { initialState: unknown; steps: { version: number; position: number; eventId: string; type: string; excluded: boolean; state: unknown; changes: Change[] }[] };
 }
 
 /** A snapshot, sealed: the event it was taken after, and a checksum of it all. */
 export interface Snapshot { aggregateId: string; version: number; eventId: string; state: unknown; rulesHash: string; checksum: string }
 
-export interface EventQuery { fromPosition?: number; limit?: number; eventTypes?: string[]; aggregateId?: string }
+/** A read of the log: from a position, only some types or one aggregate, skipping the first `skip` matches. */
+export interface EventQuery { fromPosition?: number; limit?: number; eventTypes?: string[]; aggregateId?: string; skip?: number }
+
+/** How a field changed between two states (nested fields as "a.b"). */
+export interface Change { field: string; kind: "added" | "removed" | "increased" | "decreased" | "changed"; before?: unknown; after?: unknown }
+
+/** A stored snapshot placed in the log: `stale` says why a replay would skip it (null: usable). */
+export interface SnapshotMarker {
+  aggregateId: string;
+  version: number;
+  position: number | null;
+  stale: { version: number; reason: { kind: string }; message: string } | null;
+  bytes: number;
+}
+
+/** What `generate` stored. */
+export interface Generated { commands: number; refused: number; events: number; aggregates: number }
+
+/** How much the log and its snapshots store (bytes as JSON), in all and per aggregate. */
+export interface Storage {
+  events: number;
+  bytes: number;
+  snapshots: number;
+  snapshotBytes: number;
+  aggregates: { aggregateId: string; events: number; bytes: number; snapshots: number; snapshotBytes: number }[];
+}
+
+/** Events a replay folds at each version: `versions` without snapshots; the corners [version, folded] with them. */
+export interface ReplayCosts { versions: number; snapshots: number[]; withSnapshots: [number, number][] }
+
+/** An aggregate's numeric fields over its versions. */
+export interface StateSeries { fields: string[]; points: { version: number; position: number; values: (number | null)[] }[] }
+
+/** An event as stored beside the form the rules read. */
+export interface UpcastView {
+  stored: StoredEvent;
+  upcast: StoredEvent | null;
+  error: string | null;
+  upcasters: { eventType: string; fromVersion: number; description: string; script: string | string[] }[];
+}
+
+/** A CRUD row: an aggregate's last state, overwritten in place. */
+export interface CrudRow { aggregateId: string; row: unknown; updatedAt: number; writes: number }
 
 export interface StreamInfo { aggregateId: string; version: number; lastPosition: number }
 

@@ -22,22 +22,27 @@ export const BLANK = '<!doctype html><meta charset="utf-8"><title>blank</title>'
 
 const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
-/** Starts Chromium on a profile directory (kept across restarts of the browser). */
-export function launch(profile) {
-  return chromium.launchPersistentContext(profile, { executablePath, headless: true, args: CHROMIUM_ARGS });
+/**
+ * Starts Chromium on a profile directory (kept across restarts of the browser). The page's tour
+ * opens on a first visit; tests other than the tour's mark it seen, so that it covers nothing.
+ */
+export async function launch(profile, { tourSeen = true } = {}) {
+  const context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: CHROMIUM_ARGS });
+  if (tourSeen) await context.addInitScript(() => localStorage.setItem("es-sandbox/tour", "seen"));
+  return context;
 }
 
 /**
  * Serves www/ and starts a browser on a fresh profile. Returns { url, context, profile, restart,
  * close }; `restart` closes the browser and starts a new one on the same profile.
  */
-export async function openBrowser() {
+export async function openBrowser(options = {}) {
   const { server, url } = await startServer({ root: "www", port: 0, pages: { "/blank.html": BLANK } });
   const profile = await mkdtemp(join(tmpdir(), "es-sandbox-profile-"));
-  const browser = { url, profile, context: await launch(profile) };
+  const browser = { url, profile, context: await launch(profile, options) };
   browser.restart = async () => {
     await browser.context.close();
-    browser.context = await launch(profile);
+    browser.context = await launch(profile, options);
   };
   browser.close = async () => {
     await browser.context.close();
@@ -71,12 +76,19 @@ export async function openPage(context, address) {
 
 /** Waits until the event table shows events. */
 export async function waitForLog(page, rows = 1) {
-  await page.waitForFunction((n) => document.querySelectorAll("#events tbody tr").length >= n, rows, { timeout: 30_000 });
+  await page.waitForFunction((n) => document.querySelectorAll("#events tbody tr[data-position]").length >= n, rows, { timeout: 30_000 });
 }
 
-/** The event table as arrays of cell texts (without the "leave out" checkbox column). */
+/**
+ * The event table's drawn rows as arrays of cell texts: position, aggregate, version, type,
+ * schema, data, time (the version without its snapshot badge).
+ */
 export async function eventRows(page) {
-  return page.$$eval("#events tbody tr", (rows) => rows.map((row) => [...row.cells].slice(1).map((cell) => cell.textContent)));
+  return page.$$eval("#events tbody tr[data-position]", (rows) =>
+    rows.map((row) =>
+      ["position", "aggregate", "version", "type", "schema", "data", "time"].map((col) => row.querySelector(`td[data-col=${col}]`).firstChild.textContent),
+    ),
+  );
 }
 
 /** Runs SQL in the query box and waits for its answer; returns { status, columns, rows }. */

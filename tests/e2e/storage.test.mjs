@@ -27,7 +27,7 @@ for (const storage of ["indexeddb", "localstorage"]) {
     const address = pageUrl(browser.url, { storage });
     const { page } = await openPage(browser.context, address);
     await deposit(page, 7);
-    await page.waitForFunction(() => document.querySelectorAll("#events tbody tr").length === 4);
+    await page.waitForFunction(() => document.querySelectorAll("#events tbody tr[data-position]").length === 4);
     assert.match(await page.textContent("#status"), storage === "indexeddb" ? /IndexedDB es-sandbox\// : /localStorage es-sandbox\//);
 
     await page.reload();
@@ -49,7 +49,7 @@ test("two pages on one store see each other's events live", async () => {
   const { page: first } = await openPage(browser.context, address);
   const { page: second } = await openPage(browser.context, address);
   await deposit(first, 5);
-  await second.waitForFunction(() => document.querySelectorAll("#events tbody tr").length === 4, null, { timeout: 10_000 });
+  await second.waitForFunction(() => document.querySelectorAll("#events tbody tr[data-position]").length === 4, null, { timeout: 10_000 });
   assert.match(await second.textContent("#live"), /1 new event\(s\) from another tab, up to position 4/);
   await second.waitForFunction(() => JSON.parse(document.querySelector("#state").textContent).balance === 125);
   await first.close();
@@ -76,7 +76,7 @@ test("two pages appending at version 3: exactly one wins, the other gets expecte
   assert.equal(outcomes[0][1], "Conflict: expected version 3, actual version 4. Nothing was stored.");
   assert.equal(outcomes[1][0], "ok");
   for (const page of pages) {
-    await page.waitForFunction(() => document.querySelectorAll("#events tbody tr").length === 4, null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelectorAll("#events tbody tr[data-position]").length === 4, null, { timeout: 10_000 });
     await page.close();
   }
 });

@@ -2,7 +2,7 @@
 // optimistic concurrency. The rules must still be able to apply it.
 import { el, fillSelect, showResult } from "../view.js";
 import { Panel } from "./panel.js";
-import { followSelection, parseJson, RETRY, showError } from "./forms.js";
+import { followSelection, holdWhileReadOnly, parseExpected, parseJson, RETRY, showError } from "./forms.js";
 
 class AppendPanel extends Panel {
   template() {
@@ -18,7 +18,7 @@ class AppendPanel extends Panel {
           el("label", {}, "Event type ", el("select", { name: "type" })),
           el("p", { name: "help", class: "muted" }),
           el("label", {}, "Data (JSON) ", el("textarea", { name: "data", rows: 3 }, "{}")),
-          el("label", {}, "Expected version ", el("input", { name: "expected", inputmode: "numeric", placeholder: "any" })),
+          el("label", {}, "Expected version (any, noStream, exists or a number) ", el("input", { name: "expected", placeholder: "any" })),
           el("button", { type: "submit" }, "Append"),
         ),
         el("p", { id: "append-result", class: "result", role: "status", "data-testid": "append-result" }),
@@ -38,6 +38,7 @@ class AppendPanel extends Panel {
 
   attach() {
     followSelection(this, this.$("#append-form").aggregateId, () => this.#fillTypes());
+    holdWhileReadOnly(this, this.$("#append-form"));
   }
 
   #fillTypes() {
@@ -62,16 +63,14 @@ class AppendPanel extends Panel {
     const result = this.$("#append-result");
     try {
       const data = parseJson(form.data.value || "{}", "Data");
-      const text = form.expected.value.trim();
-      const expected = text === "" ? "any" : Number(text);
-      if (Number.isNaN(expected)) throw new Error("Expected version must be a number or empty for any.");
+      const expected = parseExpected(form.expected.value);
       const appended = await this.session.sandbox.append(form.aggregateId.value.trim(), [{ type: form.type.value, data }], { expected });
       showResult(
         result,
         "ok",
         appended.alreadyStored ? RETRY : `Stored ${form.type.value} (version ${appended.lastVersion}, position ${appended.lastPosition}).`,
       );
-      this.session.select(appended.aggregateId);
+      this.session.appended(appended.aggregateId);
     } catch (error) {
       showError(result, error);
     }

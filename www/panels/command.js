@@ -2,7 +2,7 @@
 // appended, or the command is refused with the rule's message.
 import { el, fillSelect, showResult } from "../view.js";
 import { Panel } from "./panel.js";
-import { followSelection, parseJson, RETRY, showError } from "./forms.js";
+import { followSelection, holdWhileReadOnly, parseJson, RETRY, showError } from "./forms.js";
 
 class CommandPanel extends Panel {
   template() {
@@ -37,6 +37,7 @@ class CommandPanel extends Panel {
 
   attach() {
     followSelection(this, this.$("#command-form").aggregateId, () => this.#fillCommands());
+    holdWhileReadOnly(this, this.$("#command-form"));
   }
 
   #aggregateType() {
@@ -64,7 +65,7 @@ class CommandPanel extends Panel {
       const payload = parseJson(form.payload.value || "{}", "Payload");
       const committed = await this.session.sandbox.execute(form.aggregateId.value.trim(), form.command.value, payload);
       showResult(result, "ok", describe(committed));
-      this.session.select(committed.aggregateId);
+      this.session.appended(committed.aggregateId);
     } catch (error) {
       showError(result, error);
     }

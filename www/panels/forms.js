@@ -1,6 +1,6 @@
 // What the command and raw-append forms share: the aggregate they act on follows the selection,
 // JSON fields are parsed with a clear message, and outcomes are shown as a person reads them.
-import { showResult } from "../view.js";
+import { el, showResult } from "../view.js";
 
 /** Parses a JSON text field, or says which field is not JSON. */
 export function parseJson(text, field) {
@@ -38,4 +38,34 @@ export function followSelection(panel, input, then) {
     input.value = aggregate;
     then();
   });
+}
+
+/**
+ * Disables a form's controls while commands cannot run (a what-if or the past is shown, or no
+ * store is open), saying why in a note placed before the form. `{ past: false }`: the form's
+ * writes do not depend on the time-travel cursor, so it stays usable in the past.
+ */
+export function holdWhileReadOnly(panel, form, { past = true } = {}) {
+  const note = el("p", { class: "held", role: "status", hidden: "" });
+  form.before(note);
+  const update = () => {
+    const reason = panel.session.blockedReason({ past });
+    for (const control of form.elements) control.disabled = Boolean(reason);
+    note.hidden = !reason;
+    note.textContent = reason ?? "";
+  };
+  update();
+  for (const type of ["changed", "opened", "failed", "opening"]) panel.on(type, update);
+}
+
+/**
+ * Reads an expected version as typed: empty or "any", "noStream", "exists", or a version in
+ * digits only (no "1e3", no "0x10").
+ */
+export function parseExpected(text) {
+  const typed = text.trim();
+  if (typed === "" || typed === "any") return "any";
+  if (typed === "noStream" || typed === "exists") return typed;
+  if (/^\d+$/.test(typed) && Number.isSafeInteger(Number(typed))) return Number(typed);
+  throw Object.assign(new Error(`Expected version must be any, noStream, exists or a version in digits, not ${JSON.stringify(typed)}.`), { kind: "badInput" });
 }

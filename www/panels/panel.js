@@ -31,6 +31,40 @@ export class Panel extends HTMLElement {
   }
 
   /**
+   * Renders on the session's "changed" when what changed is one of `kinds` ("log", "cursor",
+   * "selection", "whatIf"); a new log always counts. A panel out of view renders when it comes
+   * into view instead: a long page of panels stays fast on a large log.
+   */
+  follow(kinds, render) {
+    this.#observe();
+    this.on("changed", ({ detail }) => {
+      if (detail !== "log" && !kinds.includes(detail)) return;
+      if (this.#visible) render();
+      else this.#pending = render;
+    });
+  }
+
+  #visible = true;
+  #pending;
+  #observer;
+
+  #observe() {
+    if (this.#observer || typeof IntersectionObserver === "undefined") return;
+    this.#observer = new IntersectionObserver(
+      (entries) => {
+        this.#visible = entries.some((e) => e.isIntersecting);
+        if (this.#visible && this.#pending) {
+          const render = this.#pending;
+          this.#pending = undefined;
+          render();
+        }
+      },
+      { rootMargin: "400px" },
+    );
+    this.#observer.observe(this);
+  }
+
+  /**
    * Starts a render; the function it returns says whether that render is still the latest one
    * (renders await the sandbox, and a newer one may have started meanwhile).
    */

@@ -14,13 +14,13 @@ class QueryPanel extends Panel {
         "section",
         { id: "query-panel", "aria-labelledby": "query-title" },
         el("h2", { id: "query-title" }, "Query the read model"),
-        el("p", { class: "muted" }, "One read-only SQL statement (SQLite). Try:"),
+        el("p", { class: "muted" }, "One read-only SQL statement (SQLite; PRAGMA table_info(name) describes a table). Ctrl+Enter runs it. Try:"),
         el("p", { id: "suggested", class: "suggested" }),
         el(
           "form",
           { id: "query-form" },
           el("textarea", { name: "sql", rows: 3, spellcheck: "false", "data-testid": "sql", "aria-label": "SQL" }),
-          el("button", { type: "submit" }, "Run"),
+          el("button", { type: "submit", title: "Ctrl+Enter" }, "Run"),
         ),
         el("p", { id: "query-status", class: "result", role: "status", "data-testid": "query-status" }),
         el("div", { class: "scroll" }, el("table", { id: "query-result", "data-testid": "query-result" }, el("thead"), el("tbody"))),
@@ -30,13 +30,34 @@ class QueryPanel extends Panel {
   }
 
   ready() {
-    this.$("#query-form").addEventListener("submit", (event) => {
+    const form = this.$("#query-form");
+    form.addEventListener("submit", (event) => {
       event.preventDefault();
-      this.run(this.$("#query-form").sql.value);
+      this.run(form.sql.value);
+    });
+    form.sql.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        this.run(form.sql.value);
+      }
     });
   }
 
+  /** The statement last run, and a timer to run it again when the cursor or the what-if moves. */
+  #lastSql;
+  #again;
+
   attach(session) {
+    this.on("opening", () => {
+      this.begin();
+      this.#lastSql = undefined;
+    });
+    // The answer follows the time-travel cursor and the what-if, once the slider rests.
+    this.on("changed", ({ detail }) => {
+      if ((detail !== "cursor" && detail !== "whatIf") || this.#lastSql === undefined) return;
+      clearTimeout(this.#again);
+      this.#again = setTimeout(() => this.run(this.#lastSql), 250);
+    });
     this.on("opened", () => {
       const { queries } = session.info;
       fill(
@@ -59,39 +80,38 @@ class QueryPanel extends Panel {
   }
 
   async run(sql) {
-    const { sandbox, excluded } = this.session;
+    const { sandbox, excluded, cursor } = this.session;
     if (!sandbox) return;
+    const latest = this.begin();
+    this.#lastSql = sql;
     this.#remember(sql);
     const status = this.$("#query-status");
+    const exclude = [...excluded];
+    const hypothetical = exclude.length > 0 || cursor !== undefined;
     try {
       delete status.dataset.kind;
-      status.textContent = "Running…";
-      const exclude = [...excluded];
-      const whatIf = exclude.length > 0;
-      const answer = await queryInWorker({
-        sql,
-        options: QUERY_LIMITS,
-        generation: whatIf ? undefined : sandbox.readModelGeneration(),
-        copy: () => sandbox.readModelCopy({ exclude }),
-      });
-      const sources = whatIf ? [] : await sandbox.sources(answer.tables);
-      fill(this.$("#query-result thead"), el("tr", {}, answer.columns.map((c) => el("th", {}, c))));
+      status.textContent = cursor !== undefined ? `Computing the read model as of position ${cursor} from the log, then running…` : "Running…";
+      const copyOptions = { exclude, ...(cursor !== undefined ? { asOf: cursor } : {}) };
+      const answer = await runQuery(sandbox, sql, copyOptions, hypothetical);
+      const sources = hypothetical ? [] : await sandbox.sources(answer.tables);
+      // A scenario switched (or a newer query started) meanwhile: this answer is not for this panel.
+      if (!latest() || this.session.sandbox !== sandbox) return;
+      fill(this.$("#query-result thead"), el("tr", {}, answer.columns.map((c) => el("th", { scope: "col" }, c))));
       fill(
         this.$("#query-result tbody"),
-        answer.rows.map((row) => el("tr", {}, row.map((value) => el("td", { class: value === null ? "null" : undefined }, value === null ? "NULL" : String(value))))),
+        answer.rows.map((row) => el("tr", {}, row.map((value) => cell(value)))),
       );
       const more = answer.totalRows - answer.rows.length;
-      const behind = sources.filter((s) => s.behind > 0);
       const notes = [
         `${answer.totalRows} row(s) in ${answer.ms.toFixed(1)} ms`,
-        more > 0 ? `showing the first ${answer.rows.length}, ${more} more` : "",
-        whatIf ? "what-if: computed in a separate read model without the events left out" : "",
-        behind.length
-          ? `read from ${behind.map((s) => `${s.name}, which is ${s.behind} event(s) behind the log (at position ${s.checkpoint})`).join("; ")}: the answer may be stale`
-          : "",
+        more > 0 ? `showing the first ${answer.rows.length}, ${more} more${answer.sizeCapped ? " (the answer reached its 32 MB size cap)" : ""}` : "",
+        cursor !== undefined ? `as of position ${cursor}: computed from the log up to it in a separate read model` : "",
+        exclude.length ? "what-if: computed in a separate read model without the events left out" : "",
+        hypothetical ? "" : freshness(sources),
       ];
       showResult(status, "ok", notes.filter(Boolean).join("; ") + ".");
     } catch (error) {
+      if (!latest() || this.session.sandbox !== sandbox) return;
       fill(this.$("#query-result thead"));
       fill(this.$("#query-result tbody"));
       showResult(status, "error", error.message);
@@ -129,6 +149,44 @@ class QueryPanel extends Panel {
       }),
     );
   }
+}
+
+/** Longest cell text shown before "show all". */
+const LONG_CELL = 200;
+
+/** A result cell: NULL marked, long text cut with a button that shows all of it. */
+function cell(value) {
+  if (value === null) return el("td", { class: "null" }, "NULL");
+  const text = String(value);
+  if (text.length <= LONG_CELL) return el("td", {}, text);
+  const td = el("td", { class: "long" }, text.slice(0, LONG_CELL), "… ");
+  const more = el("button", { type: "button", class: "link" }, `show all ${text.length.toLocaleString("en-US")} characters`);
+  more.addEventListener("click", () => fill(td, el("div", { class: "all" }, text)));
+  td.append(more);
+  return td;
+}
+
+/** Which projections an answer read, and whether each had caught up with the log. */
+function freshness(sources) {
+  if (sources.length === 0) return "read no projection's tables";
+  const parts = sources.map((s) =>
+    s.behind > 0 ? `${s.name}, ${s.behind} event(s) behind the log (at position ${s.checkpoint})` : `${s.name} (current, at position ${s.checkpoint})`,
+  );
+  const stale = sources.some((s) => s.behind > 0);
+  return `read ${parts.join(" and ")}${stale ? ": the answer may be stale" : ""}`;
+}
+
+/**
+ * Runs a query in the worker on the real read model (sent only when it changed), or on a
+ * what-if or past copy (always sent, never kept).
+ */
+export function runQuery(sandbox, sql, copyOptions, hypothetical) {
+  return queryInWorker({
+    sql,
+    options: QUERY_LIMITS,
+    generation: hypothetical ? undefined : sandbox.readModelGeneration(),
+    copy: () => sandbox.readModelCopy(hypothetical ? copyOptions : {}),
+  });
 }
 
 customElements.define("es-query", QueryPanel);

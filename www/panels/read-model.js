@@ -1,6 +1,6 @@
 // <es-read-model>: the projections that feed the read model, each with its checkpoint against the
-// log's head (how far behind it is comes from the module) and its lifecycle: pause, resume,
-// crash, rebuild.
+// log's head (how far behind it is comes from the module), drawn as a lag bar along which the
+// events not yet applied travel, and its lifecycle: pause, resume, crash, rebuild.
 import { el, fill, showResult } from "../view.js";
 import { Panel } from "./panel.js";
 
@@ -20,10 +20,14 @@ class ReadModelPanel extends Panel {
           " ms",
         ),
         el(
-          "table",
-          { id: "projections", "data-testid": "projections" },
-          el("thead", {}, el("tr", {}, ["Projection", "Checkpoint", "State", ""].map((h) => el("th", {}, h)))),
-          el("tbody"),
+          "div",
+          { class: "scroll-x" },
+          el(
+            "table",
+            { id: "projections", "data-testid": "projections" },
+            el("thead", {}, el("tr", {}, ["Projection", "Checkpoint", "Lag", "State", ""].map((h) => el("th", { scope: "col" }, h)))),
+            el("tbody"),
+          ),
         ),
         el("p", { id: "projection-result", class: "result", role: "status", "data-testid": "projection-result" }),
         el(
@@ -143,7 +147,14 @@ class ReadModelPanel extends Panel {
         if (p.state === "running") action("Pause", () => sandbox.pauseProjection(p.name));
         else if (!p.stale) action(p.state === "failed" ? "Retry" : "Resume", () => sandbox.resumeProjection(p.name));
         if (p.state === "failed") action("Skip this event", () => sandbox.skipEvent(p.name));
-        action("Crash", () => sandbox.crashProjection(p.name, 1));
+        action("Crash", async () => {
+          sandbox.crashProjection(p.name, 1);
+          showResult(
+            this.$("#projection-result"),
+            "ok",
+            `${p.name} will crash in its next round, after applying one event and before committing: run a command to see it lose that round and restart from its checkpoint.`,
+          );
+        });
         action("Rebuild", () => sandbox.rebuildProjection(p.name));
         if (p.name !== "events") action("Edit", () => this.#edit(p.name));
         return el(
@@ -151,12 +162,31 @@ class ReadModelPanel extends Panel {
           { "data-projection": p.name, title: p.description },
           el("td", {}, p.name),
           el("td", {}, `${p.checkpoint} / ${model.head}`, p.behind > 0 ? ` (${p.behind} behind)` : ""),
+          el("td", { class: "lag-cell" }, lagBar(p, model.head)),
           el("td", {}, el("span", { class: "state-badge", "data-state": state }, state), detail ? ` ${detail}` : ""),
           el("td", {}, actions),
         );
       }),
     );
   }
+}
+
+/**
+ * A projection's lag as a bar: how much of the log it has applied, and the events still on their
+ * way to it as dots travelling from the log (still when the visitor prefers less motion).
+ */
+function lagBar(p, head) {
+  const track = el("span", { class: "lag-track", role: "img", "aria-label": p.behind ? `${p.behind} event(s) on their way to ${p.name}` : `${p.name} is current` });
+  const done = el("span", { class: "lag-done" });
+  done.style.width = `${head ? (100 * p.checkpoint) / head : 100}%`;
+  track.append(done);
+  const travelling = Math.min(p.behind, 8);
+  for (let i = 0; i < travelling; i++) {
+    const dot = el("span", { class: `lag-dot${p.state === "running" ? "" : " held"}` });
+    dot.style.animationDelay = `${-(i * 1.6) / travelling}s`;
+    track.append(dot);
+  }
+  return track;
 }
 
 customElements.define("es-read-model", ReadModelPanel);
