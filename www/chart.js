@@ -20,7 +20,8 @@ function niceStep(span) {
  * A line chart. `series`: [{ name, points: [[x, y], ...], kind }] (kind styles the line: "a",
  * "b", ...); `xLabel`, `yLabel`; `cursor`: an x to mark; `marks`: [{ x, label }] vertical ticks;
  * `onPick(point, series)`: called when a point is clicked or chosen with the keyboard;
- * `title`: what the chart shows, for screen readers.
+ * `title`: what the chart shows, for screen readers. The chart's `moveCursor(x)` moves the
+ * cursor without drawing the rest again (the time-travel slider moves it often).
  */
 export function lineChart({ series, xLabel, yLabel, cursor, marks = [], onPick, title }) {
   const all = series.flatMap((s) => s.points).filter(([, y]) => y !== null && y !== undefined);
@@ -53,9 +54,15 @@ export function lineChart({ series, xLabel, yLabel, cursor, marks = [], onPick, 
       svg("line", { class: `mark ${mark.kind ?? ""}`, x1: sx(mark.x), y1: PAD.top, x2: sx(mark.x), y2: HEIGHT - PAD.bottom }, svg("title", {}, mark.label)),
     );
   }
-  if (cursor !== undefined) {
-    root.append(svg("line", { class: "cursor", x1: sx(cursor), y1: PAD.top, x2: sx(cursor), y2: HEIGHT - PAD.bottom }));
-  }
+  const cursorLine = svg("line", { class: "cursor", x1: 0, y1: PAD.top, x2: 0, y2: HEIGHT - PAD.bottom });
+  root.moveCursor = (x) => {
+    cursorLine.toggleAttribute("hidden", x === undefined);
+    if (x === undefined) return;
+    cursorLine.setAttribute("x1", sx(x));
+    cursorLine.setAttribute("x2", sx(x));
+  };
+  root.moveCursor(cursor);
+  root.append(cursorLine);
   for (const line of series) {
     const points = line.points.filter(([, y]) => y !== null && y !== undefined);
     root.append(

@@ -129,14 +129,10 @@ export class Session extends EventTarget {
 
   /** Deletes the store's data (the open sandbox's, or a store that did not open) and opens again. */
   async reset() {
-    if (this.sandbox) {
-      const sandbox = this.sandbox;
-      this.#close();
-      await sandbox.destroy();
-    } else {
-      await loadModule();
-      await Sandbox.destroyStore(this.store);
-    }
+    await this.#close({ destroy: true });
+    await loadModule();
+    // A store that did not open (or the one just closed): delete it by name.
+    await Sandbox.destroyStore(this.store);
     return this.open({ scenario: this.scenario, ...this.store });
   }
 
@@ -170,12 +166,18 @@ export class Session extends EventTarget {
     this.dispatchEvent(new CustomEvent("changed", { detail: what }));
   }
 
-  #close() {
+  /** Closes the open sandbox (deleting its store with `destroy`), then frees it. */
+  async #close({ destroy = false } = {}) {
+    const sandbox = this.sandbox;
+    this.sandbox = undefined;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
-    this.sandbox?.close();
-    this.sandbox?.free();
-    this.sandbox = undefined;
+    if (!sandbox) return;
+    if (destroy) await sandbox.destroy();
+    else sandbox.close();
+    // Renders still awaiting the closed sandbox get its "closed" error, not a freed object's:
+    // its memory is given back a little later.
+    setTimeout(() => sandbox.free(), 10_000);
   }
 
   /**

@@ -29,20 +29,11 @@ export function compact(value) {
   return JSON.stringify(value);
 }
 
-/** A timestamp (ms) as local date and time. */
-export function formatTime(ms) {
-  return new Date(ms).toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
-}
+const TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
 
-/** The top-level fields whose values differ between two states, as "field value" pairs. */
-export function changedFields(before, after) {
-  if (typeof after !== "object" || after === null || Array.isArray(after)) {
-    return compact(after) === compact(before) ? [] : [compact(after)];
-  }
-  const old = typeof before === "object" && before !== null ? before : {};
-  return Object.keys(after)
-    .filter((key) => compact(old[key]) !== compact(after[key]))
-    .map((key) => `${key} ${compact(after[key])}`);
+/** A timestamp (ms) as local date and time (one formatter for all: a table draws many). */
+export function formatTime(ms) {
+  return TIME.format(new Date(ms));
 }
 
 /** Shows an outcome in a status line: ok, rejected (a business rule) or error. */

@@ -10,7 +10,7 @@ use crate::domain::AggregateType;
 use crate::error::SandboxError;
 use crate::event::EventId;
 use crate::replay::{self, Replay, ReplayInput, ReplayOptions};
-use crate::store::{EventStore, VersionRange};
+use crate::store::{EventStore, ReadAll, VersionRange};
 
 use super::heads::HeadState;
 
@@ -42,8 +42,27 @@ impl<S: EventStore> WriteSide<S> {
         options: &ReplayOptions,
     ) -> Result<(Replay, Dynamic), SandboxError> {
         let head_version = self.store.stream_version(aggregate_id).await?;
-        // Time travel (by time or position) and what-if need the whole stream to find versions;
-        // other replays read only the tail after the snapshot.
+        // Time travel by position is a replay up to the version the aggregate had there: the
+        // events after that position are counted through the stream's index, not read.
+        let by_position;
+        let options = match options.position {
+            Some(position) if options.version.is_none() && options.time.is_none() => {
+                let later = ReadAll {
+                    aggregate_id: Some(aggregate_id.to_string()),
+                    ..ReadAll::from_position(position.saturating_add(1), usize::MAX)
+                };
+                let after = self.store.count(&later).await? as u64;
+                by_position = ReplayOptions {
+                    version: Some(head_version.saturating_sub(after)),
+                    position: None,
+                    ..options.clone()
+                };
+                &by_position
+            }
+            _ => options,
+        };
+        // Time travel by time and what-if need the whole stream to find versions; other replays
+        // read only the tail after the snapshot.
         let whole = if options.time.is_some()
             || options.position.is_some()
             || !options.exclude.is_empty()

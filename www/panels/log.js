@@ -131,7 +131,9 @@ class LogPanel extends Panel {
       this.$("#log-type").value = ALL;
       this.#following = true;
     });
-    this.on("changed", ({ detail }) => (detail === "log" ? this.reload() : this.#draw()));
+    // A new log is fetched again; a moved cursor, selection or what-if only re-marks the rows
+    // drawn (the slider moves the cursor many times a second).
+    this.on("changed", ({ detail }) => (detail === "log" ? this.reload() : this.#mark()));
   }
 
   /** The current filters as an event query. */
@@ -231,6 +233,27 @@ class LogPanel extends Panel {
     const focused = document.activeElement?.closest?.("#events tr[data-index]")?.dataset.index;
     fill(this.$("#events tbody"), rows);
     if (focused !== undefined) this.$(`#events tr[data-index="${focused}"]`)?.focus({ preventScroll: true });
+    this.#showWhatIf();
+  }
+
+  /** Marks the drawn rows for the cursor (the future), the selection and the events left out. */
+  #mark() {
+    const { excluded, cursor, selected } = this.session;
+    for (const row of this.$("#events tbody").querySelectorAll("tr[data-index]")) {
+      const event = this.#eventAt(Number(row.dataset.index));
+      if (!event) continue;
+      const out = excluded.has(event.eventId);
+      row.className = rowClasses(event, out, cursor);
+      if (selected?.eventId === event.eventId) row.setAttribute("aria-selected", "true");
+      else row.removeAttribute("aria-selected");
+      row.setAttribute("aria-label", rowLabel(event, cursor));
+      row.querySelector("input[type=checkbox]").checked = out;
+    }
+    this.#showWhatIf();
+  }
+
+  #showWhatIf() {
+    const { excluded } = this.session;
     const whatIf = this.$("#what-if");
     whatIf.hidden = excluded.size === 0;
     whatIf.querySelector("span").textContent =
@@ -253,16 +276,15 @@ class LogPanel extends Panel {
         ),
       );
     }
-    const classes = [out && "left-out", cursor !== undefined && e.position > cursor && "future", cursor === e.position && "cursor"].filter(Boolean);
     return el(
       "tr",
       {
         "data-position": e.position,
         "data-index": index,
-        class: classes.join(" ") || undefined,
+        class: rowClasses(e, out, cursor) || undefined,
         tabindex: "0",
         "aria-selected": selected?.eventId === e.eventId ? "true" : undefined,
-        "aria-label": `Event ${e.position}: ${e.type} of ${e.aggregateId}, version ${e.version}${cursor !== undefined && e.position > cursor ? " (in the future)" : ""}`,
+        "aria-label": rowLabel(e, cursor),
       },
       el("td", {}, box),
       el("td", { "data-col": "position" }, e.position),
@@ -286,6 +308,17 @@ class LogPanel extends Panel {
     this.#draw();
     this.$(`#events tr[data-index="${index}"]`)?.focus({ preventScroll: true });
   }
+}
+
+/** A row's classes: left out (what-if), in the future of the cursor, or at it. */
+function rowClasses(event, out, cursor) {
+  return [out && "left-out", cursor !== undefined && event.position > cursor && "future", cursor === event.position && "cursor"].filter(Boolean).join(" ");
+}
+
+/** What a row says to a screen reader. */
+function rowLabel(event, cursor) {
+  const future = cursor !== undefined && event.position > cursor ? " (in the future)" : "";
+  return `Event ${event.position}: ${event.type} of ${event.aggregateId}, version ${event.version}${future}`;
 }
 
 customElements.define("es-log", LogPanel);

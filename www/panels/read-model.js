@@ -106,7 +106,10 @@ class ReadModelPanel extends Panel {
       this.$("#projection-editor").hidden = true;
       session.sandbox.setProjectionDelay(Number(this.$("#delay").value) || 0);
     });
-    this.on("changed", () => this.render());
+    // The lag does not depend on the cursor or the selection: the log and the read model move it.
+    this.on("changed", ({ detail }) => {
+      if (detail !== "cursor" && detail !== "selection") this.render();
+    });
     this.on("readmodel", () => this.render());
   }
 

@@ -43,6 +43,9 @@ class StatePanel extends Panel {
     this.$("#aggregate").addEventListener("change", (event) => this.session.select(event.target.value));
   }
 
+  /** The chart drawn for the current series (moved, not redrawn, as the cursor moves). */
+  #chart;
+
   attach() {
     this.on("changed", ({ detail }) => {
       if (detail === "log" || detail === "selection") this.#series = undefined;
@@ -140,12 +143,19 @@ class StatePanel extends Panel {
       return el("li", { class: step.excluded ? "left-out" : undefined, value: step.version }, el("b", {}, `v${step.version} ${step.type}`), " ", text);
     });
     const skipped = hidden > 0 ? [el("li", { class: "muted" }, `… ${formatCount(hidden)} earlier step(s)`)] : [];
-    fill(this.$("#trace"), start, skipped, shown);
+    const trace = this.$("#trace");
+    fill(trace, start, skipped, shown);
+    // The last step is the one the state shows: keep it in view.
+    trace.scrollTop = trace.scrollHeight;
   }
 
   #renderChart(replay, aggregateId) {
     const series = this.#series;
     const holder = this.$("#state-chart");
+    if (this.#chart?.series === series && holder.contains(this.#chart.element)) {
+      this.#chart.element.moveCursor(replay.version);
+      return;
+    }
     if (!series || series.fields.length === 0 || series.points.length === 0) {
       fill(holder, el("p", { class: "muted" }, "No numeric fields to draw."));
       return;
@@ -163,6 +173,7 @@ class StatePanel extends Panel {
       })),
       onPick: (point) => this.session.travel(point[2]),
     });
+    this.#chart = { series, element: chart };
     fill(holder, chart);
   }
 }

@@ -1,0 +1,69 @@
+// Screenshots of every panel at 1280 and 360 px, on a log with some history (generated commands
+// and snapshots), saved under target/screenshots/ as test artifacts (never committed) for people
+// to look at. The test checks that each panel is there, has a size, fits the width, and that the
+// page raised no error on the way.
+import { mkdir, stat } from "node:fs/promises";
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { freshName, openBrowser, pageUrl, waitForLog } from "./harness.mjs";
+
+const PANELS = [
+  "timeline-panel",
+  "log-panel",
+  "state-panel",
+  "command-panel",
+  "append-panel",
+  "read-model-panel",
+  "query-panel",
+  "what-if-panel",
+  "snapshots-panel",
+  "storage-panel",
+  "crud-panel",
+  "conflict-panel",
+  "idempotency-panel",
+  "schema-panel",
+  "rules-panel",
+];
+
+let browser;
+before(async () => {
+  browser = await openBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+for (const width of [1280, 360]) {
+  test(`every panel at ${width} px`, async () => {
+    const page = await browser.context.newPage();
+    const problems = [];
+    page.on("pageerror", (error) => problems.push(error.message));
+    await page.setViewportSize({ width, height: 900 });
+    await page.goto(pageUrl(browser.url, { name: freshName(`shots-${width}`) }));
+    await waitForLog(page, 3);
+    // Some history: snapshots every 50 events, 250 generated commands, a query answered.
+    await page.fill("[data-testid=snapshot-interval]", "50");
+    await page.click("#interval-form button");
+    await page.fill("[data-testid=generate-count]", "250");
+    await page.click("[data-testid=generate]");
+    await page.waitForSelector("#generate-result[data-kind=ok]", { timeout: 60_000 });
+    await page.click("#suggested button:first-child");
+    await page.waitForSelector("#query-status[data-kind=ok]");
+    const dir = `target/screenshots/${width}`;
+    await mkdir(dir, { recursive: true });
+    for (const id of PANELS) {
+      const panel = page.locator(`#${id}`);
+      await panel.scrollIntoViewIfNeeded();
+      await page.waitForTimeout(250);
+      const box = await panel.boundingBox();
+      assert.ok(box && box.width > 200 && box.height > 50, `${id}: ${JSON.stringify(box)}`);
+      assert.ok(box.x >= 0 && box.x + box.width <= width + 1, `${id} fits ${width} px: ${JSON.stringify(box)}`);
+      const path = `${dir}/${id}.png`;
+      await panel.screenshot({ path });
+      assert.ok((await stat(path)).size > 1000, path);
+    }
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), width, "nothing scrolls sideways");
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+}

@@ -1,0 +1,127 @@
+// End-to-end tests that every value from a user stays text: event data, aggregate ids, rule
+// errors that quote input, query cells and column names, URL parameters and scenario names; and
+// that the page's Content-Security-Policy lets the app run (wasm, the query worker, charts) while
+// refusing inline script.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { freshName, openBrowser, openPage, pageUrl, runQuery, waitForLog } from "./harness.mjs";
+
+let browser;
+before(async () => {
+  browser = await openBrowser();
+  // Every CSP violation the page meets is recorded for the tests to read.
+  await browser.context.addInitScript(() => {
+    window.__violations = [];
+    document.addEventListener("securitypolicyviolation", (event) => window.__violations.push(`${event.violatedDirective} ${event.blockedURI}`));
+  });
+});
+after(async () => {
+  await browser?.close();
+});
+
+const PAYLOADS = ['<img src=x onerror="window.__xss=1">', "</script><script>window.__xss=2</script>", '"><svg onload="window.__xss=3">'];
+
+/** Nothing a payload carries became an element, and nothing ran. */
+async function assertInert(page) {
+  await page.waitForTimeout(300);
+  const found = await page.evaluate(() => ({
+    xss: window.__xss,
+    images: document.querySelectorAll("img").length,
+    svgHandlers: document.querySelectorAll("svg[onload], [onerror]").length,
+    scripts: [...document.querySelectorAll("script")].filter((s) => !s.src).length,
+  }));
+  assert.deepEqual(found, { xss: undefined, images: 0, svgHandlers: 0, scripts: 0 });
+}
+
+async function clickAndWait(page, button, status) {
+  await page.evaluate((s) => document.querySelector(s).removeAttribute("data-kind"), status);
+  await page.click(button);
+  await page.waitForSelector(`${status}[data-kind]`, { timeout: 30_000 });
+  return page.textContent(status);
+}
+
+test("URL parameters are text: unknown scenarios and storages are ignored, a store name is only a name", async () => {
+  const query = new URLSearchParams({ scenario: PAYLOADS[0], storage: PAYLOADS[2], name: `${PAYLOADS[1]}${freshName("url")}` });
+  const page = await browser.context.newPage();
+  await page.goto(`${browser.url}?${query}`);
+  await page.waitForFunction(() => /events are stored|Could not open/.test(document.querySelector("#status").textContent), null, { timeout: 30_000 });
+  assert.equal(await page.inputValue("#scenario"), "bank");
+  assert.equal(await page.inputValue("#storage"), "indexeddb");
+  await assertInert(page);
+  await page.close();
+});
+
+test("event data, aggregate ids and rule errors quoting input are shown as text", async () => {
+  const { page } = await openPage(browser.context, pageUrl(browser.url, { scenario: "orders" }));
+  // An aggregate id carrying markup: stored as typed or refused, shown as text either way.
+  await page.fill("#command-form [name=aggregateId]", `ord-${PAYLOADS[0]}`);
+  await page.dispatchEvent("#command-form [name=aggregateId]", "input");
+  await page.selectOption("#command-form [name=command]", "Place");
+  await page.fill("#command-form [name=payload]", JSON.stringify({ items: [{ sku: PAYLOADS[1], qty: 1, price: 5 }] }));
+  const placed = await clickAndWait(page, "#command-form button", "#command-result");
+  assert.ok(placed.includes(PAYLOADS[0]) || placed.startsWith("Stored"), placed);
+  // A rule's refusal that quotes the input.
+  await page.fill("#command-form [name=aggregateId]", "ord-77");
+  await page.dispatchEvent("#command-form [name=aggregateId]", "input");
+  await page.selectOption("#command-form [name=command]", "Place");
+  await page.fill("#command-form [name=payload]", JSON.stringify({ items: [{ sku: PAYLOADS[2], qty: 0, price: 5 }] }));
+  const refused = await clickAndWait(page, "#command-form button", "#command-result");
+  assert.ok(refused.includes(`${PAYLOADS[2]}: the quantity must be positive, got 0`), refused);
+  // Data in the log, the state, the CRUD table, the what-if and the schema lab.
+  await page.fill("#command-form [name=payload]", JSON.stringify({ items: [{ sku: PAYLOADS[2], qty: 2, price: 5 }] }));
+  await clickAndWait(page, "#command-form button", "#command-result");
+  await waitForLog(page, 8);
+  // Shown as compact JSON: the markup is there as text, its quotes escaped.
+  assert.ok((await page.textContent("#events")).includes("<svg onload="));
+  for (const panel of ["#crud-panel", "#what-if-panel", "#schema-panel", "#idempotency-panel", "#storage-panel"]) {
+    await page.locator(panel).scrollIntoViewIfNeeded();
+  }
+  await assertInert(page);
+  await page.close();
+});
+
+test("query cells and column names are text", async () => {
+  const { page } = await openPage(browser.context, pageUrl(browser.url));
+  const answer = await runQuery(page, `SELECT '${PAYLOADS[0]}' AS "${PAYLOADS[2].replaceAll('"', '""')}", '${PAYLOADS[1]}' AS b`);
+  assert.deepEqual(answer.columns, [PAYLOADS[2], "b"]);
+  assert.deepEqual(answer.rows, [[PAYLOADS[0], PAYLOADS[1]]]);
+  await assertInert(page);
+  await page.close();
+});
+
+test("a scenario's title and description from an edited document are text", async () => {
+  const { page } = await openPage(browser.context, pageUrl(browser.url, { name: freshName("xss-scenario") }));
+  await page.selectOption("[data-testid=rules-part]", "document");
+  const document = JSON.parse(await page.inputValue("[data-testid=rules-source]"));
+  document.title = PAYLOADS[0];
+  document.description = PAYLOADS[1];
+  await page.fill("[data-testid=rules-source]", JSON.stringify(document, null, 2));
+  await clickAndWait(page, "[data-testid=rules-apply]", "#rules-result");
+  await page.waitForFunction((title) => document.querySelector("#status").textContent.startsWith(title), PAYLOADS[0]);
+  assert.equal(await page.textContent("#scenario-description"), PAYLOADS[1]);
+  await assertInert(page);
+  await page.close();
+});
+
+test("the Content-Security-Policy: the app runs without a violation; inline script is refused; no eval, no remote origin", async () => {
+  const { page } = await openPage(browser.context, pageUrl(browser.url));
+  await runQuery(page, "SELECT * FROM balances");
+  await page.locator("#storage-panel").scrollIntoViewIfNeeded();
+  await page.waitForSelector("#replay-cost-chart svg");
+  await page.locator("#rules-panel").scrollIntoViewIfNeeded();
+  assert.deepEqual(await page.evaluate(() => window.__violations), [], "the app itself needs nothing the policy refuses");
+  const attempts = await page.evaluate(async () => {
+    const script = document.createElement("script");
+    script.textContent = "window.__inline = 1";
+    document.body.append(script);
+    await new Promise((done) => setTimeout(done, 100));
+    const policy = document.querySelector('meta[http-equiv="Content-Security-Policy"]').content;
+    return { inline: window.__inline, violations: window.__violations.length, policy };
+  });
+  assert.equal(attempts.inline, undefined, "inline script does not run");
+  assert.ok(attempts.violations >= 1, "and the refusal is reported");
+  // (Playwright's own evaluation may use eval whatever the policy: the policy itself is checked.)
+  assert.doesNotMatch(attempts.policy, /'unsafe-inline'|'unsafe-eval'|https?:|\*/, "no inline script, no eval, no remote origin");
+  assert.match(attempts.policy, /script-src 'self' 'wasm-unsafe-eval'/);
+  await page.close();
+});
