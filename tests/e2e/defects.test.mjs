@@ -4,7 +4,7 @@
 // Ctrl+Enter, per-scenario history, answers after a switch), messages, labels, keyboard.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { eventRows, freshName, openBrowser, openPage, pageUrl, runQuery, waitForLog } from "./harness.mjs";
+import { clickAndWait, eventRows, freshName, openBrowser, openPage, pageUrl, runQuery, waitForLog } from "./harness.mjs";
 
 let browser;
 before(async () => {
@@ -14,12 +14,6 @@ after(async () => {
   await browser?.close();
 });
 
-async function clickAndWait(page, button, status, kind) {
-  await page.evaluate((s) => document.querySelector(s).removeAttribute("data-kind"), status);
-  await page.click(button);
-  await page.waitForSelector(`${status}[data-kind${kind ? `="${kind}"` : ""}]`, { timeout: 30_000 });
-  return page.textContent(status);
-}
 
 test("an aggregate id typed with spaces around it still finds its commands and event types", async () => {
   const { page } = await openPage(browser.context, pageUrl(browser.url));
@@ -176,6 +170,26 @@ test("messages: an order never placed, a projection's failing event, the boxes t
   assert.equal(refused, "Rejected: there is no such order: place it first. Nothing was stored.");
   const labels = await page.$$eval("#events input[type=checkbox]", (boxes) => boxes.slice(0, 2).map((b) => b.getAttribute("aria-label")));
   assert.deepEqual(labels, ["Leave out event 1 (OrderPlaced of ord-1001)", "Leave out event 2 (StockReserved of ord-1001)"]);
+  // A null where a value is due is named as null (it read "got ." before).
+  await page.fill("#command-form [name=aggregateId]", "ord-1001");
+  await page.dispatchEvent("#command-form [name=aggregateId]", "input");
+  await page.selectOption("#command-form [name=command]", "Ship");
+  await page.fill("#command-form [name=payload]", '{"carrier": null}');
+  const nulled = await clickAndWait(page, "#command-form button", "#command-result", "error");
+  assert.equal(nulled, "the payload of Ship: `carrier` must be string, found null");
+  await page.close();
+});
+
+test("the page follows the system's dark theme", async () => {
+  const page = await browser.context.newPage();
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.goto(pageUrl(browser.url));
+  await waitForLog(page, 3);
+  const [background, ink] = await page.evaluate(() => [getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color]);
+  const lightness = (rgb) => rgb.match(/\d+/g).slice(0, 3).reduce((sum, v) => sum + Number(v), 0) / 3;
+  assert.ok(lightness(background) < 60 && lightness(ink) > 180, `${background} / ${ink}`);
+  await page.emulateMedia({ colorScheme: "light" });
+  assert.ok(lightness(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)) > 200);
   await page.close();
 });
 

@@ -104,3 +104,14 @@ export async function runQuery(page, sql) {
     rows: [...document.querySelectorAll("#query-result tbody tr")].map((tr) => [...tr.cells].map((td) => td.textContent)),
   }));
 }
+
+/**
+ * Clicks a button and waits until a status line says something new (of `kind`, if given: ok,
+ * rejected, conflict, error); returns what it says.
+ */
+export async function clickAndWait(page, button, status, kind) {
+  await page.evaluate((s) => document.querySelector(s).removeAttribute("data-kind"), status);
+  await page.click(button);
+  await page.waitForSelector(`${status}[data-kind${kind ? `="${kind}"` : ""}]`, { timeout: 60_000 });
+  return page.textContent(status);
+}

@@ -4,7 +4,7 @@
 import { rm } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { freshName, launch, openBrowser, openPage, pageUrl, waitForLog } from "./harness.mjs";
+import { clickAndWait, freshName, launch, openBrowser, openPage, pageUrl, waitForLog } from "./harness.mjs";
 
 let browser;
 before(async () => {
@@ -14,13 +14,6 @@ after(async () => {
   await browser?.close();
 });
 
-/** Clicks and waits for a status line to say something new; returns what it says. */
-async function clickAndWait(page, button, status, kind) {
-  await page.evaluate((s) => document.querySelector(s).removeAttribute("data-kind"), status);
-  await page.click(button);
-  await page.waitForSelector(`${status}[data-kind${kind ? `="${kind}"` : ""}]`, { timeout: 30_000 });
-  return page.textContent(status);
-}
 
 for (const storage of ["indexeddb", "localstorage"]) {
   test(`${storage}: CRUD beside the log: the same command moves both; two tabs lose an update in CRUD without a word`, async () => {

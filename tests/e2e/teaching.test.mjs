@@ -4,7 +4,7 @@
 // evolution and the rules editor. Each checks what a person sees.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { eventRows, freshName, openBrowser, openPage, pageUrl, runQuery, waitForLog } from "./harness.mjs";
+import { clickAndWait, eventRows, freshName, openBrowser, openPage, pageUrl, runQuery, waitForLog } from "./harness.mjs";
 
 let browser;
 before(async () => {
@@ -15,18 +15,10 @@ after(async () => {
 });
 
 const text = (page, selector) => page.textContent(selector);
-/** The state panel's fields: { name: [value, change word] }. */
+/** The state panel's fields: { name: [name, how the last event changed it] }. */
 const fields = (page, table = "#state-fields") =>
   page.$$eval(`${table} tbody tr`, (rows) => Object.fromEntries(rows.map((r) => [r.dataset.field, [r.cells[0].textContent, r.dataset.change ?? ""]])));
 const stateOf = async (page) => JSON.parse(await page.textContent("#state"));
-
-/** Clicks a button and waits for a status line to say something new. */
-async function clickAndWait(page, button, status, kind) {
-  await page.evaluate((s) => document.querySelector(s).removeAttribute("data-kind"), status);
-  await page.click(button);
-  await page.waitForSelector(`${status}[data-kind${kind ? `="${kind}"` : ""}]`, { timeout: 60_000 });
-  return page.textContent(status);
-}
 
 /** Sets the snapshot interval and generates commands from a seed; returns the result line. */
 async function generate(page, count, seed = 1) {

@@ -4,7 +4,7 @@
 // refusing inline script.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { freshName, openBrowser, openPage, pageUrl, runQuery, waitForLog } from "./harness.mjs";
+import { clickAndWait, freshName, openBrowser, openPage, pageUrl, runQuery, waitForLog } from "./harness.mjs";
 
 let browser;
 before(async () => {
@@ -33,12 +33,6 @@ async function assertInert(page) {
   assert.deepEqual(found, { xss: undefined, images: 0, svgHandlers: 0, scripts: 0 });
 }
 
-async function clickAndWait(page, button, status) {
-  await page.evaluate((s) => document.querySelector(s).removeAttribute("data-kind"), status);
-  await page.click(button);
-  await page.waitForSelector(`${status}[data-kind]`, { timeout: 30_000 });
-  return page.textContent(status);
-}
 
 test("URL parameters are text: unknown scenarios and storages are ignored, a store name is only a name", async () => {
   const query = new URLSearchParams({ scenario: PAYLOADS[0], storage: PAYLOADS[2], name: `${PAYLOADS[1]}${freshName("url")}` });

@@ -2,9 +2,9 @@
 // decides, and appends with the version it loaded as the expected version: the first wins, the
 // second is refused with expected and actual versions, nothing of it stored, and retries on the
 // new version.
-import { compact, el, fillSelect, showResult } from "../view.js";
+import { compact, el, showResult } from "../view.js";
 import { Panel } from "./panel.js";
-import { holdWhileReadOnly, parseJson, showError } from "./forms.js";
+import { fillLabCommand, holdWhileReadOnly, parseJson, showError } from "./forms.js";
 import { openSecondTab } from "./second-tab.js";
 
 class ConflictPanel extends Panel {
@@ -51,7 +51,7 @@ class ConflictPanel extends Panel {
       if (await this.#load()) await this.#run();
     });
     const lab = this.$("#conflict-lab");
-    lab.command.addEventListener("change", () => this.#fillExample());
+    lab.command.addEventListener("change", () => fillLabCommand(this.session, lab, { commands: false }));
     lab.addEventListener("submit", (event) => {
       event.preventDefault();
       this.#run();
@@ -64,21 +64,7 @@ class ConflictPanel extends Panel {
       this.#loaded = undefined;
       showResult(this.$("#conflict-result"), "", "");
     });
-    this.follow(["selection"], () => this.#fillCommands());
-  }
-
-  #fillCommands() {
-    const type = this.session.sandbox?.aggregateType(this.session.aggregate);
-    const lab = this.$("#conflict-lab");
-    fillSelect(lab.command, type ? type.commands.map((c) => c.name) : [], type?.commands.some((c) => c.name === "Deduct") ? "Deduct" : undefined);
-    this.#fillExample();
-  }
-
-  #fillExample() {
-    const lab = this.$("#conflict-lab");
-    const type = this.session.sandbox?.aggregateType(this.session.aggregate);
-    const command = type?.commands.find((c) => c.name === lab.command.value);
-    lab.payload.value = command ? JSON.stringify(command.name === "Deduct" ? { amount: 30 } : command.example) : "{}";
+    this.follow(["selection"], () => fillLabCommand(this.session, this.$("#conflict-lab")));
   }
 
   async #load() {

@@ -2,9 +2,9 @@
 // aggregate: the row knows the balance, the log knows why. And a lab in two tabs: both read the
 // row, both save a deduction, and one update is lost without a word, where the event store
 // refuses the second append (see the conflict lab).
-import { compact, el, fill, fillSelect, formatTime, showResult } from "../view.js";
+import { compact, el, fill, formatTime, showResult } from "../view.js";
 import { Panel } from "./panel.js";
-import { holdWhileReadOnly, parseJson, showError } from "./forms.js";
+import { fillLabCommand, holdWhileReadOnly, parseJson, showError } from "./forms.js";
 import { openSecondTab } from "./second-tab.js";
 
 class CrudPanel extends Panel {
@@ -66,7 +66,7 @@ class CrudPanel extends Panel {
       this.render();
     });
     const lab = this.$("#crud-lab");
-    lab.command.addEventListener("change", () => this.#fillExample());
+    lab.command.addEventListener("change", () => fillLabCommand(this.session, lab, { commands: false }));
     lab.addEventListener("submit", (event) => {
       event.preventDefault();
       this.#save();
@@ -84,13 +84,6 @@ class CrudPanel extends Panel {
     window.addEventListener("storage", (event) => {
       if (event.key?.startsWith("es-sandbox-crud/")) this.render();
     });
-  }
-
-  #fillExample() {
-    const lab = this.$("#crud-lab");
-    const type = this.session.sandbox?.aggregateType(this.session.aggregate);
-    const command = type?.commands.find((c) => c.name === lab.command.value);
-    lab.payload.value = command ? JSON.stringify(command.name === "Deduct" ? { amount: 30 } : command.example) : "{}";
   }
 
   async #readRow() {
@@ -139,10 +132,8 @@ class CrudPanel extends Panel {
       sandbox.replay(aggregate),
     ]);
     if (!latest()) return;
-    const type = sandbox.aggregateType(aggregate);
     const lab = this.$("#crud-lab");
-    fillSelect(lab.command, type ? type.commands.map((c) => c.name) : [], type?.commands.some((c) => c.name === "Deduct") ? "Deduct" : undefined);
-    if (!lab.payload.value) this.#fillExample();
+    fillLabCommand(this.session, lab, { example: !lab.payload.value });
     this.$("#crud-row-title").textContent = `The CRUD row of ${aggregate}`;
     this.$("#crud-log-title").textContent = `The log of ${aggregate}`;
     const fields = row && row.row && typeof row.row === "object" ? Object.entries(row.row) : [];

@@ -1,6 +1,6 @@
 // What the command and raw-append forms share: the aggregate they act on follows the selection,
 // JSON fields are parsed with a clear message, and outcomes are shown as a person reads them.
-import { el, showResult } from "../view.js";
+import { el, fillSelect, showResult } from "../view.js";
 
 /** Parses a JSON text field, or says which field is not JSON. */
 export function parseJson(text, field) {
@@ -68,4 +68,20 @@ export function parseExpected(text) {
   if (typed === "noStream" || typed === "exists") return typed;
   if (/^\d+$/.test(typed) && Number.isSafeInteger(Number(typed))) return Number(typed);
   throw Object.assign(new Error(`Expected version must be any, noStream, exists or a version in digits, not ${JSON.stringify(typed)}.`), { kind: "badInput" });
+}
+
+/**
+ * Fills a two-tab lab's command choice with the selected aggregate's commands (a deduction
+ * first, where there is one: the labs' story) and, when `example`, its payload with an example
+ * (30 for a deduction).
+ */
+export function fillLabCommand(session, lab, { commands = true, example = true } = {}) {
+  const type = session.sandbox?.aggregateType(session.aggregate);
+  if (commands) {
+    const deduct = type?.commands.some((c) => c.name === "Deduct") ? "Deduct" : undefined;
+    fillSelect(lab.command, type ? type.commands.map((c) => c.name) : [], deduct);
+  }
+  if (!example) return;
+  const command = type?.commands.find((c) => c.name === lab.command.value);
+  lab.payload.value = command ? JSON.stringify(command.name === "Deduct" ? { amount: 30 } : command.example) : "{}";
 }

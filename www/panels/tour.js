@@ -97,8 +97,9 @@ class TourPanel extends Panel {
     this.$('[data-action="back"]').addEventListener("click", () => this.go(this.#step - 1));
     this.$('[data-action="next"]').addEventListener("click", () => (this.#step + 1 < STEPS.length ? this.go(this.#step + 1) : this.close()));
     this.$('[data-action="close"]').addEventListener("click", () => this.close());
-    this.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") this.close();
+    // Escape closes the tour wherever the focus is: it is a dialog over the page.
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !this.$("#tour").hidden) this.close();
     });
   }
 
@@ -135,6 +136,7 @@ class TourPanel extends Panel {
     this.$('[data-action="next"]').textContent = this.#step + 1 < STEPS.length ? "Next" : "Finish";
     showResult(this.$("#tour-result"), "", "");
     document.querySelector(".tour-target")?.classList.remove("tour-target");
+    this.$('[data-action="next"]').focus({ preventScroll: true });
     const target = document.getElementById(step.section);
     target?.classList.add("tour-target");
     target?.scrollIntoView({ behavior: "smooth", block: "start" });
