@@ -162,6 +162,7 @@ for (let run = 1; run <= RUNS; run += 1) {
 server.close();
 
 const lines = [
+  "",
   "## The page",
   "",
   `Measured in headless Chromium, ${RUNS} runs each on a fresh profile, median [min–max]. First paint: Chromium's first contentful paint`,

@@ -3,10 +3,10 @@
 // answers; none of them computes a domain answer itself.
 //
 // Events: "opening", "opened", "failed" (detail: the error), "changed" (render again; detail:
-// what changed, "log" (new events or anything else), "cursor" (time travel), "selection" (the
-// aggregate or event selected) or "whatIf" (events left out or put back): panels that do not
-// show it skip the render), "remote" (detail: { count, last }: another tab appended),
-// "readmodel" (the read model moved).
+// what changed, one or a list of "log" (new events or anything else), "cursor" (time travel),
+// "selection" (the aggregate or event selected) and "whatIf" (events left out or put back):
+// panels that do not show it skip the render), "remote" (detail: { count, last }: another tab
+// appended), "readmodel" (the read model moved).
 import init, { Sandbox } from "./pkg/es_sandbox.js";
 
 let loaded;
@@ -106,17 +106,13 @@ export class Session extends EventTarget {
    */
   travel(position, event) {
     this.cursor = position;
-    if (event) {
-      this.selected = event;
-      this.aggregate = event.aggregateId;
+    if (!event) {
+      this.changed("cursor");
+      return;
     }
-    this.changed("cursor");
-  }
-
-  /** Selects an event (for the labs) without travelling. */
-  choose(event) {
     this.selected = event;
-    this.changed("selection");
+    this.aggregate = event.aggregateId;
+    this.changed(["cursor", "selection"]);
   }
 
   /**
@@ -161,7 +157,7 @@ export class Session extends EventTarget {
     this.changed("whatIf");
   }
 
-  /** Tells the panels to render again, saying what changed. */
+  /** Tells the panels to render again, saying what changed (one kind or a list). */
   changed(what = "log") {
     this.dispatchEvent(new CustomEvent("changed", { detail: what }));
   }

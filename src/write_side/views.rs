@@ -186,11 +186,12 @@ impl<S: EventStore> WriteSide<S> {
         let mut with_snapshots = vec![(0, 0)];
         let mut from = 0;
         for &snapshot in &usable {
-            with_snapshots.push((snapshot - 1, snapshot - 1 - from));
+            let before = snapshot.saturating_sub(1);
+            with_snapshots.push((before, before.saturating_sub(from)));
             with_snapshots.push((snapshot, 0));
             from = snapshot;
         }
-        with_snapshots.push((versions, versions - from));
+        with_snapshots.push((versions, versions.saturating_sub(from)));
         with_snapshots.dedup();
         Ok(ReplayCosts {
             versions,

@@ -1,5 +1,6 @@
-// What the command and raw-append forms share: the aggregate they act on follows the selection,
-// JSON fields are parsed with a clear message, and outcomes are shown as a person reads them.
+// What the forms share (commands, raw appends, the labs): the aggregate they act on follows the
+// selection, JSON fields and expected versions are parsed with a clear message, forms are held
+// while commands cannot run, and outcomes are shown as a person reads them.
 import { el, fillSelect, showResult } from "../view.js";
 
 /** Parses a JSON text field, or says which field is not JSON. */

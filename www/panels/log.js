@@ -4,7 +4,7 @@
 // (later events are the future) and selects it for the labs; a box per event leaves it out
 // (what-if).
 import { compact, el, fill, fillSelect, formatCount, formatTime, shortId } from "../view.js";
-import { Panel } from "./panel.js";
+import { Panel, touches } from "./panel.js";
 
 /** Every row's height in pixels (the stylesheet holds rows to it). */
 const ROW = 32;
@@ -133,7 +133,7 @@ class LogPanel extends Panel {
     });
     // A new log is fetched again; a moved cursor, selection or what-if only re-marks the rows
     // drawn (the slider moves the cursor many times a second).
-    this.on("changed", ({ detail }) => (detail === "log" ? this.reload() : this.#mark()));
+    this.on("changed", ({ detail }) => (touches(detail, ["log"]) ? this.reload() : this.#mark()));
   }
 
   /** The current filters as an event query. */

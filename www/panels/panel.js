@@ -1,5 +1,10 @@
 // The base of every panel: a custom element that builds its own DOM once, from text only, and
 // renders what its session's sandbox answers whenever the session says something changed.
+
+/** Whether a "changed" event's detail (one kind or a list) includes any of `kinds`. */
+export function touches(detail, kinds) {
+  return [].concat(detail).some((kind) => kinds.includes(kind));
+}
 export class Panel extends HTMLElement {
   #session;
   #listening = [];
@@ -38,7 +43,7 @@ export class Panel extends HTMLElement {
   follow(kinds, render) {
     this.#observe();
     this.on("changed", ({ detail }) => {
-      if (detail !== "log" && !kinds.includes(detail)) return;
+      if (!touches(detail, ["log", ...kinds])) return;
       if (this.#visible) render();
       else this.#pending = render;
     });

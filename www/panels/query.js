@@ -3,7 +3,7 @@
 // behind the log; with events left out, it comes from a what-if read model.
 import { el, fill, showResult } from "../view.js";
 import { queryInWorker } from "../query-runner.js";
-import { Panel } from "./panel.js";
+import { Panel, touches } from "./panel.js";
 
 const QUERY_LIMITS = { maxRows: 200, timeLimitMs: 2000 };
 
@@ -54,7 +54,7 @@ class QueryPanel extends Panel {
     });
     // The answer follows the time-travel cursor and the what-if, once the slider rests.
     this.on("changed", ({ detail }) => {
-      if ((detail !== "cursor" && detail !== "whatIf") || this.#lastSql === undefined) return;
+      if (!touches(detail, ["cursor", "whatIf"]) || this.#lastSql === undefined) return;
       clearTimeout(this.#again);
       this.#again = setTimeout(() => this.run(this.#lastSql), 250);
     });

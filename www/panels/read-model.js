@@ -2,7 +2,7 @@
 // log's head (how far behind it is comes from the module), drawn as a lag bar along which the
 // events not yet applied travel, and its lifecycle: pause, resume, crash, rebuild.
 import { el, fill, showResult } from "../view.js";
-import { Panel } from "./panel.js";
+import { Panel, touches } from "./panel.js";
 
 class ReadModelPanel extends Panel {
   template() {
@@ -108,7 +108,7 @@ class ReadModelPanel extends Panel {
     });
     // The lag does not depend on the cursor or the selection: the log and the read model move it.
     this.on("changed", ({ detail }) => {
-      if (detail !== "cursor" && detail !== "selection") this.render();
+      if (touches(detail, ["log", "whatIf", "readModel"])) this.render();
     });
     this.on("readmodel", () => this.render());
   }

@@ -4,7 +4,7 @@
 import { lineChart } from "../chart.js";
 import { Sandbox } from "../session.js";
 import { compact, el, fill, fillSelect, formatCount } from "../view.js";
-import { Panel } from "./panel.js";
+import { Panel, touches } from "./panel.js";
 
 /** Most replay steps listed; the earlier ones are counted. */
 const SHOWN_STEPS = 60;
@@ -48,7 +48,7 @@ class StatePanel extends Panel {
 
   attach() {
     this.on("changed", ({ detail }) => {
-      if (detail === "log" || detail === "selection") this.#series = undefined;
+      if (touches(detail, ["log", "selection"])) this.#series = undefined;
       this.render();
     });
   }

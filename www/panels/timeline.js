@@ -2,7 +2,7 @@
 // trace, the log and the query answers are shown as of; "Now" returns. (A click on a row of the
 // log sets the same cursor.)
 import { el, formatCount } from "../view.js";
-import { Panel } from "./panel.js";
+import { Panel, touches } from "./panel.js";
 
 class TimelinePanel extends Panel {
   #head = 0;
@@ -37,7 +37,7 @@ class TimelinePanel extends Panel {
   attach() {
     // Always rendered, in view or not: it is small, and says where in time the page is.
     this.on("changed", ({ detail }) => {
-      if (detail === "log" || detail === "cursor") this.render();
+      if (touches(detail, ["log", "cursor"])) this.render();
     });
   }
 
