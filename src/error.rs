@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::event::InvalidEvent;
+use crate::interchange::ImportError;
 use crate::read_side::{ProjectionError, QueryError};
 use crate::scenario::ScenarioError;
 use crate::script::ScriptError;
@@ -120,6 +121,9 @@ pub enum SandboxError {
     /// A query gave no answer.
     #[error(transparent)]
     Query(#[from] QueryError),
+    /// A file (or link) to import has problems.
+    #[error(transparent)]
+    Import(#[from] ImportError),
     /// Other input that cannot be used, such as a malformed options object.
     #[error("{what}: {reason}")]
     BadInput {
@@ -232,6 +236,7 @@ impl SandboxError {
             | SandboxError::VersionOutOfRange { .. }
             | SandboxError::InvalidEvent { .. }
             | SandboxError::Shape { .. }
+            | SandboxError::Import(_)
             | SandboxError::BadInput { .. } => ErrorKind::BadInput,
         }
     }

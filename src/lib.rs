@@ -18,6 +18,7 @@ pub mod domain;
 pub mod error;
 pub mod event;
 pub mod expected;
+pub mod interchange;
 pub mod read_side;
 pub mod replay;
 pub mod rules;

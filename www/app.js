@@ -19,7 +19,9 @@ import "./panels/conflict.js";
 import "./panels/idempotency.js";
 import "./panels/schema.js";
 import "./panels/rules.js";
+import "./panels/exchange.js";
 import "./panels/tour.js";
+import { linkStoreName } from "./panels/exchange.js";
 import { fillSelect } from "./view.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -88,4 +90,14 @@ document.addEventListener("visibilitychange", () => {
   // A tab in the background may have missed announcements: read what is new.
   if (document.visibilityState === "visible") session.sandbox?.refresh().catch(() => {});
 });
-await open();
+// A share link carries its scenario and log in the fragment: it opens in a store of its own.
+const share = location.hash.startsWith("#share=") ? location.hash.slice("#share=".length) : "";
+if (share && (await session.open({ share, storage: storage.value, name: linkStoreName(share) }))) {
+  $("es-exchange").sharing = true;
+} else {
+  if (share) {
+    session.notify(`This shared link could not be opened, so the ${scenario.value} scenario is shown instead. ${session.lastError?.message ?? ""}`);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  await open();
+}

@@ -22,6 +22,8 @@ export class Session extends EventTarget {
   /** The scenario as the module describes it, and where its events live. */
   info;
   where;
+  /** Why the last open failed (its error), for the panel that asked. */
+  lastError;
   /** The store: { storage, name }. */
   store = { storage: "indexeddb", name: "bank" };
   scenario = "bank";
@@ -48,20 +50,22 @@ export class Session extends EventTarget {
    * they persist with the store and are used; another scenario is refused ("failed", kind
    * "otherScenario") unless `onOtherScenario` says to use the store's or the given one.
    */
-  async open({ scenario, storage, name, onOtherScenario }) {
-    // A scenario is a shipped name or a document (edited rules).
-    this.scenario = typeof scenario === "string" ? scenario : scenario.name;
+  async open({ scenario, storage, name, onOtherScenario, share, importFile }) {
+    // A scenario is a shipped name or a document (edited rules); a share link brings its own.
+    this.scenario = share ? "the shared scenario" : typeof scenario === "string" ? scenario : scenario.name;
     this.store = { storage, name: name ?? this.scenario };
     this.#close();
     this.dispatchEvent(new CustomEvent("opening", { detail: { scenario: this.scenario } }));
     await loadModule();
     let sandbox;
     try {
-      sandbox = await Sandbox.open({ ...this.store, scenario, ...(onOtherScenario ? { onOtherScenario } : {}) });
+      const extra = { ...(onOtherScenario ? { onOtherScenario } : {}), ...(share ? { share } : {}), ...(importFile ? { import: importFile } : {}) };
+      sandbox = await Sandbox.open({ ...this.store, ...(share ? {} : { scenario }), ...extra });
     } catch (error) {
       if (error.kind === "otherScenario" && !onOtherScenario && error.details.stored === this.scenario) {
         return this.open({ scenario, storage, name, onOtherScenario: "useStored" });
       }
+      this.lastError = error;
       this.dispatchEvent(new CustomEvent("failed", { detail: error }));
       return false;
     }
@@ -155,6 +159,11 @@ export class Session extends EventTarget {
   putBack() {
     this.excluded.clear();
     this.changed("whatIf");
+  }
+
+  /** Says something to the person using the page that is not about one panel (a broken link). */
+  notify(message) {
+    this.dispatchEvent(new CustomEvent("notice", { detail: message }));
   }
 
   /** Tells the panels to render again, saying what changed (one kind or a list). */

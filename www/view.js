@@ -79,3 +79,11 @@ export function button(text, run, attributes = {}) {
   node.addEventListener("click", run);
   return node;
 }
+
+/** Offers a text as a file download. */
+export function download(name, text, type = "application/json") {
+  const link = el("a", { href: URL.createObjectURL(new Blob([text], { type })), download: name });
+  link.click();
+  // The click starts the download at once; the URL can go after this turn.
+  setTimeout(() => URL.revokeObjectURL(link.href), 0);
+}

@@ -14,13 +14,14 @@ use super::convert::{from_json, options, required, to_js};
 use super::crud::CrudPlace;
 use super::dto::{
     AppendOptions, AppendSummary, OpenOptions, QueryAnswer, QueryOptions, ReadModelMode, StoreInfo,
-    StoreRef, SubscribeOptions,
+    SubscribeOptions,
 };
 use super::news::News;
 use super::projecting::Projecting;
 use super::store::{self, Backend, BrowserStore, Durable};
 use crate::error::SandboxError;
 use crate::event::{StoredEvent, Timestamp};
+use crate::interchange::{read, read_share_link};
 use crate::replay::ReplayOptions;
 use crate::sandbox::Sandbox;
 use crate::scenario::{SHIPPED, Scenario, shipped};
@@ -109,9 +110,35 @@ pub fn query_copy(
 
 impl JsSandbox {
     async fn open_inner(open: OpenOptions) -> Result<JsSandbox, SandboxError> {
-        let scenario = scenario_from(open.scenario)?;
+        let (scenario, exchange) = match (&open.share, open.scenario) {
+            (Some(link), _) => {
+                let shared = read_share_link(link)?;
+                (shared.scenario, Some((shared.exchange, false)))
+            }
+            (None, Some(scenario)) => (scenario_from(scenario)?, None),
+            (None, None) => {
+                return Err(SandboxError::bad_input(
+                    "open options",
+                    "give a `scenario` (or a `share` link)",
+                ));
+            }
+        };
+        let exchange = match (exchange, open.import) {
+            (_, Some(file)) => Some((read(file.format, file.text.as_bytes())?, true)),
+            (shared, None) => shared,
+        };
         let name = open.name.unwrap_or_else(|| scenario.name.clone());
         let store = BrowserStore::open(open.storage, &name, open.durability).await?;
+        if let Some((exchange, required)) = exchange {
+            super::interchange::import_before_open(
+                &store,
+                (open.storage, &name),
+                &scenario,
+                &exchange,
+                required,
+            )
+            .await?;
+        }
         let sandbox = Rc::new(Sandbox::open_as(store, scenario, open.on_other_scenario).await?);
         let head = sandbox.store().head_position().await?;
         let channel = (open.storage != Backend::Memory)
@@ -195,63 +222,6 @@ impl JsSandbox {
     ) -> Result<JsSandbox, JsValue> {
         let open: OpenOptions = required(open, "open options")?;
         Ok(Self::open_inner(open).await?)
-    }
-
-    /// Deletes a store's data without opening it (for a store whose records do not decode).
-    #[wasm_bindgen(js_name = destroyStore, unchecked_return_type = "Promise<void>")]
-    pub fn destroy_store(
-        #[wasm_bindgen(unchecked_param_type = "StoreRef")] store: JsValue,
-    ) -> js_sys::Promise {
-        let store: Result<StoreRef, _> = required(store, "store");
-        promise(async move {
-            let store = store?;
-            Ok(store::destroy(store.storage, &store.name).await?)
-        })
-    }
-
-    /// Every stored record of a store as JSON text: events where a record decodes, the raw
-    /// content (text, base64 or JSON) and the reason where it does not, the commit record and
-    /// the snapshots. `after`: only the records after that position. Works on stores that fail
-    /// to open.
-    #[wasm_bindgen(js_name = exportStore, unchecked_return_type = "Promise<string>")]
-    pub fn export_store(
-        #[wasm_bindgen(unchecked_param_type = "StoreRef & { after?: number }")] store: JsValue,
-    ) -> js_sys::Promise {
-        let store: Result<StoreRef, _> = required(store, "store");
-        promise(async move {
-            let store = store?;
-            Ok(store::export_raw(store.storage, &store.name, store.after).await?)
-        })
-    }
-
-    /// How far a store's log is intact, without opening it: `{ committed, intactUpTo, problem,
-    /// records, recordsAfter }`.
-    #[wasm_bindgen(js_name = inspectStore, unchecked_return_type = "Promise<Inspection>")]
-    pub fn inspect_store(
-        #[wasm_bindgen(unchecked_param_type = "StoreRef")] store: JsValue,
-    ) -> js_sys::Promise {
-        let store: Result<StoreRef, _> = required(store, "store");
-        promise(async move {
-            let store = store?;
-            Ok(store::inspect(store.storage, &store.name).await?)
-        })
-    }
-
-    /// Keeps a store's log up to `keep` (the end of a record of its intact log) and deletes the
-    /// records after it: the way out of a store that does not open without losing what is good.
-    /// Resolves to the store's new inspection.
-    #[wasm_bindgen(js_name = truncateStore, unchecked_return_type = "Promise<Inspection>")]
-    pub fn truncate_store(
-        #[wasm_bindgen(unchecked_param_type = "StoreRef & { keep: number }")] store: JsValue,
-    ) -> js_sys::Promise {
-        let store: Result<StoreRef, _> = required(store, "store");
-        promise(async move {
-            let store = store?;
-            let keep = store.keep.ok_or_else(|| {
-                SandboxError::bad_input("store", "give `keep`: the last position to keep")
-            })?;
-            Ok(store::truncate(store.storage, &store.name, keep).await?)
-        })
     }
 
     /// Names of the scenarios built into the module.

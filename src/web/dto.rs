@@ -20,8 +20,10 @@ pub struct OpenOptions {
     /// Default: the scenario's name.
     #[serde(default)]
     pub name: Option<String>,
-    /// A shipped scenario's name, or a scenario document (object or JSON text).
-    pub scenario: serde_json::Value,
+    /// A shipped scenario's name, or a scenario document (object or JSON text); may be left out
+    /// when `share` gives one.
+    #[serde(default)]
+    pub scenario: Option<serde_json::Value>,
     #[serde(default)]
     pub durability: Durability,
     /// `"live"` (default): projections follow new events on their own; `"manual"`: only when
@@ -31,6 +33,21 @@ pub struct OpenOptions {
     /// What to do when the store's events were written under another scenario.
     #[serde(default)]
     pub on_other_scenario: OnOtherScenario,
+    /// A file's events to import into the store, which must be empty, before it opens.
+    #[serde(default)]
+    pub import: Option<ImportFile>,
+    /// A share link (what follows `#share=`): its scenario, and its events imported into the
+    /// store if the store is empty.
+    #[serde(default)]
+    pub share: Option<String>,
+}
+
+/// A file to import: its format and text.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImportFile {
+    pub format: crate::interchange::Format,
+    pub text: String,
 }
 
 /// When projections run.

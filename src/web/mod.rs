@@ -3,7 +3,9 @@
 //! that knows about JS.
 //!
 //! - `class`: the `Sandbox` class (write side), `read_model`: its read-side methods,
-//!   `teaching`: what the page shows beyond them, `crud`: the CRUD table beside the log;
+//!   `teaching`: what the page shows beyond them, `crud`: the CRUD table beside the log,
+//!   `interchange`: export, fixtures and share links (imports go through `open`), `recovery`:
+//!   a store that does not open;
 //! - `dto`: the option and answer shapes that cross the boundary; `convert`: how they cross;
 //!   `typescript`: their declarations; `error`: errors as JS `Error`s;
 //! - `news`: the one pump that hands new events to subscribers, the projector and other tabs;
@@ -16,10 +18,12 @@ mod crud;
 mod dto;
 mod error;
 mod indexed_db;
+mod interchange;
 mod local_storage;
 mod news;
 mod projecting;
 mod read_model;
+mod recovery;
 mod store;
 mod teaching;
 mod typescript;

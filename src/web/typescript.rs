@@ -14,14 +14,18 @@ export interface OpenOptions {
   storage?: "memory" | "localstorage" | "indexeddb";
   /** The store's name (default: the scenario's name). Stores with different names never mix. */
   name?: string;
-  /** A shipped scenario's name ("bank", "orders", "users") or a scenario document. */
-  scenario: string | object;
+  /** A shipped scenario's name ("bank", "orders", "users") or a scenario document (may be left out with `share`). */
+  scenario?: string | object;
   /** IndexedDB commits: "relaxed" (default, fast) or "strict" (wait for the disk). */
   durability?: "relaxed" | "strict";
   /** "live" (default): projections follow new events on their own; "manual": only on `project()`. */
   readModel?: "live" | "manual";
   /** When the store holds events of another scenario: refuse (default), or open with the store's or the given one. */
   onOtherScenario?: "refuse" | "useStored" | "useGiven";
+  /** A file's events to import into the store, which must be empty: all of them or none. */
+  import?: { format: "ndjson" | "kurrent" | "cloudEvents"; text: string };
+  /** A share link's data (after `#share=`): its scenario, and its events if the store is empty. */
+  share?: string;
 }
 
 /** A store, for the static methods that work without opening it. */

@@ -45,15 +45,21 @@ pub struct WriteSide<S> {
 impl<S: EventStore> WriteSide<S> {
     /// The write side of a compiled scenario over a store, seeding the store if it is empty.
     pub async fn open(store: S, domain: Rc<Domain>) -> Result<Self, SandboxError> {
-        let write = WriteSide {
+        let write = Self::open_unseeded(store, domain);
+        write.seed_if_empty().await?;
+        Ok(write)
+    }
+
+    /// The write side of a compiled scenario over a store, as the store is: an empty store stays
+    /// empty (for imports, which bring their own first events).
+    pub fn open_unseeded(store: S, domain: Rc<Domain>) -> Self {
+        WriteSide {
             store,
             snapshot_interval: std::cell::Cell::new(domain.scenario().snapshot_interval),
             domain,
             heads: Heads::default(),
             snapshots: snapshots::Claims::default(),
-        };
-        write.seed_if_empty().await?;
-        Ok(write)
+        }
     }
 
     /// The compiled scenario.

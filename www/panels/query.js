@@ -176,6 +176,17 @@ function freshness(sources) {
   return `read ${parts.join(" and ")}${stale ? ": the answer may be stale" : ""}`;
 }
 
+const numbers = new WeakMap();
+let numbered = 0;
+/**
+ * A number per sandbox: generations count per sandbox, so another store's read model (opened
+ * after an import or a switch) at the same generation is another read model.
+ */
+function sandboxNumber(sandbox) {
+  if (!numbers.has(sandbox)) numbers.set(sandbox, ++numbered);
+  return numbers.get(sandbox);
+}
+
 /**
  * Runs a query in the worker on the real read model (sent only when it changed), or on a
  * what-if or past copy (always sent, never kept).
@@ -184,7 +195,7 @@ export function runQuery(sandbox, sql, copyOptions, hypothetical) {
   return queryInWorker({
     sql,
     options: QUERY_LIMITS,
-    generation: hypothetical ? undefined : sandbox.readModelGeneration(),
+    generation: hypothetical ? undefined : `${sandboxNumber(sandbox)}/${sandbox.readModelGeneration()}`,
     copy: () => sandbox.readModelCopy(hypothetical ? copyOptions : {}),
   });
 }

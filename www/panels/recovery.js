@@ -2,7 +2,7 @@
 // the ways out: export everything, export what follows the intact part, keep the intact part,
 // reset. Each that deletes asks first.
 import { Sandbox } from "../session.js";
-import { el } from "../view.js";
+import { download, el } from "../view.js";
 import { Panel } from "./panel.js";
 
 class RecoveryPanel extends Panel {
@@ -143,9 +143,7 @@ class RecoveryPanel extends Panel {
     const store = this.session.store;
     const text = await Sandbox.exportStore({ ...store, ...(after === undefined ? {} : { after }) });
     const suffix = after === undefined ? "export" : `after-${after}`;
-    const link = el("a", { href: URL.createObjectURL(new Blob([text], { type: "application/json" })), download: `${store.name}-${suffix}.json` });
-    link.click();
-    URL.revokeObjectURL(link.href);
+    download(`${store.name}-${suffix}.json`, text);
   }
 }
 

@@ -8,6 +8,7 @@ class StatusPanel extends Panel {
       el("p", { id: "scenario-description", class: "muted" }),
       el("p", { id: "status", role: "status", class: "muted", "data-testid": "status" }, "Loading…"),
       el("p", { id: "live", role: "status", class: "muted", "data-testid": "live" }),
+      el("p", { id: "notice", role: "alert", class: "notice", hidden: "", "data-testid": "notice" }),
     ];
   }
 
@@ -26,6 +27,10 @@ class StatusPanel extends Panel {
       const shared = where.durable.tabClose ? " Other tabs on this store see its events live." : "";
       const own = session.ownRules ? " It was opened with the rules recorded with this store." : "";
       status.textContent = `${info.title || info.name}: events are stored in ${where.location}; ${where.durable.summary}.${shared}${own}`;
+    });
+    this.on("notice", ({ detail: message }) => {
+      this.$("#notice").textContent = message;
+      this.$("#notice").hidden = !message;
     });
     this.on("remote", ({ detail }) => {
       this.$("#live").textContent = detail.error

@@ -1,0 +1,129 @@
+//! Moving events in and out of a sandbox: NDJSON, KurrentDB's HTTP append shape, CloudEvents,
+//! share links and given/when/then fixtures.
+//!
+//! Every reader takes untrusted bytes and never panics; every refusal names where it found the
+//! problem (a line, or a JSON path). Reading is pure ([`read`]); checking against the rules and
+//! writing into a store is [`import_into`], which changes nothing unless every event passes.
+
+mod cloud_events;
+mod fixture;
+mod import;
+mod kurrent;
+mod ndjson;
+mod problems;
+mod share;
+mod time;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Domain;
+use crate::event::StoredEvent;
+use crate::write_side::NewEvent;
+
+pub use fixture::{Fixture, FixtureEvent, FixtureRun, fixture_of};
+pub use import::{ImportSummary, import_into};
+pub use problems::{ImportError, Problem};
+pub use share::{MAX_LINK_CHARS, SharedScenario, read_share_link, share_link};
+pub use time::{format_rfc3339, parse_rfc3339};
+
+/// Largest file a reader accepts.
+pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+/// Most events one import may carry.
+pub const MAX_IMPORT_EVENTS: usize = 1_000_000;
+
+/// The file formats events move in and out in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Format {
+    /// A header line, then one event per line: the sandbox's own, exact format.
+    Ndjson,
+    /// KurrentDB's (EventStoreDB's) HTTP append body per stream.
+    Kurrent,
+    /// CloudEvents JSON, structured mode, as a batch.
+    CloudEvents,
+}
+
+/// What a file says about the scenario its events were written under.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Header {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The hash of the scenario's rules, if the file has one.
+    pub rules_hash: Option<String>,
+    /// The schema version of each event type when the file was written.
+    pub schema_versions: BTreeMap<String, u32>,
+}
+
+/// One event read from a file, with where it was found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// Where in the file: "line 3", `$["acc-001"][2]`.
+    pub at: String,
+    /// The aggregate (stream) it belongs to.
+    pub aggregate_id: String,
+    /// Its version in the aggregate, if the file says.
+    pub version: Option<u64>,
+    /// Its position in the log, if the file says.
+    pub position: Option<u64>,
+    /// The event.
+    pub event: NewEvent,
+}
+
+/// What a reader found: the header (if the format has one) and the events in log order.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Exchange {
+    /// The scenario the file names.
+    pub header: Option<Header>,
+    /// The events, in the order they go into the log.
+    pub entries: Vec<Entry>,
+}
+
+/// Reads a file in a format. Checks its syntax, every event's fields, and that the events form a
+/// log (ids unique, versions from 1 without gaps, positions in order); not yet the rules.
+pub fn read(format: Format, bytes: &[u8]) -> Result<Exchange, ImportError> {
+    let text = problems::text(bytes)?;
+    match format {
+        Format::Ndjson => ndjson::read(text),
+        Format::Kurrent => kurrent::read(text),
+        Format::CloudEvents => cloud_events::read(text),
+    }
+}
+
+/// Writes events (in log order) in a format.
+pub fn write(format: Format, domain: &Domain, events: &[StoredEvent]) -> String {
+    match format {
+        Format::Ndjson => ndjson::write(&header_of(domain), events),
+        Format::Kurrent => kurrent::write(events),
+        Format::CloudEvents => cloud_events::write(&domain.scenario().name, events),
+    }
+}
+
+/// The header of a domain: its name, rules hash and current schema versions.
+pub fn header_of(domain: &Domain) -> Header {
+    let schema_versions = domain
+        .aggregate_types()
+        .iter()
+        .flat_map(|aggregate| aggregate.rules.event_types())
+        .map(|event_type| {
+            (
+                event_type.to_string(),
+                domain.current_schema_version(event_type),
+            )
+        })
+        .collect();
+    Header {
+        scenario: domain.scenario().name.clone(),
+        rules_hash: Some(rules_hash(domain)),
+        schema_versions,
+    }
+}
+
+/// A short hash of a scenario document: two files with the same hash were written under the
+/// same rules.
+pub fn rules_hash(domain: &Domain) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(domain.scenario().to_json().as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}

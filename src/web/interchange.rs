@@ -1,0 +1,108 @@
+//! Events out of (and, through `Sandbox.open`'s `import` and `share`, into) a sandbox: export in
+//! a format, a given/when/then fixture of a range, a share link.
+
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+
+use super::class::{JsSandbox, promise};
+use super::convert::required;
+use super::store::{self, Backend, BrowserStore};
+use crate::domain::Domain;
+use crate::error::SandboxError;
+use crate::interchange::{self, Exchange, Format, fixture_of, import_into, share_link};
+use crate::scenario::Scenario;
+use crate::store::{EventStore, ReadAll, VersionRange};
+
+/// Options of `fixture`.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FixtureOptions {
+    aggregate_id: String,
+    from: u64,
+    to: u64,
+}
+
+/// Imports a file's (or link's) events into a store before a sandbox opens over it. A store
+/// that already has events is refused when the import was asked for (`required`), and left as
+/// it is for a share link opened again. If writing fails part-way, the store is deleted: an
+/// import happens whole or not at all.
+pub(super) async fn import_before_open(
+    store: &BrowserStore,
+    (storage, name): (Backend, &str),
+    scenario: &Scenario,
+    exchange: &Exchange,
+    required: bool,
+) -> Result<(), SandboxError> {
+    if !required && store.head_position().await? > 0 {
+        return Ok(());
+    }
+    let domain = Rc::new(Domain::compile(scenario.clone())?);
+    let was_empty = store.head_position().await? == 0;
+    if let Err(error) = import_into(store, domain, exchange, js_sys::Date::now() as i64).await {
+        if was_empty && store.head_position().await? > 0 {
+            store.close();
+            store::destroy(storage, name).await?;
+        }
+        return Err(error);
+    }
+    Ok(())
+}
+
+#[wasm_bindgen(js_class = Sandbox)]
+impl JsSandbox {
+    /// The whole log as a file: `"ndjson"` (the sandbox's own, exact), `"kurrent"` (KurrentDB's
+    /// HTTP append body per stream) or `"cloudEvents"` (a CloudEvents JSON batch).
+    #[wasm_bindgen(js_name = exportEvents, unchecked_return_type = "Promise<string>")]
+    pub fn export_events(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "\"ndjson\" | \"kurrent\" | \"cloudEvents\"")]
+        format: JsValue,
+    ) -> js_sys::Promise {
+        let sandbox = Rc::clone(&self.inner);
+        let format: Result<Format, _> = required(format, "format");
+        promise(self.guarded(async move {
+            let format = format?;
+            let events = sandbox
+                .write()
+                .events(&ReadAll::from_position(1, usize::MAX))
+                .await?;
+            Ok(interchange::write(format, sandbox.domain(), &events))
+        }))
+    }
+
+    /// A given/when/then fixture (JSON text) of an aggregate's versions `from` to `to`: given the
+    /// events before, when these, then this state.
+    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
+    pub fn fixture(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ aggregateId: string; from: number; to: number }")]
+        range: JsValue,
+    ) -> js_sys::Promise {
+        let sandbox = Rc::clone(&self.inner);
+        let range: Result<FixtureOptions, _> = required(range, "fixture range");
+        promise(self.guarded(async move {
+            let range = range?;
+            let stream = sandbox
+                .store()
+                .read_stream(&range.aggregate_id, VersionRange::from(1))
+                .await
+                .map_err(SandboxError::from)?;
+            Ok(fixture_of(sandbox.domain(), &stream, range.from, range.to)?.to_json())
+        }))
+    }
+
+    /// The share link data (what follows `#share=`) for the scenario and the whole log, or
+    /// `null` when it would be longer than browsers take (then export a file instead).
+    #[wasm_bindgen(js_name = shareLink, unchecked_return_type = "Promise<string | null>")]
+    pub fn share_link(&self) -> js_sys::Promise {
+        let sandbox = Rc::clone(&self.inner);
+        promise(self.guarded(async move {
+            let events = sandbox
+                .write()
+                .events(&ReadAll::from_position(1, usize::MAX))
+                .await?;
+            Ok(share_link(sandbox.domain(), &events))
+        }))
+    }
+}
