@@ -30,6 +30,12 @@ const storage = $("#storage");
 const params = new URLSearchParams(location.search);
 const STORAGES = ["indexeddb", "localstorage", "memory"];
 
+// The built, hosted app keeps itself for offline use (scripts/dist marks its page).
+const worker = document.documentElement.dataset.serviceWorker;
+if (worker && "serviceWorker" in navigator && location.protocol !== "file:") {
+  navigator.serviceWorker.register(worker).catch(() => {});
+}
+
 await loadModule();
 // URL parameters are user input: only known values are used.
 const shipped = Sandbox.shippedScenarios();

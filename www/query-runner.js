@@ -2,6 +2,8 @@
 // of the read model it was given: a query on an unchanged read model (same generation) sends no
 // copy. A worker that stops answering (it should not: SQLite interrupts a query at its time
 // limit) is replaced.
+import { startQueryWorker } from "./wasm-source.js";
+
 let worker;
 let nextId = 1;
 /** The generation of the read model the worker holds, if it holds the real one. */
@@ -9,7 +11,7 @@ let held;
 const pending = new Map();
 
 function start() {
-  worker = new Worker(new URL("./query-worker.js", import.meta.url), { type: "module" });
+  worker = startQueryWorker();
   held = undefined;
   worker.onmessage = ({ data: { id, answer, error } }) => {
     const request = pending.get(id);

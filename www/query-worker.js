@@ -1,12 +1,20 @@
 // A worker that runs the query box's SQL on a copy of the read model, off the page's thread, so
 // that a long query never freezes the page. It loads the same wasm module as the page, and keeps
-// the last copy it was given until it is given another.
-import init, { queryCopy } from "./pkg/es_sandbox.js";
+// the last copy it was given until it is given another. Started from a blob (the single offline
+// file), it is handed the compiled module first instead of fetching it.
+import init, { initSync, queryCopy } from "./pkg/es_sandbox.js";
 
-const ready = init();
+let ready;
 let database;
 
-self.onmessage = async ({ data: { id, database: copy, sql, options } }) => {
+self.onmessage = async ({ data }) => {
+  if (data.module) {
+    initSync({ module: data.module });
+    ready = Promise.resolve();
+    return;
+  }
+  const { id, database: copy, sql, options } = data;
+  ready ??= init();
   await ready;
   if (copy) database = copy;
   try {

@@ -7,12 +7,13 @@
 // "selection" (the aggregate or event selected) and "whatIf" (events left out or put back):
 // panels that do not show it skip the render), "remote" (detail: { count, last }: another tab
 // appended), "readmodel" (the read model moved).
-import init, { Sandbox } from "./pkg/es_sandbox.js";
+import { Sandbox } from "./pkg/es_sandbox.js";
+import { loadWasm } from "./wasm-source.js";
 
 let loaded;
 /** Loads the wasm module once per page. */
 export function loadModule() {
-  loaded ??= init();
+  loaded ??= loadWasm();
   return loaded;
 }
 

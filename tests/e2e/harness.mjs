@@ -106,6 +106,20 @@ export async function runQuery(page, sql) {
 }
 
 /**
+ * Runs SQL in the query box until `done(answer)` holds (the read model follows the log: it is
+ * eventually consistent), for at most ten seconds; returns the last answer.
+ */
+export async function runQueryUntil(page, sql, done) {
+  let answer;
+  for (let tries = 0; tries < 50; tries++) {
+    if (tries) await page.waitForTimeout(200);
+    answer = await runQuery(page, sql);
+    if (done(answer)) break;
+  }
+  return answer;
+}
+
+/**
  * Clicks a button and waits until a status line says something new (of `kind`, if given: ok,
  * rejected, conflict, error); returns what it says.
  */

@@ -1,0 +1,91 @@
+// End-to-end tests of dist/ (built by scripts/dist): the single file opened from a file:// URL
+// runs the bank walk-through, the query box and a reload with its events still there, in
+// IndexedDB and localStorage; the hosted folder works offline after its first visit.
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { startServer } from "../../scripts/static-server.mjs";
+import { clickAndWait, eventRows, freshName, launch, runQueryUntil, waitForLog } from "./harness.mjs";
+
+const SINGLE = resolve("dist", "es-sandbox.html");
+let context;
+let profile;
+before(async () => {
+  await stat(SINGLE).catch(() => assert.fail("dist/ is not built: run scripts/dist (scripts/test does)"));
+  profile = await mkdtemp(join(tmpdir(), "es-sandbox-dist-"));
+  context = await launch(profile);
+});
+after(async () => {
+  await context?.close();
+  await rm(profile, { recursive: true, force: true });
+});
+
+/** Opens a page, collecting its errors and the CSP violations it reports. */
+async function open(address) {
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(message.text());
+  });
+  await page.goto(address);
+  await waitForLog(page);
+  return { page, problems };
+}
+
+/** The bank walk-through: a refused and an accepted command, the state, a query. */
+async function walkThrough(page) {
+  assert.equal((await eventRows(page)).length, 3);
+  assert.equal(JSON.parse(await page.textContent("#state")).balance, 120);
+  await page.selectOption("#command-form [name=command]", "Deduct");
+  await page.fill("#command-form [name=payload]", '{"amount": 500}');
+  assert.match(await clickAndWait(page, "#command-form button", "#command-result", "rejected"), /insufficient funds: balance 120, asked 500/);
+  await page.fill("#command-form [name=payload]", '{"amount": 20}');
+  await clickAndWait(page, "#command-form button", "#command-result", "ok");
+  await page.waitForFunction(() => document.querySelectorAll("#events tbody tr[data-position]").length === 4);
+  assert.equal(JSON.parse(await page.textContent("#state")).balance, 100);
+  const answer = await runQueryUntil(page, "SELECT account, balance FROM balances WHERE account = 'acc-001'", (a) => a.rows[0]?.[1] === "100");
+  assert.equal(answer.kind, "ok", answer.status);
+  assert.deepEqual(answer.rows, [["acc-001", "100"]]);
+}
+
+for (const storage of ["indexeddb", "localstorage"]) {
+  test(`the single file from file:// (${storage}): walk-through, query box, reload keeps the events`, async () => {
+    const address = `${pathToFileURL(SINGLE).href}?${new URLSearchParams({ scenario: "bank", storage, name: freshName("file") })}`;
+    const { page, problems } = await open(address);
+    await walkThrough(page);
+    const rows = await eventRows(page);
+    await page.reload();
+    await waitForLog(page, 4);
+    assert.deepEqual(await eventRows(page), rows);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+}
+
+test("the hosted folder works offline after the first visit", async () => {
+  const { server, url } = await startServer({ root: "dist", port: 0 });
+  try {
+    const address = `${url}?${new URLSearchParams({ scenario: "bank", storage: "indexeddb", name: freshName("offline") })}`;
+    const { page, problems } = await open(address);
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        await new Promise((done) => navigator.serviceWorker.addEventListener("controllerchange", done, { once: true }));
+      }
+    });
+    await context.setOffline(true);
+    server.close();
+    await page.reload();
+    await waitForLog(page);
+    await walkThrough(page);
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally {
+    await context.setOffline(false);
+    server.close();
+  }
+});
