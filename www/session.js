@@ -40,9 +40,14 @@ export class Session extends EventTarget {
   #remote = { count: 0, last: 0, timer: undefined };
   #readModelTimer;
 
-  /** Where the query history is kept: per scenario (and per embed, through `namespace`). */
-  historyKey(namespace = "page") {
-    return `es-sandbox/query-history/${namespace}/${this.scenario}`;
+  /** What keeps this session's things apart from another's on the page: "page", or an embed's. */
+  namespace = "page";
+  /** Why commands never run here (a read-only embed), or undefined. */
+  readOnly;
+
+  /** Where the query history is kept: per namespace (the page, each embed) and scenario. */
+  historyKey() {
+    return `es-sandbox/query-history/${this.namespace}/${this.scenario}`;
   }
 
   /**
@@ -99,6 +104,7 @@ export class Session extends EventTarget {
   /** Like `readOnlyReason`; `{ past: false }` for writes that do not depend on the cursor. */
   blockedReason({ past = true } = {}) {
     if (!this.sandbox) return "No store is open.";
+    if (this.readOnly) return this.readOnly;
     if (this.excluded.size) return "A what-if is shown (events are left out): put them back to run commands against the real log.";
     if (past && this.cursor !== undefined) return `The page shows the log as of position ${this.cursor}: return to now to run commands.`;
     return undefined;
@@ -170,6 +176,11 @@ export class Session extends EventTarget {
   /** Tells the panels to render again, saying what changed (one kind or a list). */
   changed(what = "log") {
     this.dispatchEvent(new CustomEvent("changed", { detail: what }));
+  }
+
+  /** Closes the open sandbox (an embed taken off its page). */
+  close() {
+    return this.#close();
   }
 
   /** Closes the open sandbox (deleting its store with `destroy`), then frees it. */

@@ -1,0 +1,126 @@
+// End-to-end tests of the embeds, on dist/ as it is hosted: embed.html with three <es-sandbox>
+// elements of different scenarios, each driven on its own (commands, the query box, read-only);
+// nothing starts before it comes near the screen; the host page's styles stay out; themes; each
+// embed's query history apart; the iframe embed from URL parameters.
+import { stat } from "node:fs/promises";
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { startServer } from "../../scripts/static-server.mjs";
+import { clickAndWait, launch } from "./harness.mjs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A host page with styles of its own that would spoil an embed if they reached in. */
+const HOST = `<!doctype html><meta charset="utf-8"><title>host</title>
+<style>button { color: rgb(255, 0, 0) !important; } main { color: rgb(0, 128, 0); } #themed { --accent: rgb(181, 23, 158); }</style>
+<section id="outside"><button type="button">the host's own button</button></section>
+<es-sandbox id="themed" scenario="bank" panels="events,command" eager></es-sandbox>
+<es-sandbox id="dark" scenario="orders" panels="events" theme="dark" eager></es-sandbox>
+<es-sandbox id="light" scenario="users" panels="events" theme="light" eager></es-sandbox>
+<script type="module" src="embed.js"></script>`;
+
+let server;
+let url;
+let context;
+let profile;
+before(async () => {
+  await stat("dist/embed.html").catch(() => assert.fail("dist/ is not built: run scripts/dist (scripts/test does)"));
+  ({ server, url } = await startServer({ root: "dist", port: 0, pages: { "/host.html": HOST } }));
+  profile = await mkdtemp(join(tmpdir(), "es-sandbox-embed-"));
+  context = await launch(profile);
+});
+after(async () => {
+  await context?.close();
+  server?.close();
+  await rm(profile, { recursive: true, force: true });
+});
+
+/** The event rows an embed shows (the log panel inside its shadow root). */
+const rowsOf = (page, id) => page.locator(`#${id} #events tbody tr[data-position]`);
+
+async function waitForRows(page, id, count) {
+  await page.waitForFunction(
+    ([id, count]) => document.getElementById(id).shadowRoot?.querySelectorAll("#events tbody tr[data-position]").length >= count,
+    [id, count],
+    { timeout: 30_000 },
+  );
+}
+
+test("embed.html: three embeds of different scenarios start near the screen and are driven apart", async () => {
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  const wasm = [];
+  page.on("request", (request) => {
+    if (request.url().endsWith(".wasm")) wasm.push(request.url());
+  });
+  await page.goto(`${url}embed.html`);
+  // The last embed is far below: it has not started, and shows what it will be.
+  assert.match(await page.locator("#embed-users .embed-waiting").textContent(), /es-sandbox: scenarios\/users\.json starts when it comes into view/);
+
+  // The bank: a command moves its log and state, and nobody else's.
+  await page.locator("#embed-bank").scrollIntoViewIfNeeded();
+  await waitForRows(page, "embed-bank", 3);
+  await page.locator("#embed-bank #command-form [name=command]").selectOption("Deposit");
+  await page.locator("#embed-bank #command-form [name=payload]").fill('{"amount": 5}');
+  await page.locator("#embed-bank #command-form button").click();
+  await page.locator("#embed-bank #command-result[data-kind=ok]").waitFor();
+  await waitForRows(page, "embed-bank", 4);
+  assert.equal(JSON.parse(await page.locator("#embed-bank #state").textContent()).balance, 125);
+
+  // Orders: the query box answers from its own read model; its history is its own.
+  await page.locator("#embed-orders").scrollIntoViewIfNeeded();
+  await waitForRows(page, "embed-orders", 1);
+  const orderRows = await rowsOf(page, "embed-orders").count();
+  const query = page.locator("#embed-orders #query-form [name=sql]");
+  let answer = "";
+  for (let tries = 0; tries < 50 && answer !== String(orderRows); tries++) {
+    if (tries) await page.waitForTimeout(200);
+    await query.fill("SELECT COUNT(*) FROM events");
+    await page.locator("#embed-orders #query-status").evaluate((node) => node.removeAttribute("data-kind"));
+    await page.locator("#embed-orders #query-form button").click();
+    await page.locator("#embed-orders #query-status[data-kind]").waitFor();
+    answer = await page.locator("#embed-orders #query-result tbody td").first().textContent().catch(() => "");
+  }
+  assert.equal(answer, String(orderRows));
+  const histories = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("es-sandbox/query-history/")));
+  assert.deepEqual(histories, ["es-sandbox/query-history/es-sandbox-embed-orders-2/orders"]);
+
+  // Users, from a document's URL, read-only: its command form says why it is held.
+  await page.locator("#embed-users").scrollIntoViewIfNeeded();
+  await waitForRows(page, "embed-users", 1);
+  assert.equal(await page.locator("#embed-users #command-form button").isDisabled(), true);
+  assert.match(await page.locator("#embed-users .held").first().textContent(), /read-only/);
+
+  // The bank's log did not move with the others.
+  assert.equal(await rowsOf(page, "embed-bank").count(), 4);
+  // One module for the page, however many embeds.
+  assert.equal(new Set(wasm).size, 1, wasm.join(", "));
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("styles: the host page's do not reach in, nor the embed's out; themes and custom colours do", async () => {
+  const page = await context.newPage();
+  await page.goto(`${url}host.html`);
+  for (const id of ["themed", "dark", "light"]) await waitForRows(page, id, 1);
+  const style = (selector, property) => page.locator(selector).first().evaluate((node, p) => getComputedStyle(node)[p], property);
+  assert.equal(await style("#outside button", "color"), "rgb(255, 0, 0)", "the host's rule holds outside");
+  assert.notEqual(await style("#themed #command-form button", "color"), "rgb(255, 0, 0)", "and not inside");
+  assert.equal(await style("#outside", "backgroundColor"), "rgba(0, 0, 0, 0)", "the embed's section style stays inside");
+  assert.equal(await style("#themed #command-form button", "backgroundColor"), "rgb(181, 23, 158)", "a custom colour set on the element");
+  assert.equal(await style("#dark main", "color"), "rgb(230, 233, 239)", "theme=dark");
+  assert.equal(await style("#light main", "color"), "rgb(29, 36, 48)", "theme=light");
+  await page.close();
+});
+
+test("the iframe embed takes its choices from the URL", async () => {
+  const page = await context.newPage();
+  await page.goto(`${url}frame.html?scenario=users&panels=events&theme=dark&compact`);
+  await page.waitForFunction(() => document.querySelector("es-sandbox")?.shadowRoot?.querySelectorAll("#events tbody tr[data-position]").length > 0, undefined, { timeout: 30_000 });
+  assert.equal(await page.locator("es-sandbox").getAttribute("theme"), "dark");
+  assert.equal(await page.locator("es-sandbox #state").count(), 0, "only the events panel");
+  assert.equal(await page.locator("header, nav").count(), 0, "no page chrome");
+  await page.close();
+});

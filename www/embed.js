@@ -1,0 +1,149 @@
+// <es-sandbox>: the sandbox as one element for documentation pages, made of the page's own
+// panels. One <script type="module" src=".../embed.js"> defines it; each element has its own
+// session, store namespace, query history and subscriptions, inside a Shadow DOM so that the
+// host page's styles neither leak in nor out. Nothing is downloaded or compiled until the element
+// comes near the viewport.
+//
+//   <es-sandbox scenario="bank" panels="events,state" height="420"></es-sandbox>
+//
+// Attributes: scenario (a shipped name, a URL of a scenario document, or the document as JSON),
+// panels (comma-separated, see PANELS), storage (memory, the default; indexeddb; localstorage),
+// namespace (the store's name; default: es-sandbox-embed-<scenario>-<n>), readonly, compact,
+// theme (light, dark, auto), height (pixels), eager (start at once). Colours are CSS custom
+// properties (--accent, --page, --ink, …) that the host page may set on the element.
+
+/** Panel names an embed may show, and the element each one is. */
+export const PANELS = {
+  events: "es-log",
+  state: "es-state",
+  command: "es-command",
+  append: "es-append",
+  timeline: "es-timeline",
+  query: "es-query",
+  "read-model": "es-read-model",
+  "what-if": "es-what-if",
+  snapshots: "es-snapshots",
+  storage: "es-storage",
+  crud: "es-crud",
+  conflict: "es-conflict",
+  idempotency: "es-idempotency",
+  schema: "es-schema",
+  rules: "es-rules",
+  exchange: "es-exchange",
+};
+/** Panels that span the embed's width. */
+const WIDE = new Set(["es-log", "es-timeline", "es-query", "es-read-model", "es-what-if", "es-crud", "es-schema", "es-rules", "es-exchange"]);
+const DEFAULT_PANELS = "events,state,command";
+const STORAGES = ["memory", "indexeddb", "localstorage"];
+const here = (path) => new URL(path, import.meta.url).href;
+
+let embeds = 0;
+
+class EsSandbox extends HTMLElement {
+  #started = false;
+  #root;
+  session;
+
+  connectedCallback() {
+    if (this.#root) return;
+    this.ordinal = ++embeds;
+    this.#root = this.attachShadow({ mode: "open" });
+    const style = Object.assign(document.createElement("link"), { rel: "stylesheet", href: here("style.css") });
+    const placeholder = document.createElement("p");
+    placeholder.className = "muted embed-waiting";
+    placeholder.textContent = `es-sandbox: ${this.#scenarioLabel()} starts when it comes into view.`;
+    this.#root.append(style, placeholder);
+    if (this.hasAttribute("eager") || typeof IntersectionObserver === "undefined") {
+      this.start();
+      return;
+    }
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) {
+          observer.disconnect();
+          this.start();
+        }
+      },
+      { rootMargin: "300px" },
+    );
+    observer.observe(this);
+  }
+
+  disconnectedCallback() {
+    this.session?.close?.();
+  }
+
+  /** The panels asked for, as element names (unknown names are skipped). */
+  panels() {
+    const names = (this.getAttribute("panels") ?? DEFAULT_PANELS).split(",").map((n) => n.trim());
+    return [...new Set(names.filter((n) => Object.hasOwn(PANELS, n)).map((n) => PANELS[n]))];
+  }
+
+  #scenarioLabel() {
+    const scenario = this.getAttribute("scenario") ?? "bank";
+    return scenario.trimStart().startsWith("{") ? "an inline scenario" : scenario;
+  }
+
+  /** The scenario: a shipped name, a document fetched from a URL, or an inline document. */
+  async #scenario() {
+    const scenario = (this.getAttribute("scenario") ?? "bank").trim();
+    if (scenario.startsWith("{")) return scenario;
+    if (/^[a-z][a-z0-9_-]*$/.test(scenario)) return scenario;
+    const response = await fetch(new URL(scenario, document.baseURI));
+    if (!response.ok) throw new Error(`the scenario ${scenario} could not be fetched: HTTP ${response.status}`);
+    return response.text();
+  }
+
+  /** Loads the panels and the module, then opens the store. */
+  async start() {
+    if (this.#started) return;
+    this.#started = true;
+    const tags = this.panels();
+    const [{ Session }] = await Promise.all([import("./session.js"), ...tags.map((tag) => import(here(`panels/${tag.slice(3)}.js`)))]);
+    if (!this.hasAttribute("compact")) await import("./panels/status.js");
+    const session = (this.session = new Session());
+    session.namespace = this.namespace;
+    if (this.hasAttribute("readonly")) session.readOnly = "This sandbox is read-only: it shows the log and what it means, and takes no commands.";
+    const main = document.createElement("main");
+    main.className = this.hasAttribute("compact") ? "embed compact" : "embed";
+    const height = Number(this.getAttribute("height"));
+    if (height > 0) main.style.maxHeight = `${height}px`;
+    const elements = [...(this.hasAttribute("compact") ? [] : ["es-status"]), ...tags].map((tag) => {
+      const node = document.createElement(tag);
+      if (tag === "es-status" || WIDE.has(tag) || tags.length === 1) node.classList.add("wide");
+      node.session = session;
+      return node;
+    });
+    main.append(...elements);
+    this.#root.querySelector(".embed-waiting").replaceWith(main);
+    // The labs ask for another scenario or the rules editor: within this embed only.
+    this.#root.addEventListener("es-switch-scenario", ({ detail }) => this.#open(detail.scenario));
+    this.#root.addEventListener("es-add-upcaster", ({ detail }) => this.#root.querySelector("es-rules")?.addUpcaster(detail.eventType));
+    let problem;
+    try {
+      if (!(await this.#open(await this.#scenario()))) problem = session.lastError;
+    } catch (error) {
+      problem = error;
+    }
+    if (problem) {
+      const status = document.createElement("p");
+      status.className = "notice";
+      status.setAttribute("role", "alert");
+      status.textContent = `es-sandbox could not start: ${problem.message}`;
+      main.prepend(status);
+    }
+  }
+
+  /** The store's name: the namespace attribute, else one per scenario and element. */
+  get namespace() {
+    return this.getAttribute("namespace") ?? `es-sandbox-embed-${this.#scenarioLabel().replace(/[^a-z0-9_-]/gi, "_")}-${this.ordinal}`;
+  }
+
+  #open(scenario) {
+    const storage = STORAGES.includes(this.getAttribute("storage")) ? this.getAttribute("storage") : "memory";
+    const name = typeof scenario === "string" && !scenario.startsWith("{") && scenario !== this.getAttribute("scenario") ? `${this.namespace}-${scenario}` : this.namespace;
+    return this.session.open({ scenario, storage, name });
+  }
+}
+
+customElements.define("es-sandbox", EsSandbox);
