@@ -90,15 +90,18 @@ async function singleFile() {
   // A classic script: a module worker from a blob URL did not start on a file:// page.
   const worker = await bundle(join(WWW, "query-worker.js"), { classic: true });
   const source = `
-import { initSync } from "./pkg/es_sandbox.js";
+import * as glue from "./pkg/es_sandbox.js";
 const WASM = ${JSON.stringify(wasm.toString("base64"))};
 const WORKER = ${JSON.stringify(worker)};
 let compiled;
-/** Decodes the inlined module, compiles it off the main thread's way and starts it. */
+/** Decodes the inlined module, compiles it (asynchronously) and starts it with initSync. */
 export async function loadWasm() {
-  const bytes = Uint8Array.from(atob(WASM), (c) => c.charCodeAt(0));
-  compiled = await WebAssembly.compile(bytes);
-  initSync({ module: compiled });
+  if (!compiled) {
+    const bytes = Uint8Array.from(atob(WASM), (c) => c.charCodeAt(0));
+    compiled = await WebAssembly.compile(bytes);
+    glue.initSync({ module: compiled });
+  }
+  return glue;
 }
 /** Starts the query worker from a blob and hands it the compiled module. */
 export function startQueryWorker() {

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::event::InvalidEvent;
 use crate::interchange::ImportError;
+#[cfg(feature = "read-model")]
 use crate::read_side::{ProjectionError, QueryError};
 use crate::scenario::ScenarioError;
 use crate::script::ScriptError;
@@ -116,9 +117,11 @@ pub enum SandboxError {
         found: String,
     },
     /// A projection could not be set up or changed.
+    #[cfg(feature = "read-model")]
     #[error(transparent)]
     Projection(#[from] ProjectionError),
     /// A query gave no answer.
+    #[cfg(feature = "read-model")]
     #[error(transparent)]
     Query(#[from] QueryError),
     /// A file (or link) to import has problems.
@@ -225,7 +228,9 @@ impl SandboxError {
                 | StoreError::EmptyBatch
                 | StoreError::BatchTooLarge { .. } => ErrorKind::BadInput,
             },
+            #[cfg(feature = "read-model")]
             SandboxError::Projection(_) => ErrorKind::Projection,
+            #[cfg(feature = "read-model")]
             SandboxError::Query(_) => ErrorKind::Query,
             SandboxError::OtherScenario { .. } => ErrorKind::OtherScenario,
             SandboxError::Scenario(_)

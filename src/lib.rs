@@ -19,6 +19,7 @@ pub mod error;
 pub mod event;
 pub mod expected;
 pub mod interchange;
+#[cfg(feature = "read-model")]
 pub mod read_side;
 pub mod replay;
 pub mod rules;
@@ -39,6 +40,7 @@ pub use domain::{AggregateType, Domain};
 pub use error::{ErrorKind, SandboxError};
 pub use event::{EventData, EventId, Metadata, ProposedEvent, StoredEvent, Timestamp};
 pub use expected::ExpectedVersion;
+#[cfg(feature = "read-model")]
 pub use read_side::{
     Projected, ProjectionError, ProjectionStatus, ProjectorState, QueryError, QueryLimits,
     QueryResult, ReadModel, query_copy,

@@ -3,21 +3,27 @@
 //! project. The two meet only here: projecting reads the log and feeds the read model, and a
 //! what-if read model is built from the log without some events.
 
+#[cfg(feature = "read-model")]
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
 
 use crate::domain::Domain;
 use crate::error::SandboxError;
+#[cfg(feature = "read-model")]
 use crate::event::EventId;
+#[cfg(feature = "read-model")]
 use crate::read_side::{self, Projected, ReadModel};
 use crate::scenario::Scenario;
-use crate::store::{EventStore, ReadAll};
+use crate::store::EventStore;
+#[cfg(feature = "read-model")]
+use crate::store::ReadAll;
 use crate::write_side::WriteSide;
 
 /// A scenario running over a store: its write side and its read side.
 pub struct Sandbox<S> {
     domain: Rc<Domain>,
     write: WriteSide<S>,
+    #[cfg(feature = "read-model")]
     read: RefCell<ReadModel>,
 }
 
@@ -66,6 +72,7 @@ impl<S: EventStore> Sandbox<S> {
         };
         let document = scenario.to_json();
         let domain = Rc::new(Domain::compile(scenario)?);
+        #[cfg(feature = "read-model")]
         let read = ReadModel::open(&domain.scenario().projections)?;
         let write = WriteSide::open(store, Rc::clone(&domain)).await?;
         if stored.as_ref() != Some(&document) {
@@ -74,6 +81,7 @@ impl<S: EventStore> Sandbox<S> {
         Ok(Sandbox {
             domain,
             write,
+            #[cfg(feature = "read-model")]
             read: RefCell::new(read),
         })
     }
@@ -89,11 +97,13 @@ impl<S: EventStore> Sandbox<S> {
     }
 
     /// The read side, to look at: projections' status, generation.
+    #[cfg(feature = "read-model")]
     pub fn read(&self) -> Ref<'_, ReadModel> {
         self.read.borrow()
     }
 
     /// The read side, to change or query: pause, resume, rebuild, redefine, query.
+    #[cfg(feature = "read-model")]
     pub fn read_mut(&self) -> RefMut<'_, ReadModel> {
         self.read.borrow_mut()
     }
@@ -110,6 +120,7 @@ impl<S: EventStore> Sandbox<S> {
 
     /// Brings the running projections forward by up to `max_events` events (from the lowest
     /// checkpoint), each projection in its own transaction with its checkpoint.
+    #[cfg(feature = "read-model")]
     pub async fn project(&self, max_events: usize) -> Result<Projected, SandboxError> {
         let Some(checkpoint) = self.read.borrow().needs_from() else {
             return Ok(Projected::default());
@@ -123,6 +134,7 @@ impl<S: EventStore> Sandbox<S> {
 
     /// Skips the event a failed projection stopped at: parks it in `parked_events` with its error
     /// and lets the projection go on after it.
+    #[cfg(feature = "read-model")]
     pub async fn skip(&self, projection: &str) -> Result<(), SandboxError> {
         let position = self.read.borrow_mut().failed_at(projection)?;
         let events = self
@@ -137,12 +149,14 @@ impl<S: EventStore> Sandbox<S> {
 
     /// Every projection recomputed from the log without some events, in a read model of its
     /// own: the real one is not touched.
+    #[cfg(feature = "read-model")]
     pub async fn what_if(&self, exclude: &[EventId]) -> Result<ReadModel, SandboxError> {
         self.hypothetical(exclude, None).await
     }
 
     /// Every projection recomputed from the log up to a position (time travel: what the read
     /// model said when the log ended there) and without some events, in a read model of its own.
+    #[cfg(feature = "read-model")]
     pub async fn hypothetical(
         &self,
         exclude: &[EventId],
@@ -162,6 +176,7 @@ impl<S: EventStore> Sandbox<S> {
 /// and column where there is one (what the rules editor points at).
 pub fn check_scenario(scenario: Scenario) -> Result<(), SandboxError> {
     let domain = Domain::compile(scenario)?;
+    #[cfg(feature = "read-model")]
     ReadModel::open(&domain.scenario().projections)?;
     crate::write_side::plan_seed(&domain)?;
     Ok(())

@@ -451,3 +451,28 @@ fn the_read_model_of_an_imported_store_holds_every_imported_event() {
         .query("SELECT COUNT(*) FROM events", &limits));
     assert_eq!(answer.rows, vec![vec![json!(events.len())]]);
 }
+
+/// Not a check: prints how long share links get, for the README (`--ignored --nocapture`).
+#[test]
+#[ignore = "a measurement"]
+fn share_link_length_per_event() {
+    for count in [100, 1_000, 10_000] {
+        let sandbox = ok(block_on(Sandbox::open(
+            MemoryStore::new(),
+            ok(shipped("bank")),
+        )));
+        ok(block_on(sandbox.write().generate(
+            count,
+            1,
+            1_700_000_000_000,
+        )));
+        let events = all_events(sandbox.store());
+        let link = share_link(sandbox.domain(), &events).unwrap_or_default();
+        println!(
+            "{} events: {} characters, {:.1} per event",
+            events.len(),
+            link.len(),
+            link.len() as f64 / events.len() as f64
+        );
+    }
+}

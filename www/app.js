@@ -1,7 +1,7 @@
 // The es-sandbox page: composes the panels (one custom element each, in panels/) over one
 // session, and the page's own controls: which scenario, which storage, reset, the tour. Domain
 // logic lives in wasm; the panels render what it answers.
-import { loadModule, Sandbox, Session } from "./session.js";
+import { loadModule, Session } from "./session.js";
 import "./panels/status.js";
 import "./panels/recovery.js";
 import "./panels/timeline.js";
@@ -36,7 +36,7 @@ if (worker && "serviceWorker" in navigator && location.protocol !== "file:") {
   navigator.serviceWorker.register(worker).catch(() => {});
 }
 
-await loadModule();
+const { Sandbox } = await loadModule();
 // URL parameters are user input: only known values are used.
 const shipped = Sandbox.shippedScenarios();
 fillSelect(scenario, shipped, shipped.includes(params.get("scenario")) ? params.get("scenario") : "bank");

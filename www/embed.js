@@ -31,6 +31,8 @@ export const PANELS = {
   rules: "es-rules",
   exchange: "es-exchange",
 };
+/** Panels that need the read model: without any of them an embed loads the lean module. */
+const READ_MODEL_PANELS = new Set(["es-query", "es-read-model", "es-what-if"]);
 /** Panels that span the embed's width. */
 const WIDE = new Set(["es-log", "es-timeline", "es-query", "es-read-model", "es-what-if", "es-crud", "es-schema", "es-rules", "es-exchange"]);
 const DEFAULT_PANELS = "events,state,command";
@@ -103,6 +105,7 @@ class EsSandbox extends HTMLElement {
     if (!this.hasAttribute("compact")) await import("./panels/status.js");
     const session = (this.session = new Session());
     session.namespace = this.namespace;
+    session.lean = !tags.some((tag) => READ_MODEL_PANELS.has(tag));
     if (this.hasAttribute("readonly")) session.readOnly = "This sandbox is read-only: it shows the log and what it means, and takes no commands.";
     const main = document.createElement("main");
     main.className = this.hasAttribute("compact") ? "embed compact" : "embed";

@@ -7,14 +7,16 @@
 // "selection" (the aggregate or event selected) and "whatIf" (events left out or put back):
 // panels that do not show it skip the render), "remote" (detail: { count, last }: another tab
 // appended), "readmodel" (the read model moved).
-import { Sandbox } from "./pkg/es_sandbox.js";
 import { loadWasm } from "./wasm-source.js";
 
-let loaded;
-/** Loads the wasm module once per page. */
-export function loadModule() {
-  loaded ??= loadWasm();
-  return loaded;
+const loaded = new Map();
+/**
+ * Loads a wasm module once per page: the whole one, or with `lean` the one without the read
+ * model. Resolves to its JS face.
+ */
+export function loadModule({ lean = false } = {}) {
+  if (!loaded.has(lean)) loaded.set(lean, loadWasm(lean));
+  return loaded.get(lean);
 }
 
 export class Session extends EventTarget {
@@ -44,6 +46,10 @@ export class Session extends EventTarget {
   namespace = "page";
   /** Why commands never run here (a read-only embed), or undefined. */
   readOnly;
+  /** Whether this session runs on the lean module (no read model: an embed without its panels). */
+  lean = false;
+  /** The module's `Sandbox` class, once loaded (static methods: checkScenario, diffStates, …). */
+  Sandbox;
 
   /** Where the query history is kept: per namespace (the page, each embed) and scenario. */
   historyKey() {
@@ -62,11 +68,11 @@ export class Session extends EventTarget {
     this.store = { storage, name: name ?? this.scenario };
     this.#close();
     this.dispatchEvent(new CustomEvent("opening", { detail: { scenario: this.scenario } }));
-    await loadModule();
+    this.Sandbox = (await loadModule({ lean: this.lean })).Sandbox;
     let sandbox;
     try {
       const extra = { ...(onOtherScenario ? { onOtherScenario } : {}), ...(share ? { share } : {}), ...(importFile ? { import: importFile } : {}) };
-      sandbox = await Sandbox.open({ ...this.store, ...(share ? {} : { scenario }), ...extra });
+      sandbox = await this.Sandbox.open({ ...this.store, ...(share ? {} : { scenario }), ...extra });
     } catch (error) {
       if (error.kind === "otherScenario" && !onOtherScenario && error.details.stored === this.scenario) {
         return this.open({ scenario, storage, name, onOtherScenario: "useStored" });
@@ -137,9 +143,9 @@ export class Session extends EventTarget {
   /** Deletes the store's data (the open sandbox's, or a store that did not open) and opens again. */
   async reset() {
     await this.#close({ destroy: true });
-    await loadModule();
+    this.Sandbox = (await loadModule({ lean: this.lean })).Sandbox;
     // A store that did not open (or the one just closed): delete it by name.
-    await Sandbox.destroyStore(this.store);
+    await this.Sandbox.destroyStore(this.store);
     return this.open({ scenario: this.scenario, ...this.store });
   }
 
@@ -226,4 +232,3 @@ export class Session extends EventTarget {
   }
 }
 
-export { Sandbox };

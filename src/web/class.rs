@@ -12,11 +12,11 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::convert::{from_json, options, required, to_js};
 use super::crud::CrudPlace;
-use super::dto::{
-    AppendOptions, AppendSummary, OpenOptions, QueryAnswer, QueryOptions, ReadModelMode, StoreInfo,
-    SubscribeOptions,
-};
+use super::dto::{AppendOptions, AppendSummary, OpenOptions, StoreInfo, SubscribeOptions};
+#[cfg(feature = "read-model")]
+use super::dto::{QueryAnswer, QueryOptions, ReadModelMode};
 use super::news::News;
+#[cfg(feature = "read-model")]
 use super::projecting::Projecting;
 use super::store::{self, Backend, BrowserStore, Durable};
 use crate::error::SandboxError;
@@ -33,6 +33,7 @@ use crate::write_side::{CommandOptions, CommandRequest, Committed, NewEvent};
 pub struct JsSandbox {
     pub(super) inner: Rc<Sandbox<BrowserStore>>,
     pub(super) news: Rc<News>,
+    #[cfg(feature = "read-model")]
     pub(super) projecting: Rc<Projecting>,
     pub(super) crud: Rc<CrudPlace>,
     backend: Backend,
@@ -48,6 +49,7 @@ fn now() -> Timestamp {
 }
 
 /// Milliseconds from the page's clock (`performance.now()` where there is one).
+#[cfg(feature = "read-model")]
 pub(super) fn clock_ms() -> f64 {
     let global = js_sys::global();
     js_sys::Reflect::get(&global, &"performance".into())
@@ -86,6 +88,7 @@ where
 
 /// Runs one read-only SQL statement on a copy of a read model (`Sandbox.readModelCopy`), wherever
 /// the module is loaded, a worker included: `{ maxRows? (200), timeLimitMs? (2000) }`.
+#[cfg(feature = "read-model")]
 #[wasm_bindgen(js_name = queryCopy, unchecked_return_type = "QueryAnswer")]
 pub fn query_copy(
     database: &[u8],
@@ -106,6 +109,29 @@ pub fn query_copy(
         result,
     };
     Ok(to_js(&answer)?)
+}
+
+/// Starts the read model following the log (on its own, or only when asked: `mode`), and
+/// builds it from the log now, in the background: it lives in memory.
+#[cfg(feature = "read-model")]
+fn follow_with_read_model(
+    sandbox: &Rc<Sandbox<BrowserStore>>,
+    news: &Rc<News>,
+    mode: ReadModelMode,
+) -> Rc<Projecting> {
+    let projecting = Projecting::new(
+        Rc::clone(sandbox),
+        Rc::clone(news),
+        mode == ReadModelMode::Live,
+    );
+    let follower = Rc::downgrade(&projecting);
+    news.on_moved(move || {
+        if let Some(projecting) = follower.upgrade() {
+            projecting.schedule();
+        }
+    });
+    projecting.schedule();
+    projecting
 }
 
 impl JsSandbox {
@@ -144,22 +170,12 @@ impl JsSandbox {
         let channel = (open.storage != Backend::Memory)
             .then(|| format!("es-sandbox/{}/{name}", open.storage.as_str()));
         let news = News::new(Rc::clone(&sandbox), channel.as_deref(), head);
-        let projecting = Projecting::new(
-            Rc::clone(&sandbox),
-            Rc::clone(&news),
-            open.read_model == ReadModelMode::Live,
-        );
-        let follower = Rc::downgrade(&projecting);
-        news.on_moved(move || {
-            if let Some(projecting) = follower.upgrade() {
-                projecting.schedule();
-            }
-        });
-        // The read model is in memory: build it from the log now, in the background.
-        projecting.schedule();
+        #[cfg(feature = "read-model")]
+        let projecting = follow_with_read_model(&sandbox, &news, open.read_model);
         Ok(JsSandbox {
             inner: sandbox,
             news,
+            #[cfg(feature = "read-model")]
             projecting,
             crud: Rc::new(CrudPlace::for_store(open.storage, &name)),
             backend: open.storage,

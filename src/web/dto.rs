@@ -7,6 +7,7 @@ use super::indexed_db::Durability;
 use super::store::{Backend, Durable};
 use crate::event::EventId;
 use crate::expected::ExpectedVersion;
+#[cfg(feature = "read-model")]
 use crate::read_side::{ProjectionStatus, QueryLimits, QueryResult};
 use crate::sandbox::OnOtherScenario;
 use crate::write_side::Committed;
@@ -29,6 +30,7 @@ pub struct OpenOptions {
     /// `"live"` (default): projections follow new events on their own; `"manual"`: only when
     /// `project()` is called.
     #[serde(default)]
+    #[cfg_attr(not(feature = "read-model"), allow(dead_code))]
     pub read_model: ReadModelMode,
     /// What to do when the store's events were written under another scenario.
     #[serde(default)]
@@ -94,6 +96,7 @@ pub struct SubscribeOptions {
     pub from_position: Option<u64>,
 }
 
+#[cfg(feature = "read-model")]
 /// Options of `query`, `queryCopy` and `readModelCopy`.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -109,6 +112,7 @@ pub struct QueryOptions {
     pub as_of: Option<u64>,
 }
 
+#[cfg(feature = "read-model")]
 impl QueryOptions {
     /// Whether the answer needs a read model of its own (a what-if or a past one).
     pub fn hypothetical(&self) -> bool {
@@ -125,6 +129,7 @@ impl QueryOptions {
     }
 }
 
+#[cfg(feature = "read-model")]
 /// A projection an answer read from, and how far it is behind the log.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -135,6 +140,7 @@ pub struct Source {
     pub behind: u64,
 }
 
+#[cfg(feature = "read-model")]
 /// What `query` resolves to.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -152,6 +158,7 @@ pub struct QueryAnswer {
     pub sources: Vec<Source>,
 }
 
+#[cfg(feature = "read-model")]
 /// A projection's status with how far it is behind the log.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -162,6 +169,7 @@ pub struct ProjectionLag {
     pub behind: u64,
 }
 
+#[cfg(feature = "read-model")]
 /// What `projections` resolves to.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -278,7 +278,7 @@ impl SegmentIo for LocalSegments {
     }
 
     async fn pause(&self) {
-        super::projecting::sleep(20.0).await;
+        super::store::sleep(20.0).await;
     }
 
     async fn read_scenario(&self) -> Result<Option<String>, StoreError> {

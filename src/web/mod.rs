@@ -21,14 +21,18 @@ mod indexed_db;
 mod interchange;
 mod local_storage;
 mod news;
+#[cfg(feature = "read-model")]
 mod projecting;
+#[cfg(feature = "read-model")]
 mod read_model;
 mod recovery;
 mod store;
 mod teaching;
 mod typescript;
 
-pub use class::{JsSandbox, query_copy};
+pub use class::JsSandbox;
+#[cfg(feature = "read-model")]
+pub use class::query_copy;
 pub use indexed_db::{Durability, IdbSegments, database_name};
 pub use local_storage::{LocalSegments, commit_database_name};
 pub use store::{Backend, BrowserStore, destroy};

@@ -23,6 +23,7 @@ use super::convert::to_js;
 use super::store::BrowserStore;
 use crate::error::SandboxError;
 use crate::event::StoredEvent;
+#[cfg(feature = "read-model")]
 use crate::read_side::Projected;
 use crate::sandbox::Sandbox;
 use crate::store::{EventStore, Origin};
@@ -89,6 +90,7 @@ impl News {
         news
     }
 
+    #[cfg(feature = "read-model")]
     /// Calls `moved` whenever the log moves (after the pump saw new events).
     pub fn on_moved(&self, moved: impl Fn() + 'static) {
         *self.on_moved.borrow_mut() = Some(Box::new(moved));
@@ -242,6 +244,7 @@ impl News {
     }
 
     /// Tells subscribers that the read model moved, as `{ source: "projection", projected }`.
+    #[cfg(feature = "read-model")]
     pub fn read_model_moved(&self, projected: &Projected) {
         if projected.applied == 0 && projected.stopped.is_empty() {
             return;

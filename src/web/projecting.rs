@@ -5,12 +5,11 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{JsFuture, spawn_local};
+use wasm_bindgen_futures::spawn_local;
 
 use super::class::clock_ms;
 use super::news::News;
-use super::store::BrowserStore;
+use super::store::{BrowserStore, sleep};
 use crate::error::SandboxError;
 use crate::sandbox::Sandbox;
 
@@ -30,24 +29,6 @@ pub struct Projecting {
     again: Cell<bool>,
     /// False when projections run only on request.
     live_mode: bool,
-}
-
-/// Resolves after `ms` milliseconds (a macrotask: the page renders in between).
-pub async fn sleep(ms: f64) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let set_timeout = js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into())
-            .ok()
-            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-        match set_timeout {
-            Some(set_timeout) => {
-                let _ = set_timeout.call2(&js_sys::global(), &resolve, &ms.into());
-            }
-            None => {
-                let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
-            }
-        }
-    });
-    let _ = JsFuture::from(promise).await;
 }
 
 impl Projecting {

@@ -416,3 +416,21 @@ impl EventStore for BrowserStore {
         each_backend!(self, s => s.record_scenario(document).await)
     }
 }
+
+/// Resolves after `ms` milliseconds (a macrotask: the page renders in between).
+pub async fn sleep(ms: f64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let set_timeout = js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        match set_timeout {
+            Some(set_timeout) => {
+                let _ = set_timeout.call2(&js_sys::global(), &resolve, &ms.into());
+            }
+            None => {
+                let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+            }
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

@@ -20,13 +20,19 @@ const HOST = `<!doctype html><meta charset="utf-8"><title>host</title>
 <es-sandbox id="light" scenario="users" panels="events" theme="light" eager></es-sandbox>
 <script type="module" src="embed.js"></script>`;
 
+/** A page of embeds without read-model panels. */
+const LEAN = `<!doctype html><meta charset="utf-8"><title>lean</title>
+<es-sandbox id="one" scenario="bank" panels="events,state,timeline,snapshots" eager></es-sandbox>
+<es-sandbox id="two" scenario="orders" panels="events,command,crud" eager></es-sandbox>
+<script type="module" src="embed.js"></script>`;
+
 let server;
 let url;
 let context;
 let profile;
 before(async () => {
   await stat("dist/embed.html").catch(() => assert.fail("dist/ is not built: run scripts/dist (scripts/test does)"));
-  ({ server, url } = await startServer({ root: "dist", port: 0, pages: { "/host.html": HOST } }));
+  ({ server, url } = await startServer({ root: "dist", port: 0, pages: { "/host.html": HOST, "/lean.html": LEAN } }));
   profile = await mkdtemp(join(tmpdir(), "es-sandbox-embed-"));
   context = await launch(profile);
 });
@@ -68,6 +74,8 @@ test("embed.html: three embeds of different scenarios start near the screen and 
   await page.locator("#embed-bank #command-result[data-kind=ok]").waitFor();
   await waitForRows(page, "embed-bank", 4);
   assert.equal(JSON.parse(await page.locator("#embed-bank #state").textContent()).balance, 125);
+  // Without a read-model panel, the lean module came first.
+  assert.equal(new URL(wasm[0]).pathname, "/pkg-lean/es_sandbox_bg.wasm");
 
   // Orders: the query box answers from its own read model; its history is its own.
   await page.locator("#embed-orders").scrollIntoViewIfNeeded();
@@ -95,9 +103,23 @@ test("embed.html: three embeds of different scenarios start near the screen and 
 
   // The bank's log did not move with the others.
   assert.equal(await rowsOf(page, "embed-bank").count(), 4);
-  // One module for the page, however many embeds.
-  assert.equal(new Set(wasm).size, 1, wasm.join(", "));
+  // The query box needed the whole module (the page and its query worker load it); the
+  // read-only users embed reused the lean one.
+  assert.deepEqual([...new Set(wasm.map((u) => new URL(u).pathname))], ["/pkg-lean/es_sandbox_bg.wasm", "/pkg/es_sandbox_bg.wasm"]);
   assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("a page whose embeds show no read-model panel never downloads the module with SQLite", async () => {
+  const page = await context.newPage();
+  const wasm = [];
+  page.on("request", (request) => {
+    if (request.url().endsWith(".wasm")) wasm.push(new URL(request.url()).pathname);
+  });
+  await page.goto(`${url}lean.html`);
+  for (const id of ["one", "two"]) await waitForRows(page, id, 1);
+  await page.locator("#two #command-form [name=command]").selectOption("Ship");
+  assert.deepEqual(wasm, ["/pkg-lean/es_sandbox_bg.wasm"]);
   await page.close();
 });
 

@@ -1,7 +1,6 @@
 // <es-recovery>: a store that does not open. Says why and how far its log is intact, and offers
 // the ways out: export everything, export what follows the intact part, keep the intact part,
 // reset. Each that deletes asks first.
-import { Sandbox } from "../session.js";
 import { download, el } from "../view.js";
 import { Panel } from "./panel.js";
 
@@ -118,7 +117,7 @@ class RecoveryPanel extends Panel {
     this.$("#recovery-confirm").hidden = true;
     const intact = this.$("#recovery-intact");
     try {
-      this.inspection = await Sandbox.inspectStore(this.session.store);
+      this.inspection = await this.session.Sandbox.inspectStore(this.session.store);
       const { committed, intactUpTo, recordsAfter } = this.inspection;
       const acknowledged = committed === null ? "" : ` The store acknowledged events up to position ${committed}.`;
       intact.textContent = `The log is intact up to position ${intactUpTo}.${acknowledged} ${recordsAfter} stored record(s) follow the intact part.`;
@@ -130,7 +129,7 @@ class RecoveryPanel extends Panel {
   async #keepIntactPart() {
     const session = this.session;
     try {
-      await Sandbox.truncateStore({ ...session.store, keep: this.inspection.intactUpTo });
+      await this.session.Sandbox.truncateStore({ ...session.store, keep: this.inspection.intactUpTo });
     } catch (error) {
       this.$("#recovery-intact").textContent = `Nothing was dropped: ${error.message}`;
       return;
@@ -141,7 +140,7 @@ class RecoveryPanel extends Panel {
   /** Downloads what is stored (everything, or the records after a position), decoded where possible. */
   async #export(after) {
     const store = this.session.store;
-    const text = await Sandbox.exportStore({ ...store, ...(after === undefined ? {} : { after }) });
+    const text = await this.session.Sandbox.exportStore({ ...store, ...(after === undefined ? {} : { after }) });
     const suffix = after === undefined ? "export" : `after-${after}`;
     download(`${store.name}-${suffix}.json`, text);
   }

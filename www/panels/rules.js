@@ -4,7 +4,6 @@
 // replayed under the new rules, snapshots taken under the old ones go stale, the read model is
 // rebuilt; the edited scenario is recorded with the store and used when it is opened again.
 import { codeEditor } from "../editor.js";
-import { Sandbox } from "../session.js";
 import { el, fill, showResult } from "../view.js";
 import { Panel } from "./panel.js";
 import { showError } from "./forms.js";
@@ -61,7 +60,7 @@ class RulesPanel extends Panel {
       this.#draft = JSON.parse(session.sandbox.scenarioJson());
       this.#fillParts();
       this.#show(this.#partsOf(this.#draft).some(([key]) => key === this.#part) ? this.#part : "aggregate:0");
-      this.$('[data-action="reset"]').disabled = !Sandbox.shippedScenarios().includes(this.#draft.name);
+      this.$('[data-action="reset"]').disabled = !this.session.Sandbox.shippedScenarios().includes(this.#draft.name);
     });
   }
 
@@ -121,7 +120,7 @@ class RulesPanel extends Panel {
     try {
       this.#keep();
       this.#editor.clearError();
-      Sandbox.checkScenario(this.#draft);
+      this.session.Sandbox.checkScenario(this.#draft);
       showResult(result, "ok", "It checks: the rules and upcasters compile, the shapes and projections check, the seed runs.");
       return true;
     } catch (error) {

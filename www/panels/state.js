@@ -2,7 +2,6 @@
 // of the time-travel cursor: which fields the last event changed and how, each step of the
 // replay (starting from the snapshot it used, if any), and its numbers over its versions.
 import { lineChart } from "../chart.js";
-import { Sandbox } from "../session.js";
 import { compact, el, fill, fillSelect, formatCount } from "../view.js";
 import { Panel, touches } from "./panel.js";
 
@@ -105,7 +104,7 @@ class StatePanel extends Panel {
     if (last) return last.excluded ? [] : last.changes;
     if (replay.version === 0) return [];
     const before = await sandbox.replay(aggregateId, { exclude: options.exclude, version: replay.version - 1 });
-    return Sandbox.diffStates(before.state, replay.state);
+    return this.session.Sandbox.diffStates(before.state, replay.state);
   }
 
   #renderFields(state, changes) {

@@ -2,7 +2,6 @@
 // log) and see the aggregate's state and a query's answer with and without them, the differences
 // marked. Nothing stored changes: the hypothetical side is replayed and projected apart.
 import { compact, el, fill, fillSelect } from "../view.js";
-import { Sandbox } from "../session.js";
 import { runQuery } from "./query.js";
 import { Panel } from "./panel.js";
 
@@ -75,7 +74,7 @@ class WhatIfPanel extends Panel {
     this.$("#what-if-summary").textContent = exclude.length
       ? `${exclude.length} event(s) left out${left.length ? `, ${left.length} of them ${aggregate}'s (version ${left.map((e) => e.version).join(", ")})` : ` (none of them ${aggregate}'s)`}.`
       : "Nothing left out: both sides are the same. Tick an event above or in the log.";
-    const changes = hypothetical.error ? [] : Sandbox.diffStates(real.state, hypothetical.state);
+    const changes = hypothetical.error ? [] : this.session.Sandbox.diffStates(real.state, hypothetical.state);
     renderFields(this.$("#real-state tbody"), real.state, []);
     if (hypothetical.error) fill(this.$("#hypothetical-state tbody"), el("tr", {}, el("td", { class: "error" }, hypothetical.error.message)));
     else renderFields(this.$("#hypothetical-state tbody"), hypothetical.state, changes);

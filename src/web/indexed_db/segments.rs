@@ -281,7 +281,7 @@ impl SegmentIo for IdbSegments {
     }
 
     async fn pause(&self) {
-        crate::web::projecting::sleep(20.0).await;
+        crate::web::store::sleep(20.0).await;
     }
 
     async fn read_scenario(&self) -> Result<Option<String>, StoreError> {
