@@ -421,3 +421,25 @@ fn fuzz_every_reader() {
         Err(failures) => panic!("{}", failures.join("\n")),
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Arbitrary bytes, not just mutated files: every reader takes them or says where it fails.
+    #[test]
+    fn every_reader_survives_arbitrary_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+        for reader in readers_once().iter() {
+            let outcome = (reader.run)(&bytes);
+            proptest::prop_assert!(outcome.is_ok(), "{}: {:?}", reader.name, outcome);
+        }
+    }
+}
+
+thread_local! {
+    /// The readers, built once per test thread (they compile the shipped scenarios).
+    static READERS: Rc<Vec<Reader>> = Rc::new(readers());
+}
+
+fn readers_once() -> Rc<Vec<Reader>> {
+    READERS.with(Rc::clone)
+}

@@ -47,7 +47,11 @@ class EsSandbox extends HTMLElement {
   session;
 
   connectedCallback() {
-    if (this.#root) return;
+    if (this.#root) {
+      // Moved elsewhere on the page: its session was closed when it left; open it again.
+      if (this.#started && this.session && !this.session.sandbox) this.#reopen();
+      return;
+    }
     this.ordinal = ++embeds;
     this.#root = this.attachShadow({ mode: "open" });
     const style = Object.assign(document.createElement("link"), { rel: "stylesheet", href: here("style.css") });
@@ -72,7 +76,11 @@ class EsSandbox extends HTMLElement {
   }
 
   disconnectedCallback() {
-    this.session?.close?.();
+    this.session?.close();
+  }
+
+  async #reopen() {
+    await this.#open(await this.#scenario());
   }
 
   /** The panels asked for, as element names (unknown names are skipped). */

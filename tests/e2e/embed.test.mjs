@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "../../scripts/static-server.mjs";
 import { clickAndWait, launch } from "./harness.mjs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -32,7 +32,14 @@ let context;
 let profile;
 before(async () => {
   await stat("dist/embed.html").catch(() => assert.fail("dist/ is not built: run scripts/dist (scripts/test does)"));
-  ({ server, url } = await startServer({ root: "dist", port: 0, pages: { "/host.html": HOST, "/lean.html": LEAN } }));
+  const bank = JSON.parse(await readFile("scenarios/bank.json", "utf8"));
+  bank.title = "An inline bank";
+  const attribute = JSON.stringify(bank).replaceAll("&", "&amp;").replaceAll('"', "&quot;");
+  const inline = `<!doctype html><meta charset="utf-8"><title>inline</title>
+<div id="holder"><es-sandbox id="inline" scenario="${attribute}" panels="events,state" eager></es-sandbox></div>
+<div id="elsewhere"></div>
+<script type="module" src="embed.js"></script>`;
+  ({ server, url } = await startServer({ root: "dist", port: 0, pages: { "/host.html": HOST, "/lean.html": LEAN, "/inline.html": inline } }));
   profile = await mkdtemp(join(tmpdir(), "es-sandbox-embed-"));
   context = await launch(profile);
 });
@@ -134,6 +141,28 @@ test("styles: the host page's do not reach in, nor the embed's out; themes and c
   assert.equal(await style("#themed #command-form button", "backgroundColor"), "rgb(181, 23, 158)", "a custom colour set on the element");
   assert.equal(await style("#dark main", "color"), "rgb(230, 233, 239)", "theme=dark");
   assert.equal(await style("#light main", "color"), "rgb(29, 36, 48)", "theme=light");
+  await page.close();
+});
+
+test("a scenario given inline as JSON; an embed moved elsewhere on the page opens again", async () => {
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  await page.goto(`${url}inline.html`);
+  await waitForRows(page, "inline", 3);
+  await page.locator("#inline #status").filter({ hasText: "An inline bank" }).waitFor();
+  await page.evaluate(() => {
+    const embed = document.getElementById("inline");
+    window.before = embed.session.sandbox;
+    document.getElementById("elsewhere").append(embed);
+  });
+  await page.waitForFunction(() => {
+    const sandbox = document.getElementById("inline").session.sandbox;
+    return sandbox !== undefined && sandbox !== window.before;
+  });
+  await waitForRows(page, "inline", 3);
+  assert.equal(await page.evaluate(() => document.getElementById("inline").session.info.title), "An inline bank");
+  assert.deepEqual(problems, []);
   await page.close();
 });
 

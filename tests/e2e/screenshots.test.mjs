@@ -23,6 +23,7 @@ const PANELS = [
   "idempotency-panel",
   "schema-panel",
   "rules-panel",
+  "exchange-panel",
 ];
 
 let browser;
