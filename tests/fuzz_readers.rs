@@ -154,6 +154,7 @@ fn read_and_import(format: Format, domains: &[Rc<Domain>], bytes: &[u8]) -> Resu
             let domain = &domains[bytes.len() % domains.len()];
             said(block_on(import_into(
                 &MemoryStore::new(),
+                MemoryStore::new(),
                 Rc::clone(domain),
                 &exchange,
                 0,

@@ -57,7 +57,13 @@ fn domain(name: &str) -> Rc<Domain> {
 fn import(name: &str, format: Format, text: &str) -> Result<MemoryStore, SandboxError> {
     let exchange = interchange::read(format, text.as_bytes())?;
     let store = MemoryStore::new();
-    block_on(import_into(&store, domain(name), &exchange, 0))?;
+    block_on(import_into(
+        &store,
+        MemoryStore::new(),
+        domain(name),
+        &exchange,
+        0,
+    ))?;
     Ok(store)
 }
 
@@ -236,7 +242,14 @@ fn an_event_the_rules_refuse_writes_nothing_and_names_its_line() {
     });
     let exchange = ok(interchange::read(Format::Ndjson, bad.as_bytes()));
     let store = MemoryStore::new();
-    let error = block_on(import_into(&store, domain("bank"), &exchange, 0)).unwrap_err();
+    let error = block_on(import_into(
+        &store,
+        MemoryStore::new(),
+        domain("bank"),
+        &exchange,
+        0,
+    ))
+    .unwrap_err();
     let found = problems(&error);
     assert_eq!(found[0].0, format!("line {}", line + 1), "{found:?}");
     assert!(found[0].1.contains("amount"), "{found:?}");
@@ -252,7 +265,14 @@ fn a_store_with_events_is_not_imported_into() {
         ok(shipped("bank")),
     )));
     let before = all_events(sandbox.store());
-    let error = block_on(import_into(sandbox.store(), domain("bank"), &exchange, 0)).unwrap_err();
+    let error = block_on(import_into(
+        sandbox.store(),
+        MemoryStore::new(),
+        domain("bank"),
+        &exchange,
+        0,
+    ))
+    .unwrap_err();
     assert!(error.to_string().contains("empty store"), "{error}");
     assert_eq!(all_events(sandbox.store()), before);
 }
@@ -406,7 +426,13 @@ fn a_share_link_carries_the_scenario_and_its_log_and_a_broken_one_says_so() {
     assert_eq!(shared.scenario, scenario);
     let store = MemoryStore::new();
     let domain = Rc::new(ok(Domain::compile(shared.scenario)));
-    ok(block_on(import_into(&store, domain, &shared.exchange, 0)));
+    ok(block_on(import_into(
+        &store,
+        MemoryStore::new(),
+        domain,
+        &shared.exchange,
+        0,
+    )));
     assert_eq!(all_events(&store), events);
 
     for (broken, expected) in [

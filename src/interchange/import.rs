@@ -11,7 +11,7 @@ use crate::domain::Domain;
 use crate::error::SandboxError;
 use crate::event::{ProposedEvent, StoredEvent, Timestamp};
 use crate::expected::ExpectedVersion;
-use crate::store::{EventStore, MAX_BATCH, MemoryStore, ReadAll};
+use crate::store::{EventStore, MAX_BATCH, ReadAll};
 use crate::write_side::WriteSide;
 
 /// What an import wrote.
@@ -30,13 +30,15 @@ pub struct ImportSummary {
 
 /// Imports a file's events into an empty store under a domain's rules, in the file's log order.
 ///
-/// Every event is checked first, by appending it to a scratch store in memory exactly as an
-/// append would (rules, shapes, upcasting, folding); a problem anywhere writes nothing. The
+/// Every event is checked first, by appending it to `scratch` (an empty store in memory, of the
+/// store's own type where it can be: one write side compiled, not two) exactly as an append
+/// would (rules, shapes, upcasting, folding); a problem anywhere writes nothing. The
 /// store is written only after that, one aggregate's run of events at a time: a failure of the
 /// storage itself part-way (a full disk) leaves a prefix of the log, so callers import into a
 /// new store and delete it if this fails.
 pub async fn import_into<S: EventStore>(
     store: &S,
+    scratch: S,
     domain: Rc<Domain>,
     exchange: &Exchange,
     now: Timestamp,
@@ -51,7 +53,13 @@ pub async fn import_into<S: EventStore>(
             ),
         ));
     }
-    let scratch = WriteSide::open_unseeded(MemoryStore::new(), Rc::clone(&domain));
+    if scratch.head_position().await? > 0 {
+        return Err(SandboxError::bad_input(
+            "import",
+            "the scratch store must be empty",
+        ));
+    }
+    let scratch = WriteSide::open_unseeded(scratch, Rc::clone(&domain));
     for entry in &exchange.entries {
         scratch
             .append(

@@ -39,7 +39,9 @@ pub(super) async fn import_before_open(
     }
     let domain = Rc::new(Domain::compile(scenario.clone())?);
     let was_empty = store.head_position().await? == 0;
-    if let Err(error) = import_into(store, domain, exchange, js_sys::Date::now() as i64).await {
+    let scratch = BrowserStore::Memory(crate::store::MemoryStore::new());
+    let now = js_sys::Date::now() as i64;
+    if let Err(error) = import_into(store, scratch, domain, exchange, now).await {
         if was_empty && store.head_position().await? > 0 {
             store.close();
             store::destroy(storage, name).await?;
