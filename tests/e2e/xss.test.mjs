@@ -2,6 +2,8 @@
 // errors that quote input, query cells and column names, URL parameters and scenario names; and
 // that the page's Content-Security-Policy lets the app run (wasm, the query worker, charts) while
 // refusing inline script.
+import { readFile } from "node:fs/promises";
+import { deflateRawSync } from "node:zlib";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { clickAndWait, freshName, openBrowser, openPage, pageUrl, runQuery, waitForLog } from "./harness.mjs";
@@ -95,6 +97,37 @@ test("a scenario's title and description from an edited document are text", asyn
   assert.equal(await page.textContent("#scenario-description"), PAYLOADS[1]);
   await assertInert(page);
   await page.close();
+});
+
+/** A share link's data for a payload (what the page writes: raw deflate, then base64url). */
+function shareData(payload) {
+  return deflateRawSync(Buffer.from(JSON.stringify(payload))).toString("base64url");
+}
+
+test("a share link is data: markup in its scenario, events and a broken payload stays text, and nothing runs", async () => {
+  const bank = JSON.parse(await readFile("scenarios/bank.json", "utf8"));
+  bank.title = PAYLOADS[0];
+  bank.description = PAYLOADS[1];
+  const header = { format: "es-sandbox/events", formatVersion: 1, scenario: "bank", events: 1 };
+  const event = {
+    position: 1, eventId: "7f0e2a7e-0000-4000-8000-000000000001", aggregateId: `acc-${PAYLOADS[2]}`, version: 1,
+    type: "Created", schemaVersion: 1, data: { balance: 10 }, timestamp: 0,
+  };
+  const events = `${JSON.stringify(header)}\n${JSON.stringify(event)}\n`;
+  const link = shareData({ format: "es-sandbox/share", scenario: bank, events });
+  const { page } = await openPage(browser.context, `${browser.url}#share=${link}`);
+  await page.waitForFunction((title) => document.querySelector("#status").textContent.startsWith(title), PAYLOADS[0]);
+  assert.equal(await page.textContent("#scenario-description"), PAYLOADS[1]);
+  assert.equal(await page.textContent('#events td[data-col="aggregate"]'), `acc-${PAYLOADS[2]}`);
+  await assertInert(page);
+  await page.close();
+  // A link whose event is refused (a field the shape does not have) is reported as text too.
+  event.type = PAYLOADS[0];
+  const refused = shareData({ format: "es-sandbox/share", scenario: bank, events: `${JSON.stringify(header)}\n${JSON.stringify(event)}\n` });
+  const { page: other } = await openPage(browser.context, `${browser.url}#share=${refused}`);
+  assert.match(await other.textContent("#notice"), /This shared link could not be opened.*line 2: event type "<img src=x onerror=/);
+  await assertInert(other);
+  await other.close();
 });
 
 test("the Content-Security-Policy: the app runs without a violation; inline script is refused; no eval, no remote origin", async () => {
