@@ -151,3 +151,18 @@ test("a fixture is cut from the selected aggregate's versions", async () => {
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test("a log too long for a link is offered as a file instead", async () => {
+  const { page, problems } = await openPage(browser.context, pageUrl(browser.url, { storage: "memory" }));
+  await page.locator("#snapshots-panel").scrollIntoViewIfNeeded();
+  await page.fill("[data-testid=generate-count]", "45000");
+  await clickAndWait(page, "[data-testid=generate]", "#generate-result", "ok");
+  await page.locator("#exchange-panel").scrollIntoViewIfNeeded();
+  const [file] = await Promise.all([page.waitForEvent("download", { timeout: 60_000 }), page.click("#share")]);
+  assert.match(file.suggestedFilename(), /\.ndjson$/);
+  assert.match(await page.textContent("#share-result"), /too long for a link .* as an NDJSON file/);
+  assert.ok(eventLines(await readFile(await file.path(), "utf8")).length > 45_000);
+  assert.equal(await page.isHidden("#share-link"), true);
+  assert.deepEqual(problems, []);
+  await page.close();
+});

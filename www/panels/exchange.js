@@ -156,7 +156,9 @@ class ExchangePanel extends Panel {
     const result = this.$("#share-result");
     const link = await this.#link();
     if (!link) {
-      showResult(result, "error", "The log is too long for a link (browsers take links up to 2 MB): export it as NDJSON and send the file instead.");
+      showResult(result, "error", "The log is too long for a link (browsers take links up to 2 MB): here it is as an NDJSON file to send instead.");
+      this.$("#export-format").value = "ndjson";
+      await this.#export();
       return;
     }
     this.sharing = true;
