@@ -14,10 +14,10 @@ const FORMATS = [
 /** The format a file is in, from its first characters (the choice says otherwise if it can). */
 export function sniffFormat(text) {
   const start = text.trimStart();
-  if (start.startsWith("[")) return "cloudEvents";
-  const firstLine = start.slice(0, start.indexOf("\n") >>> 0);
-  if (firstLine.includes('"es-sandbox/events"')) return "ndjson";
-  return start.startsWith('{"specversion"') ? "cloudEvents" : "kurrent";
+  // A CloudEvents batch is an array; a single CloudEvent starts with its spec version.
+  if (start.startsWith("[") || start.startsWith('{"specversion"')) return "cloudEvents";
+  const firstLine = start.split("\n", 1)[0];
+  return firstLine.includes('"es-sandbox/events"') ? "ndjson" : "kurrent";
 }
 
 /** A short, stable name for a link's store: the same link opens the same store. */
