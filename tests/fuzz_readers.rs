@@ -148,6 +148,7 @@ fn located(error: &ImportError) -> Result<bool, String> {
 
 /// Reads a file, and imports what reads into a memory store.
 fn read_and_import(format: Format, domains: &[Rc<Domain>], bytes: &[u8]) -> Result<bool, String> {
+    let _ = interchange::scenario_named(format, bytes);
     match interchange::read(format, bytes) {
         Err(error) => located(&error),
         Ok(exchange) => {

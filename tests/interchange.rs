@@ -502,3 +502,29 @@ fn share_link_length_per_event() {
         );
     }
 }
+
+#[test]
+fn a_file_names_its_scenario_where_its_format_says() {
+    let sandbox = sandbox_with_log("orders");
+    let events = all_events(sandbox.store());
+    for (format, named) in [
+        (Format::Ndjson, Some("orders".to_string())),
+        (Format::CloudEvents, Some("orders".to_string())),
+        (Format::Kurrent, None),
+    ] {
+        let text = interchange::write(format, sandbox.domain(), &events);
+        assert_eq!(
+            interchange::scenario_named(format, text.as_bytes()),
+            named,
+            "{format:?}"
+        );
+    }
+    assert_eq!(
+        interchange::scenario_named(Format::Ndjson, b"not json\n"),
+        None
+    );
+    assert_eq!(
+        interchange::scenario_named(Format::CloudEvents, b"\xff"),
+        None
+    );
+}

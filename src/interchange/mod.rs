@@ -91,6 +91,28 @@ pub fn read(format: Format, bytes: &[u8]) -> Result<Exchange, ImportError> {
     }
 }
 
+/// The scenario a file says its events belong to, if it says (NDJSON's header; a CloudEvent's
+/// `source`, `/es-sandbox/<scenario>`), read from its first line or event only.
+pub fn scenario_named(format: Format, bytes: &[u8]) -> Option<String> {
+    let text = problems::text(bytes).ok()?;
+    match format {
+        Format::Ndjson => {
+            let header: serde_json::Value = serde_json::from_str(text.lines().next()?).ok()?;
+            Some(header.get("scenario")?.as_str()?.to_string())
+        }
+        Format::CloudEvents => {
+            let first = text.trim_start().strip_prefix('[').unwrap_or(text).lines();
+            let event = first
+                .map(|line| line.trim().trim_end_matches(','))
+                .find(|line| line.starts_with('{'))?;
+            let event: serde_json::Value = serde_json::from_str(event).ok()?;
+            let source = event.get("source")?.as_str()?;
+            Some(source.strip_prefix("/es-sandbox/")?.to_string())
+        }
+        Format::Kurrent => None,
+    }
+}
+
 /// Writes events (in log order) in a format.
 pub fn write(format: Format, domain: &Domain, events: &[StoredEvent]) -> String {
     match format {

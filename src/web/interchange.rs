@@ -94,6 +94,18 @@ impl JsSandbox {
         }))
     }
 
+    /// The scenario a file says its events belong to (NDJSON's header, CloudEvents' `source`), or
+    /// `undefined`: which scenario to import it under.
+    #[wasm_bindgen(js_name = fileScenario)]
+    pub fn file_scenario(
+        #[wasm_bindgen(unchecked_param_type = "\"ndjson\" | \"kurrent\" | \"cloudEvents\"")]
+        format: JsValue,
+        text: &str,
+    ) -> Result<Option<String>, JsValue> {
+        let format: Format = required(format, "format")?;
+        Ok(interchange::scenario_named(format, text.as_bytes()))
+    }
+
     /// The share link data (what follows `#share=`) for the scenario and the whole log, or
     /// `null` when it would be longer than browsers take (then export a file instead).
     #[wasm_bindgen(js_name = shareLink, unchecked_return_type = "Promise<string | null>")]

@@ -87,8 +87,22 @@ test("a broken file imports nothing and lists its problems with their lines", as
   lines[2] = before.trim().split("\n")[2];
   const said2 = await importFile(page, "broken.ndjson", lines.join("\n"));
   assert.match(said2, /line 5: .*"Teleported"/);
+  // A file that says it is of another shipped scenario is imported under that one's rules.
   const orders = lines.join("\n").replace('"scenario":"bank"', '"scenario":"orders"');
-  assert.match(await importFile(page, "orders.ndjson", orders), /header: the file holds events of scenario "orders", not bank/);
+  assert.match(await importFile(page, "orders.ndjson", orders), /line 2: no aggregate of scenario orders has an id like "acc-001"/);
+  assert.equal(await page.inputValue("#scenario"), "bank", "back on the store it had open");
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("a file of another scenario opens under that scenario's rules", async () => {
+  const { page, problems } = await openPage(browser.context, pageUrl(browser.url, { scenario: "orders", storage: "memory" }));
+  const orders = await exportLog(page, "cloudEvents");
+  await page.selectOption("#scenario", "bank");
+  await waitForLog(page);
+  assert.match(await importFile(page, "orders.json", orders), /^Imported \d+ events from orders\.json into the new store orders-import-/);
+  assert.equal(await page.inputValue("#scenario"), "orders");
+  assert.equal(await exportLog(page, "cloudEvents"), orders);
   assert.deepEqual(problems, []);
   await page.close();
 });

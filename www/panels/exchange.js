@@ -131,7 +131,11 @@ class ExchangePanel extends Panel {
     const text = await file.text();
     const chosen = this.$("#import-format").value;
     const format = chosen === "auto" ? sniffFormat(text) : chosen;
-    const { scenario, store } = this.session;
+    const { Sandbox, store } = this.session;
+    const previous = { scenario: this.session.scenario, ...store };
+    // A file that names a shipped scenario is imported under it; otherwise under the open one.
+    const named = Sandbox.fileScenario(format, text);
+    const scenario = named && Sandbox.shippedScenarios().includes(named) ? named : previous.scenario;
     const name = `${scenario}-import-${Date.now().toString(36)}`;
     showResult(result, "ok", `Importing ${file.name} as ${format}…`);
     const opened = await this.session.open({ scenario, storage: store.storage, name, importFile: { format, text } });
@@ -149,7 +153,7 @@ class ExchangePanel extends Panel {
     fill(this.$("#import-problems"), problems.map((p) => el("li", {}, `${p.at}: ${p.message}`)));
     if (error?.details?.more) this.$("#import-problems").append(el("li", {}, `and ${error.details.more} more`));
     // The page goes back to the store it had open.
-    await this.session.open({ scenario, ...store });
+    await this.session.open(previous);
   }
 
   async #share() {
