@@ -26,6 +26,11 @@ const LEAN = `<!doctype html><meta charset="utf-8"><title>lean</title>
 <es-sandbox id="two" scenario="orders" panels="events,command,crud" eager></es-sandbox>
 <script type="module" src="embed.js"></script>`;
 
+/** A page with an embed that can share its log. */
+const EXCHANGE = `<!doctype html><meta charset="utf-8"><title>exchange</title>
+<es-sandbox id="x" scenario="bank" panels="events,command,exchange" eager></es-sandbox>
+<script type="module" src="embed.js"></script>`;
+
 let server;
 let url;
 let context;
@@ -39,7 +44,7 @@ before(async () => {
 <div id="holder"><es-sandbox id="inline" scenario="${attribute}" panels="events,state" eager></es-sandbox></div>
 <div id="elsewhere"></div>
 <script type="module" src="embed.js"></script>`;
-  ({ server, url } = await startServer({ root: "dist", port: 0, pages: { "/host.html": HOST, "/lean.html": LEAN, "/inline.html": inline } }));
+  ({ server, url } = await startServer({ root: "dist", port: 0, pages: { "/host.html": HOST, "/lean.html": LEAN, "/inline.html": inline, "/exchange.html": EXCHANGE } }));
   profile = await mkdtemp(join(tmpdir(), "es-sandbox-embed-"));
   context = await launch(profile);
 });
@@ -163,6 +168,28 @@ test("a scenario given inline as JSON; an embed moved elsewhere on the page open
   await waitForRows(page, "inline", 3);
   assert.equal(await page.evaluate(() => document.getElementById("inline").session.info.title), "An inline bank");
   assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("an embed's share link opens the full page, and leaves the host page's address alone", async () => {
+  const page = await context.newPage();
+  await page.goto(`${url}exchange.html`);
+  await waitForRows(page, "x", 3);
+  await page.locator("#x #command-form [name=command]").selectOption("Deposit");
+  await page.locator("#x #command-form [name=payload]").fill('{"amount": 9}');
+  await page.locator("#x #command-form button").click();
+  await waitForRows(page, "x", 4);
+  await page.locator("#x #share").click();
+  await page.locator("#x #share-result[data-kind=ok]").waitFor();
+  const link = await page.locator("#x #share-link").inputValue();
+  assert.ok(link.startsWith(`${url}index.html#share=`), link);
+  assert.equal(page.url(), `${url}exchange.html`);
+  assert.doesNotMatch(await page.locator("#x #share-result").textContent(), /address bar/);
+  const full = await context.newPage();
+  await full.goto(link);
+  await full.waitForFunction(() => document.querySelectorAll("#events tbody tr[data-position]").length === 4, undefined, { timeout: 30_000 });
+  assert.equal(JSON.parse(await full.textContent("#state")).balance, 129);
+  await full.close();
   await page.close();
 });
 

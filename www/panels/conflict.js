@@ -45,7 +45,7 @@ class ConflictPanel extends Panel {
   }
 
   ready() {
-    this.$('[data-action="second-tab"]').addEventListener("click", () => openSecondTab("conflict-panel"));
+    this.$('[data-action="second-tab"]').addEventListener("click", () => openSecondTab(this.session, "conflict-panel"));
     this.$('[data-action="load"]').addEventListener("click", () => this.#load());
     this.$('[data-action="retry"]').addEventListener("click", async () => {
       if (await this.#load()) await this.#run();

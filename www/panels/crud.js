@@ -57,7 +57,7 @@ class CrudPanel extends Panel {
   }
 
   ready() {
-    this.$('[data-action="second-tab"]').addEventListener("click", () => openSecondTab("crud-panel"));
+    this.$('[data-action="second-tab"]').addEventListener("click", () => openSecondTab(this.session, "crud-panel"));
     this.$('[data-action="read"]').addEventListener("click", () => this.#readRow());
     this.$('[data-action="reset"]').addEventListener("click", async () => {
       await this.session.sandbox.crudReset();

@@ -143,8 +143,8 @@ class ExchangePanel extends Panel {
     if (opened) {
       const count = await this.session.sandbox.headPosition();
       showResult(result, "ok", `Imported ${count} events from ${file.name} into the new store ${name}.`);
-      // A reload opens this store again.
-      history.replaceState(null, "", `?${new URLSearchParams({ scenario, storage: store.storage, name })}`);
+      // A reload of the page opens this store again.
+      if (this.#ownsAddress) history.replaceState(null, "", `?${new URLSearchParams({ scenario, storage: store.storage, name })}`);
       return;
     }
     const error = this.session.lastError;
@@ -165,27 +165,36 @@ class ExchangePanel extends Panel {
       await this.#export();
       return;
     }
-    this.sharing = true;
+    this.sharing = this.#ownsAddress;
     const field = this.$("#share-link");
     field.value = link;
     field.hidden = false;
     try {
       await navigator.clipboard.writeText(link);
-      showResult(result, "ok", `Link copied (${link.length.toLocaleString("en-US")} characters). The address bar follows the log from now on.`);
+      const follows = this.#ownsAddress ? " The address bar follows the log from now on." : "";
+      showResult(result, "ok", `Link copied (${link.length.toLocaleString("en-US")} characters).${follows}`);
     } catch {
       field.select();
       showResult(result, "ok", "Copy the link from the field (the browser did not allow copying).");
     }
   }
 
-  /** The page's address with the log in its fragment, also put in the address bar (no new history entry). */
+  /** Whether this panel is the page's (not an embed's): only the page's owns the address bar. */
+  get #ownsAddress() {
+    return this.session.namespace === "page";
+  }
+
+  /**
+   * The page's address with the log in its fragment, also put in the address bar on the page (no
+   * new history entry). From an embed, the link opens the full page next to its modules.
+   */
   async #link() {
     const data = await this.session.sandbox?.shareLink();
     if (!data) return undefined;
-    const url = new URL(location.href);
+    const url = this.#ownsAddress ? new URL(location.href) : new URL("../index.html", import.meta.url);
     url.search = "";
     url.hash = `share=${data}`;
-    history.replaceState(null, "", url);
+    if (this.#ownsAddress) history.replaceState(null, "", url);
     return url.href;
   }
 
