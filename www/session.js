@@ -61,6 +61,8 @@ export class Session extends EventTarget {
    * events were written under: when that is the same scenario with other rules (edited ones),
    * they persist with the store and are used; another scenario is refused ("failed", kind
    * "otherScenario") unless `onOtherScenario` says to use the store's or the given one.
+   * `share` (a share link's data) brings its scenario and its log; `importFile` ({ format, text })
+   * fills the empty store from a file first. Resolves to whether it opened; if not, `lastError`.
    */
   async open({ scenario, storage, name, onOtherScenario, share, importFile }) {
     // A scenario is a shipped name or a document (edited rules); a share link brings its own.
