@@ -113,6 +113,9 @@ test("embed.html: three embeds of different scenarios start near the screen and 
   assert.equal(await page.locator("#embed-users #command-form button").isDisabled(), true);
   assert.match(await page.locator("#embed-users .held").first().textContent(), /read-only/);
 
+  // The live iframe example shows its log too.
+  await page.locator("[data-testid=example-frame]").scrollIntoViewIfNeeded();
+  await page.frameLocator("[data-testid=example-frame]").locator("es-sandbox #events tbody tr[data-position]").first().waitFor({ timeout: 30_000 });
   // The bank's log did not move with the others.
   assert.equal(await rowsOf(page, "embed-bank").count(), 4);
   // The query box needed the whole module (the page and its query worker load it); the
