@@ -43,7 +43,7 @@ class ExchangePanel extends Panel {
         el("h3", {}, "Export the log"),
         el(
           "p",
-          { class: "actions" },
+          { class: "row" },
           el("label", {}, "Format ", formats("export-format")),
           button("Download", () => this.#export(), { id: "export-events", "data-testid": "export-events" }),
         ),
@@ -55,7 +55,7 @@ class ExchangePanel extends Panel {
         el("h3", {}, "Import into a new store"),
         el(
           "p",
-          { class: "actions" },
+          { class: "row" },
           el(
             "label",
             {},
@@ -69,7 +69,7 @@ class ExchangePanel extends Panel {
         el("h3", {}, "Share"),
         el(
           "p",
-          { class: "actions" },
+          { class: "row" },
           button("Copy link", () => this.#share(), { id: "share", "data-testid": "share" }),
           el("input", { id: "share-link", readonly: "", hidden: "", "aria-label": "Share link", "data-testid": "share-link" }),
         ),
@@ -77,9 +77,9 @@ class ExchangePanel extends Panel {
         el("h3", {}, "Given/when/then fixture"),
         el(
           "p",
-          { class: "actions" },
+          { class: "row" },
           el("label", {}, "Versions ", el("input", { id: "fixture-from", type: "number", min: "1", value: "1", class: "narrow", "data-testid": "fixture-from" })),
-          el("label", {}, " to ", el("input", { id: "fixture-to", type: "number", min: "1", value: "1", class: "narrow", "data-testid": "fixture-to" })),
+          el("label", {}, "to ", el("input", { id: "fixture-to", type: "number", min: "1", value: "1", class: "narrow", "data-testid": "fixture-to" })),
           button("Make fixture", () => this.#fixture(), { id: "fixture", "data-testid": "fixture" }),
           button("Download it", () => this.#downloadFixture(), { id: "fixture-download", class: "secondary", hidden: "", "data-testid": "fixture-download" }),
         ),
