@@ -194,3 +194,79 @@ async fn a_read_model_copy_answers_like_the_read_model() {
             .unwrap_or_else(|| panic!("a write was run on the copy"));
     assert_eq!(get(&refused, "kind").as_string().as_deref(), Some("query"));
 }
+
+/// An NDJSON file of the bank: its seed, then three more runs of events (acc-100, acc-200,
+/// acc-100 again), so that importing it takes four writes.
+async fn bank_file() -> String {
+    use es_sandbox::interchange::{self, Format};
+    use es_sandbox::{CommandRequest, MemoryStore, ReadAll, Sandbox, shipped};
+    let scenario = shipped("bank").unwrap_or_else(|e| panic!("{e}"));
+    let sandbox = Sandbox::open(MemoryStore::new(), scenario)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (id, command, payload) in [
+        ("acc-100", "Create", r#"{"balance": 10}"#),
+        ("acc-200", "Create", r#"{"balance": 20}"#),
+        ("acc-100", "Deposit", r#"{"amount": 5}"#),
+    ] {
+        let payload = serde_json::from_str(payload).unwrap_or_default();
+        let request = CommandRequest::new(id, command, payload);
+        sandbox
+            .write()
+            .execute(request, 0)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let events = sandbox
+        .write()
+        .events(&ReadAll::from_position(1, 100))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    interchange::write(Format::Ndjson, sandbox.domain(), &events)
+}
+
+#[wasm_bindgen_test]
+async fn an_import_whose_storage_fails_part_way_leaves_no_store_behind() {
+    let name = format!("test-import-abort-{}", js_sys::Date::now() as u64);
+    let open = |extra: &str| {
+        let text = serde_json::to_string(&name).unwrap_or_default();
+        options(&format!(
+            r#"{{"storage": "indexeddb", "name": {text}, "scenario": "bank"{extra}}}"#
+        ))
+    };
+    let file = serde_json::to_string(&bank_file().await).unwrap_or_default();
+    // The second of the import's four writes aborts.
+    let failed = JsSandbox::open(open(&format!(
+        r#", "import": {{"format": "ndjson", "text": {file}}}, "abortImportWriteAfter": 1"#
+    )))
+    .await
+    .err()
+    .unwrap_or_else(|| panic!("the import went through"));
+    assert_eq!(get(&failed, "kind").as_string().as_deref(), Some("storage"));
+    // Nothing of it is left: the store was deleted, not left holding the first run.
+    let store = options(&format!(
+        r#"{{"storage": "indexeddb", "name": {}}}"#,
+        serde_json::to_string(&name).unwrap_or_default()
+    ));
+    let inspection = JsFuture::from(JsSandbox::inspect_store(store))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        get(&inspection, "records").as_f64(),
+        Some(0.0),
+        "{inspection:?}"
+    );
+    // And the same import without the failure goes through whole.
+    let sandbox = JsSandbox::open(open(&format!(
+        r#", "import": {{"format": "ndjson", "text": {file}}}"#
+    )))
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let head = JsFuture::from(sandbox.head_position())
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(head.as_f64(), Some(6.0));
+    JsFuture::from(sandbox.destroy())
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+}

@@ -155,6 +155,10 @@ impl JsSandbox {
         };
         let name = open.name.unwrap_or_else(|| scenario.name.clone());
         let store = BrowserStore::open(open.storage, &name, open.durability).await?;
+        #[cfg(feature = "test-hooks")]
+        if let Some(writes) = open.abort_import_write_after {
+            store.abort_write_after(writes);
+        }
         if let Some((exchange, required)) = exchange {
             super::interchange::import_before_open(
                 &store,
@@ -471,6 +475,6 @@ impl JsSandbox {
     #[cfg(feature = "test-hooks")]
     #[wasm_bindgen(js_name = abortNextWrite, skip_typescript)]
     pub fn abort_next_write(&self) -> bool {
-        self.inner.store().abort_next_write()
+        self.inner.store().abort_write_after(0)
     }
 }

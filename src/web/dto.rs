@@ -42,6 +42,11 @@ pub struct OpenOptions {
     /// store if the store is empty.
     #[serde(default)]
     pub share: Option<String>,
+    /// A test hook: abort the import's IndexedDB write after this many succeed (only in a module
+    /// built with the `test-hooks` feature; the shipped one refuses the field).
+    #[cfg(feature = "test-hooks")]
+    #[serde(default)]
+    pub abort_import_write_after: Option<u32>,
 }
 
 /// A file to import: its format and text.

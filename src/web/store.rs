@@ -160,12 +160,13 @@ impl BrowserStore {
         }
     }
 
-    /// Makes the next IndexedDB write abort (a test hook); false for other backends.
+    /// Makes the IndexedDB write after the next `writes` ones abort (a test hook); false for
+    /// other backends.
     #[cfg(feature = "test-hooks")]
-    pub fn abort_next_write(&self) -> bool {
+    pub fn abort_write_after(&self, writes: u32) -> bool {
         match self {
             BrowserStore::IndexedDb(store) => {
-                store.io().abort_next_write();
+                store.io().abort_write_after(writes);
                 true
             }
             _ => false,

@@ -74,9 +74,9 @@ pub fn database_name(store: &str) -> String {
 pub struct IdbSegments {
     db: Database,
     durability: Durability,
-    /// A test hook: abort the next segment write.
+    /// A test hook: abort a segment write after this many more succeed.
     #[cfg(feature = "test-hooks")]
-    abort_next_write: Cell<bool>,
+    abort_write: Cell<Option<u32>>,
 }
 
 pub(super) fn backend_error(operation: &'static str, error: IdbError) -> StoreError {
@@ -105,7 +105,7 @@ impl IdbSegments {
             db,
             durability,
             #[cfg(feature = "test-hooks")]
-            abort_next_write: Cell::new(false),
+            abort_write: Cell::new(None),
         })
     }
 
@@ -125,7 +125,13 @@ impl IdbSegments {
     /// that an aborted write leaves nothing behind.
     #[cfg(feature = "test-hooks")]
     pub fn abort_next_write(&self) {
-        self.abort_next_write.set(true);
+        self.abort_write_after(0);
+    }
+
+    /// Makes the segment write after the next `writes` ones abort its transaction (a test hook).
+    #[cfg(feature = "test-hooks")]
+    pub fn abort_write_after(&self, writes: u32) {
+        self.abort_write.set(Some(writes));
     }
 
     fn connection(&self) -> Result<web_sys::IdbDatabase, StoreError> {
@@ -246,8 +252,13 @@ impl SegmentIo for IdbSegments {
         let meta = tx.object_store(META).map_err(js)?;
         commit_record::put(&meta, Some(head)).map_err(fail)?;
         #[cfg(feature = "test-hooks")]
-        if self.abort_next_write.replace(false) {
-            let _ = tx.abort();
+        match self.abort_write.get() {
+            Some(0) => {
+                self.abort_write.set(None);
+                let _ = tx.abort();
+            }
+            Some(writes) => self.abort_write.set(Some(writes - 1)),
+            None => {}
         }
         idb::commit_soon(&tx);
         match idb::committed(&tx).await {
