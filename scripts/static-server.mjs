@@ -18,10 +18,13 @@ const TYPES = {
 
 /**
  * Serves `root` on `host:port` (port 0 picks a free one); resolves to { server, url }. `pages`
- * maps extra paths to HTML served as is (tests use a blank page of the same origin).
+ * maps extra paths to HTML served as is (tests use a blank page of the same origin). A
+ * `scenarios/` path that `root` does not have is served from the repository's scenarios/ (as
+ * dist/ has them), so that www/'s embed page finds its scenario documents.
  */
 export function startServer({ root, port = 8000, host = "127.0.0.1", pages = {} }) {
   const base = resolve(root);
+  const scenarios = resolve(fileURLToPath(new URL("../scenarios", import.meta.url)));
   const server = createServer(async (request, response) => {
     try {
       const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
@@ -36,6 +39,13 @@ export function startServer({ root, port = 8000, host = "127.0.0.1", pages = {} 
         return;
       }
       if ((await stat(file).catch(() => null))?.isDirectory()) file = join(file, "index.html");
+      if (path.startsWith("/scenarios/") && !(await stat(file).catch(() => null))) {
+        file = normalize(join(scenarios, path.slice("/scenarios/".length)));
+        if (!file.startsWith(scenarios)) {
+          response.writeHead(403).end("forbidden");
+          return;
+        }
+      }
       const body = await readFile(file);
       response.writeHead(200, {
         "content-type": TYPES[extname(file)] ?? "application/octet-stream",
