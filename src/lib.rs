@@ -2,8 +2,9 @@
 //!
 //! The core (everything outside `web`) is plain Rust: it builds and tests natively. The write
 //! side ([`WriteSide`]: commands → decisions → events → [`EventStore`]) and the read side
-//! ([`ReadModel`]: projections → SQLite → queries) meet in [`Sandbox`]. See `ARCHITECTURE.md`
-//! for the map.
+//! ([`ReadModel`]: projections → SQLite → queries) meet in [`Sandbox`]; events move in and out
+//! of a store through [`interchange`] (NDJSON, KurrentDB, CloudEvents, share links, fixtures).
+//! See `ARCHITECTURE.md` for the map.
 
 #![deny(missing_docs)]
 #![cfg_attr(

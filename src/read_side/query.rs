@@ -40,7 +40,7 @@ pub struct QueryResult {
     /// The tables (and views) the statement read, as SQLite's authorizer saw them: which
     /// projections the answer comes from.
     pub tables: Vec<String>,
-    /// Whether rows were left out because the answer reached [`MAX_RESULT_BYTES`] (rows past
+    /// Whether rows were left out because the answer reached `MAX_RESULT_BYTES` (32 MB) (rows past
     /// `max_rows` are left out too, and only counted).
     pub size_capped: bool,
 }
