@@ -94,8 +94,9 @@ class ExchangePanel extends Panel {
   }
 
   attach(session) {
+    // The fixture's range follows the selection when the panel is in view (as panels render).
+    this.follow(["selection"], () => this.#defaults());
     this.on("changed", ({ detail }) => {
-      if (touches(detail, ["log", "selection"])) this.#defaults();
       if (touches(detail, ["log"]) && this.sharing) this.#followLog();
     });
     this.on("opened", () => {
