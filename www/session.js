@@ -70,7 +70,7 @@ export class Session extends EventTarget {
     this.store = { storage, name: name ?? this.scenario };
     this.#close();
     this.dispatchEvent(new CustomEvent("opening", { detail: { scenario: this.scenario } }));
-    this.Sandbox = (await loadModule({ lean: this.lean })).Sandbox;
+    await this.#loadModule();
     let sandbox;
     try {
       const extra = { ...(onOtherScenario ? { onOtherScenario } : {}), ...(share ? { share } : {}), ...(importFile ? { import: importFile } : {}) };
@@ -145,7 +145,7 @@ export class Session extends EventTarget {
   /** Deletes the store's data (the open sandbox's, or a store that did not open) and opens again. */
   async reset() {
     await this.#close({ destroy: true });
-    this.Sandbox = (await loadModule({ lean: this.lean })).Sandbox;
+    await this.#loadModule();
     // A store that did not open (or the one just closed): delete it by name.
     await this.Sandbox.destroyStore(this.store);
     return this.open({ scenario: this.scenario, ...this.store });
@@ -174,6 +174,11 @@ export class Session extends EventTarget {
   putBack() {
     this.excluded.clear();
     this.changed("whatIf");
+  }
+
+  /** Loads this session's module (whole or lean) and keeps its `Sandbox` class. */
+  async #loadModule() {
+    this.Sandbox = (await loadModule({ lean: this.lean })).Sandbox;
   }
 
   /** Says something to the person using the page that is not about one panel (a broken link). */

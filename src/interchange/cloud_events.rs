@@ -6,9 +6,11 @@
 
 use serde_json::{Map, Value, json};
 
-use super::problems::{FieldNames, ImportError, Problems, RawEvent, check_sequence, text_field};
+use super::problems::{
+    FieldNames, ImportError, Problems, RawEvent, exchange, json_document, text_field,
+};
 use super::time::{format_rfc3339, parse_rfc3339};
-use super::{Entry, Exchange};
+use super::{Entry, Exchange, insert_trace_ids};
 use crate::event::StoredEvent;
 
 /// The batch, one event per line inside a JSON array.
@@ -29,14 +31,7 @@ pub fn write(scenario: &str, events: &[StoredEvent]) -> String {
             "streamversion": event.version,
             "position": event.position,
         });
-        if let Some(map) = object.as_object_mut() {
-            if let Some(id) = &event.metadata.correlation_id {
-                map.insert("correlationid".into(), id.as_str().into());
-            }
-            if let Some(id) = &event.metadata.causation_id {
-                map.insert("causationid".into(), id.as_str().into());
-            }
-        }
+        insert_trace_ids(&mut object, event, ["correlationid", "causationid"]);
         out.push_str("  ");
         out.push_str(&object.to_string());
         out.push_str(if index + 1 < events.len() {
@@ -51,10 +46,10 @@ pub fn write(scenario: &str, events: &[StoredEvent]) -> String {
 
 /// Reads a batch (or a single event), in log order: by `position` where every event has one.
 pub fn read(text: &str) -> Result<Exchange, ImportError> {
-    let events = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Array(events)) => events,
-        Ok(event @ Value::Object(_)) => vec![event],
-        Ok(other) => {
+    let events = match json_document(text)? {
+        Value::Array(events) => events,
+        event @ Value::Object(_) => vec![event],
+        other => {
             return Err(ImportError::at(
                 "$",
                 format!(
@@ -63,7 +58,6 @@ pub fn read(text: &str) -> Result<Exchange, ImportError> {
                 ),
             ));
         }
-        Err(e) => return Err(ImportError::at(format!("line {}", e.line()), e.to_string())),
     };
     let mut problems = Problems::default();
     let mut entries = Vec::with_capacity(events.len());
@@ -77,12 +71,7 @@ pub fn read(text: &str) -> Result<Exchange, ImportError> {
     if entries.iter().all(|e| e.position.is_some()) {
         entries.sort_by_key(|e| e.position);
     }
-    let exchange = problems.or(Exchange {
-        header: None,
-        entries,
-    })?;
-    check_sequence(&exchange.entries)?;
-    Ok(exchange)
+    exchange(problems, None, entries)
 }
 
 fn entry(event: &Value, at: &str) -> Result<Entry, String> {

@@ -6,8 +6,10 @@
 
 use serde_json::{Map, Value, json};
 
-use super::problems::{FieldNames, ImportError, Problems, RawEvent, check_sequence, millis_field};
-use super::{Entry, Exchange};
+use super::problems::{
+    FieldNames, ImportError, Problems, RawEvent, exchange, json_document, millis_field, only_fields,
+};
+use super::{Entry, Exchange, insert_trace_ids};
 use crate::event::StoredEvent;
 
 const EVENT_FIELDS: [&str; 4] = ["eventId", "eventType", "data", "metadata"];
@@ -22,14 +24,7 @@ pub fn write(events: &[StoredEvent]) -> String {
             "version": event.version,
             "position": event.position,
         });
-        if let Some(map) = metadata.as_object_mut() {
-            if let Some(id) = &event.metadata.correlation_id {
-                map.insert("$correlationId".into(), id.as_str().into());
-            }
-            if let Some(id) = &event.metadata.causation_id {
-                map.insert("$causationId".into(), id.as_str().into());
-            }
-        }
+        insert_trace_ids(&mut metadata, event, ["$correlationId", "$causationId"]);
         let body = json!({
             "eventId": event.event_id.to_string(),
             "eventType": &*event.event_type,
@@ -51,15 +46,15 @@ pub fn write(events: &[StoredEvent]) -> String {
 /// Reads an object of streams; events are put in log order by their `position`, or by their
 /// `timestamp` when the file has no positions.
 pub fn read(text: &str) -> Result<Exchange, ImportError> {
-    let streams = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(streams)) => streams,
-        Ok(Value::Array(_)) => {
+    let streams = match json_document(text)? {
+        Value::Object(streams) => streams,
+        Value::Array(_) => {
             return Err(ImportError::at(
                 "$",
                 "a bare array has no stream name: give an object, such as {\"acc-001\": [ … ]}",
             ));
         }
-        Ok(other) => {
+        other => {
             return Err(ImportError::at(
                 "$",
                 format!(
@@ -68,7 +63,6 @@ pub fn read(text: &str) -> Result<Exchange, ImportError> {
                 ),
             ));
         }
-        Err(e) => return Err(ImportError::at(format!("line {}", e.line()), e.to_string())),
     };
     let mut problems = Problems::default();
     let mut streams_read: Vec<Vec<Entry>> = Vec::with_capacity(streams.len());
@@ -103,12 +97,7 @@ pub fn read(text: &str) -> Result<Exchange, ImportError> {
         );
         Vec::new()
     };
-    let exchange = problems.or(Exchange {
-        header: None,
-        entries,
-    })?;
-    check_sequence(&exchange.entries)?;
-    Ok(exchange)
+    exchange(problems, None, entries)
 }
 
 /// Interleaves streams into one log by timestamp, each stream's events kept in their order (ties
@@ -156,13 +145,7 @@ fn entry(stream: &str, index: usize, event: &Value, at: &str) -> Result<Entry, S
     let Value::Object(map) = event else {
         return Err("an event must be an object".into());
     };
-    if let Some(unknown) = map.keys().find(|k| !EVENT_FIELDS.contains(&k.as_str())) {
-        return Err(format!(
-            "unknown field `{}`; an event has {}",
-            unknown.chars().take(64).collect::<String>(),
-            EVENT_FIELDS.join(", ")
-        ));
-    }
+    only_fields(map, &EVENT_FIELDS, "an event")?;
     let empty = Map::new();
     let metadata = match map.get("metadata") {
         None | Some(Value::Null) => &empty,

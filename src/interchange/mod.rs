@@ -142,6 +142,20 @@ pub fn header_of(domain: &Domain) -> Header {
     }
 }
 
+/// Adds an event's correlation and causation ids (where it has them) to a JSON object, under
+/// the names a format gives them.
+fn insert_trace_ids(object: &mut serde_json::Value, event: &StoredEvent, names: [&str; 2]) {
+    let Some(map) = object.as_object_mut() else {
+        return;
+    };
+    let ids = [&event.metadata.correlation_id, &event.metadata.causation_id];
+    for (name, id) in names.into_iter().zip(ids) {
+        if let Some(id) = id {
+            map.insert(name.into(), id.as_str().into());
+        }
+    }
+}
+
 /// A short hash of a scenario document: two files with the same hash were written under the
 /// same rules.
 pub fn rules_hash(domain: &Domain) -> String {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::problems::{
     FieldNames, ImportError, Problems, RawEvent, check_sequence, count_field, millis_field,
-    text_field,
+    only_fields, text_field,
 };
 use super::{Entry, Exchange, Header};
 use crate::event::StoredEvent;
@@ -150,13 +150,7 @@ fn header(line: &str) -> Result<(Header, u64), String> {
 
 fn event_line(line: &str, at: String) -> Result<Entry, String> {
     let map = object(line)?;
-    if let Some(unknown) = map.keys().find(|k| !EVENT_FIELDS.contains(&k.as_str())) {
-        return Err(format!(
-            "unknown field `{}`; an event line has {}",
-            unknown.chars().take(64).collect::<String>(),
-            EVENT_FIELDS.join(", ")
-        ));
-    }
+    only_fields(&map, &EVENT_FIELDS, "an event line")?;
     if map.get("position").is_none() || map.get("version").is_none() {
         return Err("`position` and `version` are required in this format".into());
     }

@@ -118,6 +118,39 @@ impl Problems {
     }
 }
 
+/// Refuses a field an object should not have, naming the ones it may (`what`: "an event").
+pub fn only_fields(
+    map: &serde_json::Map<String, Value>,
+    known: &[&str],
+    what: &str,
+) -> Result<(), String> {
+    match map.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(unknown) => Err(format!(
+            "unknown field `{}`; {what} has {}",
+            unknown.chars().take(64).collect::<String>(),
+            known.join(", ")
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A whole-file JSON document, or its syntax error at its line.
+pub fn json_document(text: &str) -> Result<Value, ImportError> {
+    serde_json::from_str(text)
+        .map_err(|e| ImportError::at(format!("line {}", e.line()), e.to_string()))
+}
+
+/// What a reader found, once it found no problem and its entries form a log.
+pub fn exchange(
+    problems: Problems,
+    header: Option<super::Header>,
+    entries: Vec<Entry>,
+) -> Result<super::Exchange, ImportError> {
+    problems.or(())?;
+    check_sequence(&entries)?;
+    Ok(super::Exchange { header, entries })
+}
+
 /// The bytes as text: not too large, UTF-8, without a byte-order mark.
 pub fn text(bytes: &[u8]) -> Result<&str, ImportError> {
     if bytes.len() > MAX_IMPORT_BYTES {

@@ -33,6 +33,7 @@ pub struct SharedScenario {
 pub fn share_link(domain: &Domain, events: &[StoredEvent]) -> Option<String> {
     let payload = json!({
         "format": FORMAT,
+        // Through its text: `to_json` is already compiled in; `to_value` would add its own serialiser.
         "scenario": serde_json::from_str::<Value>(&domain.scenario().to_json()).ok()?,
         "events": ndjson::write(&header_of(domain), events),
     });

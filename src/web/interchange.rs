@@ -34,11 +34,12 @@ pub(super) async fn import_before_open(
     exchange: &Exchange,
     required: bool,
 ) -> Result<(), SandboxError> {
-    if !required && store.head_position().await? > 0 {
+    let held = store.head_position().await?;
+    if !required && held > 0 {
         return Ok(());
     }
     let domain = Rc::new(Domain::compile(scenario.clone())?);
-    let was_empty = store.head_position().await? == 0;
+    let was_empty = held == 0;
     let scratch = BrowserStore::Memory(crate::store::MemoryStore::new());
     let now = js_sys::Date::now() as i64;
     if let Err(error) = import_into(store, scratch, domain, exchange, now).await {

@@ -2,12 +2,11 @@
 // elements of different scenarios, each driven on its own (commands, the query box, read-only);
 // nothing starts before it comes near the screen; the host page's styles stay out; themes; each
 // embed's query history apart; the iframe embed from URL parameters.
-import { stat } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "../../scripts/static-server.mjs";
-import { clickAndWait, launch } from "./harness.mjs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { launch, runQueryUntil } from "./harness.mjs";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -93,17 +92,8 @@ test("embed.html: three embeds of different scenarios start near the screen and 
   await page.locator("#embed-orders").scrollIntoViewIfNeeded();
   await waitForRows(page, "embed-orders", 1);
   const orderRows = await rowsOf(page, "embed-orders").count();
-  const query = page.locator("#embed-orders #query-form [name=sql]");
-  let answer = "";
-  for (let tries = 0; tries < 50 && answer !== String(orderRows); tries++) {
-    if (tries) await page.waitForTimeout(200);
-    await query.fill("SELECT COUNT(*) FROM events");
-    await page.locator("#embed-orders #query-status").evaluate((node) => node.removeAttribute("data-kind"));
-    await page.locator("#embed-orders #query-form button").click();
-    await page.locator("#embed-orders #query-status[data-kind]").waitFor();
-    answer = await page.locator("#embed-orders #query-result tbody td").first().textContent().catch(() => "");
-  }
-  assert.equal(answer, String(orderRows));
+  const answer = await runQueryUntil(page, "SELECT COUNT(*) FROM events", (a) => a.rows[0]?.[0] === String(orderRows), "#embed-orders");
+  assert.deepEqual(answer.rows, [[String(orderRows)]]);
   const histories = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("es-sandbox/query-history/")));
   assert.deepEqual(histories, ["es-sandbox/query-history/es-sandbox-embed-orders-2/orders"]);
 

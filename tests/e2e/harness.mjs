@@ -91,29 +91,33 @@ export async function eventRows(page) {
   );
 }
 
-/** Runs SQL in the query box and waits for its answer; returns { status, columns, rows }. */
-export async function runQuery(page, sql) {
-  await page.fill("#query-form [name=sql]", sql);
-  await page.evaluate(() => document.querySelector("#query-status").removeAttribute("data-kind"));
-  await page.click("#query-form button");
-  await page.waitForSelector("#query-status[data-kind]");
-  return page.evaluate(() => ({
-    kind: document.querySelector("#query-status").dataset.kind,
-    status: document.querySelector("#query-status").textContent,
-    columns: [...document.querySelectorAll("#query-result thead th")].map((th) => th.textContent),
-    rows: [...document.querySelectorAll("#query-result tbody tr")].map((tr) => [...tr.cells].map((td) => td.textContent)),
-  }));
+/**
+ * Runs SQL in the query box and waits for its answer; returns { kind, status, columns, rows }.
+ * `within`: a selector of the element holding the query box (an embed), default the page.
+ */
+export async function runQuery(page, sql, within = "") {
+  const at = (selector) => page.locator(`${within} ${selector}`.trim());
+  await at("#query-form [name=sql]").fill(sql);
+  await at("#query-status").evaluate((node) => node.removeAttribute("data-kind"));
+  await at("#query-form button").click();
+  await at("#query-status[data-kind]").waitFor();
+  return {
+    kind: await at("#query-status").getAttribute("data-kind"),
+    status: await at("#query-status").textContent(),
+    columns: await at("#query-result thead th").allTextContents(),
+    rows: await at("#query-result tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent))),
+  };
 }
 
 /**
  * Runs SQL in the query box until `done(answer)` holds (the read model follows the log: it is
  * eventually consistent), for at most ten seconds; returns the last answer.
  */
-export async function runQueryUntil(page, sql, done) {
+export async function runQueryUntil(page, sql, done, within = "") {
   let answer;
   for (let tries = 0; tries < 50; tries++) {
     if (tries) await page.waitForTimeout(200);
-    answer = await runQuery(page, sql);
+    answer = await runQuery(page, sql, within);
     if (done(answer)) break;
   }
   return answer;
