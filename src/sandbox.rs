@@ -54,24 +54,35 @@ impl<S: EventStore> Sandbox<S> {
         scenario: Scenario,
         other: OnOtherScenario,
     ) -> Result<Self, SandboxError> {
-        let given = scenario.to_json();
+        Self::open_compiled(store, Rc::new(Domain::compile(scenario)?), other).await
+    }
+
+    /// Like [`Sandbox::open_as`], with the scenario already compiled (an import compiled it to
+    /// check its events): it is compiled again only if the store's own scenario is chosen.
+    pub async fn open_compiled(
+        store: S,
+        domain: Rc<Domain>,
+        other: OnOtherScenario,
+    ) -> Result<Self, SandboxError> {
+        let given = domain.scenario().to_json();
         let stored = store.scenario().await?;
-        let scenario = match (&stored, other) {
-            (Some(document), _) if *document == given => scenario,
-            (None, _) | (Some(_), OnOtherScenario::UseGiven) => scenario,
-            (Some(document), OnOtherScenario::UseStored) => Scenario::from_json(document)?,
+        let domain = match (&stored, other) {
+            (Some(document), _) if *document == given => domain,
+            (None, _) | (Some(_), OnOtherScenario::UseGiven) => domain,
+            (Some(document), OnOtherScenario::UseStored) => {
+                Rc::new(Domain::compile(Scenario::from_json(document)?)?)
+            }
             (Some(document), OnOtherScenario::Refuse) => {
                 let stored_name = Scenario::from_json(document)
                     .map(|s| s.name)
                     .unwrap_or_else(|_| "an unreadable scenario".into());
                 return Err(SandboxError::OtherScenario {
                     stored: stored_name,
-                    given: scenario.name,
+                    given: domain.scenario().name.clone(),
                 });
             }
         };
-        let document = scenario.to_json();
-        let domain = Rc::new(Domain::compile(scenario)?);
+        let document = domain.scenario().to_json();
         #[cfg(feature = "read-model")]
         let read = ReadModel::open(&domain.scenario().projections)?;
         let write = WriteSide::open(store, Rc::clone(&domain)).await?;

@@ -19,6 +19,7 @@ use super::news::News;
 #[cfg(feature = "read-model")]
 use super::projecting::Projecting;
 use super::store::{self, Backend, BrowserStore, Durable};
+use crate::domain::Domain;
 use crate::error::SandboxError;
 use crate::event::{StoredEvent, Timestamp};
 use crate::interchange::{read, read_share_link};
@@ -154,6 +155,7 @@ impl JsSandbox {
             (shared, None) => shared,
         };
         let name = open.name.unwrap_or_else(|| scenario.name.clone());
+        let domain = Rc::new(Domain::compile(scenario)?);
         let store = BrowserStore::open(open.storage, &name, open.durability).await?;
         #[cfg(feature = "test-hooks")]
         if let Some(writes) = open.abort_import_write_after {
@@ -163,13 +165,13 @@ impl JsSandbox {
             super::interchange::import_before_open(
                 &store,
                 (open.storage, &name),
-                &scenario,
+                &domain,
                 &exchange,
                 required,
             )
             .await?;
         }
-        let sandbox = Rc::new(Sandbox::open_as(store, scenario, open.on_other_scenario).await?);
+        let sandbox = Rc::new(Sandbox::open_compiled(store, domain, open.on_other_scenario).await?);
         let head = sandbox.store().head_position().await?;
         let channel = (open.storage != Backend::Memory)
             .then(|| format!("es-sandbox/{}/{name}", open.storage.as_str()));

@@ -11,7 +11,6 @@ use super::store::{self, Backend, BrowserStore};
 use crate::domain::Domain;
 use crate::error::SandboxError;
 use crate::interchange::{self, Exchange, Format, fixture_of, import_into, share_link};
-use crate::scenario::Scenario;
 use crate::store::{EventStore, ReadAll, VersionRange};
 
 /// Options of `fixture`.
@@ -30,7 +29,7 @@ struct FixtureOptions {
 pub(super) async fn import_before_open(
     store: &BrowserStore,
     (storage, name): (Backend, &str),
-    scenario: &Scenario,
+    domain: &Rc<Domain>,
     exchange: &Exchange,
     required: bool,
 ) -> Result<(), SandboxError> {
@@ -38,7 +37,7 @@ pub(super) async fn import_before_open(
     if !required && held > 0 {
         return Ok(());
     }
-    let domain = Rc::new(Domain::compile(scenario.clone())?);
+    let domain = Rc::clone(domain);
     let was_empty = held == 0;
     let scratch = BrowserStore::Memory(crate::store::MemoryStore::new());
     let now = js_sys::Date::now() as i64;
