@@ -1,6 +1,7 @@
 //! Browser storage in headless Chromium: the store contract against memory, localStorage and
 //! IndexedDB (a fresh store name per case), reloads, aborted writes, a full localStorage, records
-//! that do not decode, another tab upgrading the database, and names that keep stores apart.
+//! that do not decode, another tab upgrading the database, a database deleted behind the store's
+//! back, and names that keep stores apart.
 #![cfg(target_arch = "wasm32")]
 
 mod contract;
@@ -148,6 +149,51 @@ async fn everything_acknowledged_is_there_after_reopening() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(all_positions(&local(&name).await).await.len(), 5);
     delete_local(&name).await;
+}
+
+/// Deletes a store's IndexedDB database the way the browser does when it finds it corrupt:
+/// behind the store's back, leaving its witness where it was.
+async fn delete_database_behind_the_stores_back(name: &str) {
+    let factory = web_sys::window()
+        .and_then(|w| w.indexed_db().ok().flatten())
+        .unwrap_or_else(|| panic!("no IndexedDB"));
+    let request = factory
+        .delete_database(&database_name(name))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let done = js_sys::Promise::new(&mut |resolve, _| request.set_onsuccess(Some(&resolve)));
+    JsFuture::from(done)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+}
+
+#[wasm_bindgen_test]
+async fn a_database_deleted_behind_the_stores_back_is_reported_and_a_deliberate_delete_is_not() {
+    let name = fresh_name("gone");
+    let store = idb(&name).await;
+    contract::reads(&store)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store.io().close("deleted next");
+    delete_database_behind_the_stores_back(&name).await;
+    for attempt in ["first", "second"] {
+        let io = IdbSegments::open(&name, Durability::Relaxed)
+            .await
+            .unwrap_or_else(|e| panic!("open: {e}"));
+        match SegmentedStore::open(io).await {
+            Err(StoreError::Corrupt { key, reason, .. }) => {
+                assert_eq!(key, "head", "{attempt} open");
+                assert!(reason.contains("deleted and made anew"), "{reason}");
+            }
+            Err(other) => panic!("{attempt} open: {other}"),
+            Ok(_) => panic!("{attempt} open: a deleted store opened as if new"),
+        }
+    }
+    // Deleting it on purpose deletes its witness too: the name then starts a new store.
+    delete_idb(&name).await;
+    let again = idb(&name).await;
+    assert_eq!(all_positions(&again).await, Vec::<(u64, u64)>::new());
+    again.io().close("done");
+    delete_idb(&name).await;
 }
 
 #[wasm_bindgen_test]

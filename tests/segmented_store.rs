@@ -479,6 +479,39 @@ fn a_deleted_last_record_is_noticed_and_the_valid_prefix_can_be_kept() {
 }
 
 #[test]
+fn a_backend_made_anew_behind_the_stores_back_is_reported_not_opened_empty() {
+    // What the IndexedDB backend reports when its witness names a database that is gone: the
+    // new database is empty, and must not open (and be seeded) as if the store were new.
+    for io in [disk(), record_last_disk()] {
+        let reason = "the store's database was deleted and made anew";
+        io.disk.borrow_mut().record = CommitRecord::Gone {
+            acknowledged: Some(9),
+            reason: reason.into(),
+        };
+        match open_error(&io) {
+            StoreError::Corrupt {
+                key,
+                reason: said,
+                intact_up_to,
+                ..
+            } => assert_eq!(
+                (key.as_str(), said.as_str(), intact_up_to),
+                ("head", reason, 0)
+            ),
+            other => panic!("{other:?}"),
+        }
+        let inspection = block_on(store::inspect(&io)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (inspection.committed, inspection.intact_up_to),
+            (Some(9), 0)
+        );
+        // Records written there since are no excuse: it is still not the store acknowledged.
+        io.disk.borrow_mut().segments.insert(1, Vec::new());
+        assert!(matches!(open_error(&io), StoreError::Corrupt { key, .. } if key == "head"));
+    }
+}
+
+#[test]
 fn a_replaced_last_record_is_noticed() {
     let io = disk();
     three_batches(&io);

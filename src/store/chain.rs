@@ -153,11 +153,21 @@ fn decode_chain(
         events.retain(|e| e.position <= limit);
         ends.retain(|&end| end <= limit);
     }
-    if let (CommitRecord::Unreadable(reason), None) = (record, &found) {
-        found = Some(Problem {
-            key: "head".into(),
-            reason: format!("the commit record cannot be read: {reason}"),
-        });
+    match (record, &found) {
+        (CommitRecord::Unreadable(reason), None) => {
+            found = Some(Problem {
+                key: "head".into(),
+                reason: format!("the commit record cannot be read: {reason}"),
+            });
+        }
+        // Whatever is there now is not the store that was acknowledged: that comes first.
+        (CommitRecord::Gone { reason, .. }, _) => {
+            found = Some(Problem {
+                key: "head".into(),
+                reason: reason.clone(),
+            });
+        }
+        _ => {}
     }
     Chain {
         events,
@@ -171,7 +181,7 @@ pub async fn inspect<Io: SegmentIo>(io: &Io) -> Result<Inspection, StoreError> {
     let (read, chain) = read_chain(io, 1).await?;
     let intact_up_to = chain.reached(1);
     Ok(Inspection {
-        committed: read.record.head().map(|h| h.position),
+        committed: read.record.acknowledged(),
         intact_up_to,
         problem: chain.problem,
         records: read.segments.len(),

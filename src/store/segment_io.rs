@@ -39,6 +39,15 @@ pub enum CommitRecord {
     At(Head),
     /// A record that does not read.
     Unreadable(String),
+    /// The backend's data was deleted and made anew behind the store's back (a browser deletes
+    /// a site's IndexedDB data it finds corrupt after a crash): a witness kept elsewhere says
+    /// the store existed, and up to which position it had acknowledged events when last seen.
+    Gone {
+        /// The last acknowledged position the witness saw, if it saw one.
+        acknowledged: Option<u64>,
+        /// What happened, for the person reading the error.
+        reason: String,
+    },
 }
 
 impl CommitRecord {
@@ -47,6 +56,14 @@ impl CommitRecord {
         match self {
             CommitRecord::At(head) => Some(*head),
             _ => None,
+        }
+    }
+
+    /// The last position the store is known to have acknowledged.
+    pub fn acknowledged(&self) -> Option<u64> {
+        match self {
+            CommitRecord::Gone { acknowledged, .. } => *acknowledged,
+            _ => self.head().map(|h| h.position),
         }
     }
 }

@@ -102,13 +102,13 @@ impl Durable {
                 true,
                 true,
                 false,
-                "survives reloads, closed tabs and a killed browser; an OS crash or power loss may lose the last moments (relaxed durability)",
+                "survives reloads, closed tabs and a killed browser; an OS crash or power loss may lose the last moments (relaxed durability). Now and then Chromium finds its IndexedDB data corrupt after a crash and deletes it all: the store then says so instead of opening empty",
             ),
             (Backend::IndexedDb, Durability::Strict) => (
                 true,
                 true,
                 true,
-                "survives reloads, closed tabs, a killed browser and an OS crash: every append waits for the disk (strict durability)",
+                "survives reloads, closed tabs, a killed browser and an OS crash: every append waits for the disk (strict durability). Now and then Chromium finds its IndexedDB data corrupt after a crash and deletes it all: the store then says so instead of opening empty",
             ),
         };
         Durable {
@@ -337,6 +337,10 @@ fn commit_record_json(record: &CommitRecord) -> Value {
         CommitRecord::Missing => Value::Null,
         CommitRecord::At(head) => json!(head),
         CommitRecord::Unreadable(reason) => json!({ "unreadable": reason }),
+        CommitRecord::Gone {
+            acknowledged,
+            reason,
+        } => json!({ "gone": reason, "acknowledged": acknowledged }),
     }
 }
 

@@ -1,5 +1,6 @@
 //! IndexedDB from Rust: a thin async layer over web-sys (`requests`), the store's segments and
-//! snapshots (`segments`), and the commit record (`commit_record`).
+//! snapshots (`segments`), the commit record (`commit_record`), and the witness kept outside
+//! IndexedDB that notices a database deleted behind the store's back (`witness`).
 //!
 //! Why a thin layer instead of `indexed_db_futures` or `rexie`: the store needs exactly `add`
 //! with `ConstraintError` as a signal, key ranges, durability, `commit()`, upgrades and
@@ -9,5 +10,6 @@
 pub(super) mod commit_record;
 pub(super) mod requests;
 mod segments;
+mod witness;
 
 pub use segments::{Durability, IdbSegments, database_name};

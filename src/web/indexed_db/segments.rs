@@ -8,6 +8,9 @@
 //!   (a store from before it existed gets the object store in an upgrade, and the record with
 //!   its next append).
 //! - `meta`: key `scenario` = the scenario document the store's events are written under.
+//! - `meta`: key `incarnation` = an id given to the database when it was created; the witness
+//!   outside IndexedDB (`witness`) names it, so that a database deleted and made anew behind
+//!   the store's back is noticed.
 //! - `snapshots`: key = `[aggregateId, version]`; value = the snapshot as JSON text.
 //!
 //! One append (or a group of appends made while a write was in flight) is one readwrite
@@ -29,6 +32,7 @@ use web_sys::{IdbKeyRange, IdbTransaction};
 
 use super::commit_record;
 use super::requests::{self as idb, Database, IdbError};
+use super::witness::{self, Witness, WitnessKeeper};
 use crate::snapshot::Snapshot;
 use crate::store::{
     CommitRecord, CommitStyle, Head, LogRead, RawSegment, SegmentCodec, SegmentIo, StoreError,
@@ -42,6 +46,8 @@ const META: &str = "meta";
 const STORES: &[&str] = &[SEGMENTS, SNAPSHOTS, META];
 /// The key in `meta` of the scenario document the store's events are written under.
 const SCENARIO: &str = "scenario";
+/// The key in `meta` of the database's incarnation id.
+const INCARNATION: &str = "incarnation";
 
 /// How hard a commit waits for the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize)]
@@ -74,6 +80,10 @@ pub fn database_name(store: &str) -> String {
 pub struct IdbSegments {
     db: Database,
     durability: Durability,
+    /// Keeps the witness of this database current.
+    witness: WitnessKeeper,
+    /// The witness, when the database is not the one it names: the store's events are gone.
+    gone: Option<Witness>,
     /// A test hook: abort a segment write after this many more succeed.
     #[cfg(feature = "test-hooks")]
     abort_write: Cell<Option<u32>>,
@@ -101,9 +111,39 @@ impl IdbSegments {
         let db = Database::open(&database, STORES)
             .await
             .map_err(|e| backend_error("open", e))?;
+        // The witness first: a tab creating the database writes its id before the witness, so
+        // a witness read before the id can only name an id that is there by then.
+        let witnessed = witness::read(&database).await;
+        let connection = db
+            .connection()
+            .map_err(|reason| StoreError::Closed { reason })?;
+        let incarnation = read_incarnation(&connection)
+            .await
+            .map_err(|e| backend_error("open", e))?;
+        let (incarnation, gone) = match (incarnation, witnessed) {
+            (Some(id), Some(seen)) if seen.incarnation == id => (id, None),
+            (id, Some(seen)) => (id.unwrap_or_default(), Some(seen)),
+            (id, None) => {
+                // A new database, or one from before witnesses (or whose witness was cleared).
+                let id = match id {
+                    Some(id) => id,
+                    None => create_incarnation(&connection, &database)
+                        .await
+                        .map_err(|e| backend_error("open", e))?,
+                };
+                let created = Witness {
+                    incarnation: id.clone(),
+                    head: None,
+                };
+                witness::write(&database, &created, true).await;
+                (id, None)
+            }
+        };
         Ok(IdbSegments {
             db,
             durability,
+            witness: WitnessKeeper::new(&database, &incarnation),
+            gone,
             #[cfg(feature = "test-hooks")]
             abort_write: Cell::new(None),
         })
@@ -111,9 +151,29 @@ impl IdbSegments {
 
     /// Deletes a store's database (other tabs' connections close themselves).
     pub async fn delete(store: &str) -> Result<(), StoreError> {
-        idb::delete_database(&database_name(store))
+        let database = database_name(store);
+        idb::delete_database(&database)
             .await
-            .map_err(|e| backend_error("delete", e))
+            .map_err(|e| backend_error("delete", e))?;
+        witness::delete(&database).await;
+        Ok(())
+    }
+
+    /// The record a read reports when the database is not the one the witness names.
+    fn gone_record(&self, seen: &Witness) -> CommitRecord {
+        let acknowledged = seen.head.map(|h| h.position);
+        let had = match acknowledged {
+            Some(position) => {
+                format!("it had acknowledged events up to at least position {position}")
+            }
+            None => "it existed".into(),
+        };
+        CommitRecord::Gone {
+            acknowledged,
+            reason: format!(
+                "the store's IndexedDB database was deleted and made anew outside the sandbox ({had}, as its witness in the origin-private file system says): its events are lost. Browsers delete a site's IndexedDB data that they find corrupt, which Chromium does now and then after a crash, and clearing site data deletes it"
+            ),
+        }
     }
 
     /// Closes the connection; later operations fail with "closed".
@@ -202,6 +262,10 @@ impl SegmentIo for IdbSegments {
         let record = commit_record::parse(&idb::request(&record).await.map_err(fail)?);
         let keys: Array = idb::request(&keys).await.map_err(fail)?.unchecked_into();
         let values: Array = idb::request(&values).await.map_err(fail)?.unchecked_into();
+        let record = match &self.gone {
+            Some(seen) => self.gone_record(seen),
+            None => record,
+        };
         let mut read = LogRead {
             record,
             segments: Vec::with_capacity(keys.length() as usize),
@@ -262,7 +326,10 @@ impl SegmentIo for IdbSegments {
         }
         idb::commit_soon(&tx);
         match idb::committed(&tx).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.witness.committed(head);
+                Ok(())
+            }
             Err(e) if e.name == "ConstraintError" => Err(WriteError::Taken),
             Err(e) => Err(fail(e)),
         }
@@ -276,6 +343,13 @@ impl SegmentIo for IdbSegments {
         // The upgrade waits for every connection to close: this one first.
         self.db.close("the store is being cut back");
         let after = keep.map_or(0, |h| h.position);
+        // What is kept becomes the store: a database that replaced a lost one gets an id of
+        // its own, and the witness names it.
+        let incarnation = match &self.gone {
+            Some(_) => uuid::Uuid::new_v4().to_string(),
+            None => self.witness.incarnation().to_string(),
+        };
+        let id = incarnation.clone();
         let cut = Box::new(move |tx: &IdbTransaction| {
             // A failed request aborts the upgrade, which fails the open: nothing is cut then.
             let range = IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(after as f64), true);
@@ -284,11 +358,19 @@ impl SegmentIo for IdbSegments {
             }
             if let Ok(meta) = tx.object_store(META) {
                 let _ = commit_record::put(&meta, keep);
+                let _ = meta.put_with_key(&id.as_str().into(), &INCARNATION.into());
             }
         });
         Database::upgrade(self.db.name(), STORES, cut)
             .await
-            .map_err(|e| WriteError::Failed(backend_error("truncate", e)))
+            .map_err(|e| WriteError::Failed(backend_error("truncate", e)))?;
+        let kept = self.witness.witness(keep);
+        let kept = Witness {
+            incarnation,
+            ..kept
+        };
+        witness::write(self.db.name(), &kept, true).await;
+        Ok(())
     }
 
     async fn pause(&self) {
@@ -360,5 +442,34 @@ impl SegmentIo for IdbSegments {
         store.put_with_key(&text.into(), &key).map_err(js)?;
         idb::commit_soon(&tx);
         idb::committed(&tx).await.map_err(fail)
+    }
+}
+
+/// The database's incarnation id, if it has one.
+async fn read_incarnation(db: &web_sys::IdbDatabase) -> Result<Option<String>, IdbError> {
+    let tx = idb::transaction(db, &[META], false, "default")?;
+    let meta = tx.object_store(META).map_err(IdbError::from_js)?;
+    let request = meta.get(&INCARNATION.into()).map_err(IdbError::from_js)?;
+    Ok(idb::request(&request).await?.as_string())
+}
+
+/// Gives a new database its incarnation id (durably, before any witness names it); if another
+/// tab did so first, that id is the one.
+async fn create_incarnation(db: &web_sys::IdbDatabase, database: &str) -> Result<String, IdbError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let tx = idb::transaction(db, &[META], true, "strict")?;
+    let meta = tx.object_store(META).map_err(IdbError::from_js)?;
+    meta.add_with_key(&id.as_str().into(), &INCARNATION.into())
+        .map_err(IdbError::from_js)?;
+    idb::commit_soon(&tx);
+    match idb::committed(&tx).await {
+        Ok(()) => Ok(id),
+        Err(e) if e.name == "ConstraintError" => read_incarnation(db).await?.ok_or_else(|| {
+            IdbError::named(
+                "UnknownError",
+                &format!("{database}: the incarnation id vanished"),
+            )
+        }),
+        Err(e) => Err(e),
     }
 }
