@@ -92,7 +92,7 @@ test("a scenario's title and description from an edited document are text", asyn
   document.title = PAYLOADS[0];
   document.description = PAYLOADS[1];
   await page.fill("[data-testid=rules-source]", JSON.stringify(document, null, 2));
-  await clickAndWait(page, "[data-testid=rules-apply]", "#rules-result");
+  await clickAndWait(page, "[data-testid=rules-apply]", "#rules-result", "ok");
   await page.waitForFunction((title) => document.querySelector("#status").textContent.startsWith(title), PAYLOADS[0]);
   assert.equal(await page.textContent("#scenario-description"), PAYLOADS[1]);
   await assertInert(page);

@@ -138,7 +138,7 @@ class ExchangePanel extends Panel {
     const named = Sandbox.fileScenario(format, text);
     const scenario = named && Sandbox.shippedScenarios().includes(named) ? named : previous.scenario;
     const name = `${scenario}-import-${Date.now().toString(36)}`;
-    showResult(result, "ok", `Importing ${file.name} as ${format}…`);
+    showResult(result, "busy", `Importing ${file.name} as ${format}…`);
     const opened = await this.session.open({ scenario, storage: store.storage, name, importFile: { format, text } });
     input.value = "";
     if (opened) {

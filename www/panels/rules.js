@@ -146,6 +146,8 @@ class RulesPanel extends Panel {
   async #apply() {
     if (!this.#check()) return;
     const result = this.$("#rules-result");
+    // The check's "ok" is not the answer: anyone waiting for one must wait for the apply's.
+    showResult(result, "busy", "Applying: the store reopens under these rules and every state is replayed…");
     const before = this.#draft;
     const opened = await this.session.applyRules(before);
     if (!opened) {
