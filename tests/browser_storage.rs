@@ -40,6 +40,25 @@ async fn idb(name: &str) -> SegmentedStore<IdbSegments> {
         .unwrap_or_else(|e| panic!("read {name}: {e}"))
 }
 
+/// Opens an IndexedDB store that must not open, and says why it did not.
+async fn idb_open_error(name: &str) -> StoreError {
+    let io = IdbSegments::open(name, Durability::Relaxed)
+        .await
+        .unwrap_or_else(|e| panic!("open {name}: {e}"));
+    match SegmentedStore::open(io).await {
+        Err(error) => error,
+        Ok(_) => panic!("{name} opened"),
+    }
+}
+
+/// The page's `indexedDB`, to work on databases behind a store's back.
+fn idb_factory() -> web_sys::IdbFactory {
+    js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .unwrap_or_else(|| panic!("no indexedDB"))
+}
+
 async fn local(name: &str) -> SegmentedStore<LocalSegments> {
     let io = LocalSegments::open(name)
         .await
@@ -154,14 +173,10 @@ async fn everything_acknowledged_is_there_after_reopening() {
 /// Deletes a store's IndexedDB database the way the browser does when it finds it corrupt:
 /// behind the store's back, leaving its witness where it was.
 async fn delete_database_behind_the_stores_back(name: &str) {
-    let factory = web_sys::window()
-        .and_then(|w| w.indexed_db().ok().flatten())
-        .unwrap_or_else(|| panic!("no IndexedDB"));
-    let request = factory
+    let request = idb_factory()
         .delete_database(&database_name(name))
         .unwrap_or_else(|e| panic!("{e:?}"));
-    let done = js_sys::Promise::new(&mut |resolve, _| request.set_onsuccess(Some(&resolve)));
-    JsFuture::from(done)
+    JsFuture::from(request_promise(&request))
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
 }
@@ -176,16 +191,12 @@ async fn a_database_deleted_behind_the_stores_back_is_reported_and_a_deliberate_
     store.io().close("deleted next");
     delete_database_behind_the_stores_back(&name).await;
     for attempt in ["first", "second"] {
-        let io = IdbSegments::open(&name, Durability::Relaxed)
-            .await
-            .unwrap_or_else(|e| panic!("open: {e}"));
-        match SegmentedStore::open(io).await {
-            Err(StoreError::Corrupt { key, reason, .. }) => {
+        match idb_open_error(&name).await {
+            StoreError::Corrupt { key, reason, .. } => {
                 assert_eq!(key, "head", "{attempt} open");
                 assert!(reason.contains("deleted and made anew"), "{reason}");
             }
-            Err(other) => panic!("{attempt} open: {other}"),
-            Ok(_) => panic!("{attempt} open: a deleted store opened as if new"),
+            other => panic!("{attempt} open: {other}"),
         }
     }
     // Deleting it on purpose deletes its witness too: the name then starts a new store.
@@ -277,11 +288,7 @@ async fn put_raw_segment(name: &str, key: f64, value: &JsValue) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     io.close("raw write");
-    let factory: web_sys::IdbFactory = js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into())
-        .ok()
-        .and_then(|f| f.dyn_into().ok())
-        .unwrap_or_else(|| panic!("no indexedDB"));
-    let open = factory
+    let open = idb_factory()
         .open(&database_name(name))
         .unwrap_or_else(|e| panic!("{e:?}"));
     let db: web_sys::IdbDatabase = JsFuture::from(request_promise(&open))
@@ -330,23 +337,19 @@ async fn a_record_that_does_not_decode_names_store_key_and_reason() {
         .unwrap_or_else(|e| panic!("{e}"));
     store.io().close("corrupt it");
     put_raw_segment(&name, 2.0, &JsValue::from_str("edited by hand")).await;
-    match IdbSegments::open(&name, Durability::Relaxed).await {
-        Ok(io) => match SegmentedStore::open(io).await {
-            Err(StoreError::Corrupt {
-                store,
-                key,
-                reason,
-                intact_up_to,
-            }) => {
-                assert_eq!(intact_up_to, 1);
-                assert_eq!(store, format!("IndexedDB es-sandbox/{name}/segments"));
-                assert_eq!(key, "2");
-                assert!(reason.contains("not a Uint8Array"), "{reason}");
-            }
-            Err(other) => panic!("expected corrupt, got {other}"),
-            Ok(_) => panic!("expected corrupt, got a store"),
-        },
-        Err(e) => panic!("{e}"),
+    match idb_open_error(&name).await {
+        StoreError::Corrupt {
+            store,
+            key,
+            reason,
+            intact_up_to,
+        } => {
+            assert_eq!(intact_up_to, 1);
+            assert_eq!(store, format!("IndexedDB es-sandbox/{name}/segments"));
+            assert_eq!(key, "2");
+            assert!(reason.contains("not a Uint8Array"), "{reason}");
+        }
+        other => panic!("expected corrupt, got {other}"),
     }
     put_raw_segment(
         &name,
@@ -354,18 +357,12 @@ async fn a_record_that_does_not_decode_names_store_key_and_reason() {
         &js_sys::Uint8Array::from(&b"ESG1garbage"[..]).into(),
     )
     .await;
-    match SegmentedStore::open(
-        IdbSegments::open(&name, Durability::Relaxed)
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
-    .await
-    {
-        Err(StoreError::Corrupt { key, reason, .. }) => {
+    match idb_open_error(&name).await {
+        StoreError::Corrupt { key, reason, .. } => {
             assert_eq!(key, "2");
             assert!(reason.contains("checksum"), "{reason}");
         }
-        other => panic!("expected corrupt, got {:?}", other.err()),
+        other => panic!("expected corrupt, got {other}"),
     }
     delete_idb(&name).await;
 }

@@ -82,8 +82,9 @@ pub struct IdbSegments {
     durability: Durability,
     /// Keeps the witness of this database current.
     witness: WitnessKeeper,
-    /// The witness, when the database is not the one it names: the store's events are gone.
-    gone: Option<Witness>,
+    /// What every read reports when the database is not the one the witness names: the
+    /// store's events are gone.
+    gone: Option<CommitRecord>,
     /// A test hook: abort a segment write after this many more succeed.
     #[cfg(feature = "test-hooks")]
     abort_write: Cell<Option<u32>>,
@@ -122,7 +123,7 @@ impl IdbSegments {
             .map_err(|e| backend_error("open", e))?;
         let (incarnation, gone) = match (incarnation, witnessed) {
             (Some(id), Some(seen)) if seen.incarnation == id => (id, None),
-            (id, Some(seen)) => (id.unwrap_or_default(), Some(seen)),
+            (id, Some(seen)) => (id.unwrap_or_default(), Some(gone_record(&seen))),
             (id, None) => {
                 // A new database, or one from before witnesses (or whose witness was cleared).
                 let id = match id {
@@ -157,23 +158,6 @@ impl IdbSegments {
             .map_err(|e| backend_error("delete", e))?;
         witness::delete(&database).await;
         Ok(())
-    }
-
-    /// The record a read reports when the database is not the one the witness names.
-    fn gone_record(&self, seen: &Witness) -> CommitRecord {
-        let acknowledged = seen.head.map(|h| h.position);
-        let had = match acknowledged {
-            Some(position) => {
-                format!("it had acknowledged events up to at least position {position}")
-            }
-            None => "it existed".into(),
-        };
-        CommitRecord::Gone {
-            acknowledged,
-            reason: format!(
-                "the store's IndexedDB database was deleted and made anew outside the sandbox ({had}, as its witness in the origin-private file system says): its events are lost. Browsers delete a site's IndexedDB data that they find corrupt, which Chromium does now and then after a crash, and clearing site data deletes it"
-            ),
-        }
     }
 
     /// Closes the connection; later operations fail with "closed".
@@ -262,10 +246,7 @@ impl SegmentIo for IdbSegments {
         let record = commit_record::parse(&idb::request(&record).await.map_err(fail)?);
         let keys: Array = idb::request(&keys).await.map_err(fail)?.unchecked_into();
         let values: Array = idb::request(&values).await.map_err(fail)?.unchecked_into();
-        let record = match &self.gone {
-            Some(seen) => self.gone_record(seen),
-            None => record,
-        };
+        let record = self.gone.clone().unwrap_or(record);
         let mut read = LogRead {
             record,
             segments: Vec::with_capacity(keys.length() as usize),
@@ -364,10 +345,9 @@ impl SegmentIo for IdbSegments {
         Database::upgrade(self.db.name(), STORES, cut)
             .await
             .map_err(|e| WriteError::Failed(backend_error("truncate", e)))?;
-        let kept = self.witness.witness(keep);
         let kept = Witness {
             incarnation,
-            ..kept
+            head: keep,
         };
         witness::write(self.db.name(), &kept, true).await;
         Ok(())
@@ -442,6 +422,23 @@ impl SegmentIo for IdbSegments {
         store.put_with_key(&text.into(), &key).map_err(js)?;
         idb::commit_soon(&tx);
         idb::committed(&tx).await.map_err(fail)
+    }
+}
+
+/// The record a read reports when the database is not the one the witness names.
+fn gone_record(seen: &Witness) -> CommitRecord {
+    let acknowledged = seen.head.map(|h| h.position);
+    let had = match acknowledged {
+        Some(position) => {
+            format!("it had acknowledged events up to at least position {position}")
+        }
+        None => "it existed".into(),
+    };
+    CommitRecord::Gone {
+        acknowledged,
+        reason: format!(
+            "the store's IndexedDB database was deleted and made anew outside the sandbox ({had}, as its witness in the origin-private file system says): its events are lost. Browsers delete a site's IndexedDB data that they find corrupt, which Chromium does now and then after a crash, and clearing site data deletes it"
+        ),
     }
 }
 

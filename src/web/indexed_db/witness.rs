@@ -137,14 +137,6 @@ impl WitnessKeeper {
         &self.incarnation
     }
 
-    /// The witness of this incarnation at a head.
-    pub fn witness(&self, head: Option<Head>) -> Witness {
-        Witness {
-            incarnation: self.incarnation.clone(),
-            head,
-        }
-    }
-
     /// After a commit: writes the new head in the background if the last write is old enough.
     pub fn committed(&self, head: Head) {
         let now = js_sys::Date::now();
@@ -153,7 +145,10 @@ impl WitnessKeeper {
         }
         self.last_written.set(now);
         let database = self.database.clone();
-        let witness = self.witness(Some(head));
+        let witness = Witness {
+            incarnation: self.incarnation.clone(),
+            head: Some(head),
+        };
         wasm_bindgen_futures::spawn_local(async move {
             write(&database, &witness, false).await;
         });
