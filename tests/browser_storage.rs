@@ -207,6 +207,53 @@ async fn a_database_deleted_behind_the_stores_back_is_reported_and_a_deliberate_
     delete_idb(&name).await;
 }
 
+/// Resolves after `ms` milliseconds.
+async fn sleep(ms: i32) {
+    let timer = js_sys::Promise::new(&mut |resolve, _| {
+        let set_timeout = js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .unwrap_or_else(|| panic!("no setTimeout"));
+        let _ = set_timeout.call2(&JsValue::NULL, &resolve, &ms.into());
+    });
+    let _ = JsFuture::from(timer).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_delete_while_the_witness_is_being_updated_leaves_no_witness_behind() {
+    use futures::future::{Either, select};
+    let name = fresh_name("witness-race");
+    let store = idb(&name).await;
+    // The witness update after the next commit stops where a delete used to be undone: it has
+    // found the witness file and not yet written it.
+    let gate = store.io().hold_next_witness_update();
+    store
+        .append("acc-1", Any, vec![event(1, "Created", 1)])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    gate.reached().await;
+    store.io().close("deleted next");
+    // The deliberate delete goes through at once, or waits for the update; the update is let
+    // go when the delete is done, or after half a second of waiting.
+    let deleting = Box::pin(delete_idb(&name));
+    match select(deleting, Box::pin(sleep(500))).await {
+        Either::Left(((), _)) => {
+            gate.release();
+            // Time for the update let go to land.
+            sleep(300).await;
+        }
+        Either::Right(((), deleting)) => {
+            gate.release();
+            deleting.await;
+        }
+    }
+    // The name starts a new, empty store: nothing says that events were lost.
+    let again = idb(&name).await;
+    assert_eq!(all_positions(&again).await, Vec::<(u64, u64)>::new());
+    again.io().close("done");
+    delete_idb(&name).await;
+}
+
 #[wasm_bindgen_test]
 async fn an_aborted_transaction_leaves_no_partial_batch() {
     let name = fresh_name("abort");

@@ -33,6 +33,8 @@ mod typescript;
 pub use class::JsSandbox;
 #[cfg(feature = "read-model")]
 pub use class::query_copy;
+#[cfg(feature = "test-hooks")]
+pub use indexed_db::WitnessGate;
 pub use indexed_db::{Durability, IdbSegments, database_name};
 pub use local_storage::{LocalSegments, commit_database_name};
 pub use store::{Backend, BrowserStore, destroy};

@@ -1,5 +1,6 @@
-// Screenshots of every panel at 1280 and 360 px, on a log with some history (generated commands
-// and snapshots), saved under target/screenshots/ as test artifacts (never committed) for people
+// Screenshots of every panel of every shipped scenario at 1280 and 390 px, light and dark, on a
+// log with some history (generated commands and snapshots), saved under
+// target/screenshots/<scenario>/<width>-<theme>/ as test artifacts (never committed) for people
 // to look at. The test checks that each panel is there, has a size, fits the width, and that the
 // page raised no error on the way.
 import { mkdir, stat } from "node:fs/promises";
@@ -34,37 +35,43 @@ after(async () => {
   await browser?.close();
 });
 
-for (const width of [1280, 360]) {
-  test(`every panel at ${width} px`, async () => {
-    const page = await browser.context.newPage();
-    const problems = [];
-    page.on("pageerror", (error) => problems.push(error.message));
-    await page.setViewportSize({ width, height: 900 });
-    await page.goto(pageUrl(browser.url, { name: freshName(`shots-${width}`) }));
-    await waitForLog(page, 3);
-    // Some history: snapshots every 50 events, 250 generated commands, a query answered.
-    await page.fill("[data-testid=snapshot-interval]", "50");
-    await page.click("#interval-form button");
-    await page.fill("[data-testid=generate-count]", "250");
-    await page.click("[data-testid=generate]");
-    await page.waitForSelector("#generate-result[data-kind=ok]", { timeout: 60_000 });
-    await page.click("#suggested button:first-child");
-    await page.waitForSelector("#query-status[data-kind=ok]");
-    const dir = `target/screenshots/${width}`;
-    await mkdir(dir, { recursive: true });
-    for (const id of PANELS) {
-      const panel = page.locator(`#${id}`);
-      await panel.scrollIntoViewIfNeeded();
-      await page.waitForTimeout(250);
-      const box = await panel.boundingBox();
-      assert.ok(box && box.width > 200 && box.height > 50, `${id}: ${JSON.stringify(box)}`);
-      assert.ok(box.x >= 0 && box.x + box.width <= width + 1, `${id} fits ${width} px: ${JSON.stringify(box)}`);
-      const path = `${dir}/${id}.png`;
-      await panel.screenshot({ path });
-      assert.ok((await stat(path)).size > 1000, path);
-    }
-    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), width, "nothing scrolls sideways");
-    assert.deepEqual(problems, []);
-    await page.close();
-  });
+for (const scenario of ["bank", "orders", "users"]) {
+  for (const width of [1280, 390]) {
+    test(`${scenario}: every panel at ${width} px, light and dark`, async () => {
+      const page = await browser.context.newPage();
+      const problems = [];
+      page.on("pageerror", (error) => problems.push(error.message));
+      await page.setViewportSize({ width, height: 900 });
+      await page.emulateMedia({ colorScheme: "light" });
+      await page.goto(pageUrl(browser.url, { scenario, name: freshName(`shots-${scenario}-${width}`) }));
+      await waitForLog(page, 2);
+      // Some history: snapshots every 50 events, 250 generated commands, a query answered.
+      await page.fill("[data-testid=snapshot-interval]", "50");
+      await page.click("#interval-form button");
+      await page.fill("[data-testid=generate-count]", "250");
+      await page.click("[data-testid=generate]");
+      await page.waitForSelector("#generate-result[data-kind=ok]", { timeout: 60_000 });
+      await page.click("#suggested button:first-child");
+      await page.waitForSelector("#query-status[data-kind=ok]");
+      for (const theme of ["light", "dark"]) {
+        await page.emulateMedia({ colorScheme: theme });
+        const dir = `target/screenshots/${scenario}/${width}-${theme}`;
+        await mkdir(dir, { recursive: true });
+        for (const id of PANELS) {
+          const panel = page.locator(`#${id}`);
+          await panel.scrollIntoViewIfNeeded();
+          await page.waitForTimeout(150);
+          const box = await panel.boundingBox();
+          assert.ok(box && box.width > 200 && box.height > 50, `${id}: ${JSON.stringify(box)}`);
+          assert.ok(box.x >= 0 && box.x + box.width <= width + 1, `${id} fits ${width} px: ${JSON.stringify(box)}`);
+          const path = `${dir}/${id}.png`;
+          await panel.screenshot({ path });
+          assert.ok((await stat(path)).size > 1000, path);
+        }
+      }
+      assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), width, "nothing scrolls sideways");
+      assert.deepEqual(problems, []);
+      await page.close();
+    });
+  }
 }

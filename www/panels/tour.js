@@ -1,6 +1,7 @@
 // <es-tour>: a guided tour in seven short steps, one per idea of event sourcing, each doing
-// something on the page and pointing at it. It opens on a first visit, can be closed at any
-// step, reopened from the header, and remembers that it was seen.
+// something on the page and pointing at it, in the words of the open scenario. It opens on a
+// first visit, can be closed at any step, reopened from the header, and remembers that it was
+// seen.
 import { el, showResult } from "../view.js";
 import { Panel } from "./panel.js";
 
@@ -8,15 +9,50 @@ const SEEN = "es-sandbox/tour";
 
 /** Waits for the panels to render what a step did. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+
+/** A value as a sentence shows it: numbers as they are, text in quotes. */
+const word = (value) => (typeof value === "string" ? `“${value}”` : JSON.stringify(value));
 
 /**
- * The steps: a title, what to notice, the section to look at, and what the step does there (on
- * the bank scenario's acc-001 where it acts on the log).
+ * What an event changed, in words: its number and text fields (its yes/no fields when it changed
+ * nothing else), at most two: `balance 70`, `status “shipped”, carrier “PostNL”`.
+ */
+function changed(step) {
+  const plain = (step?.changes ?? []).filter((c) => c.after !== undefined && c.field);
+  const scalar = plain.filter((c) => typeof c.after === "number" || typeof c.after === "string");
+  const shown = (scalar.length ? scalar : plain.filter((c) => typeof c.after === "boolean")).slice(0, 2);
+  return shown.length ? shown.map((c) => `${c.field} ${word(c.after)}`).join(", ") : "no field changed";
+}
+
+/**
+ * What the tour says about the open scenario: the selected aggregate, its type, its events and
+ * what each changed (from a traced replay), so that every step speaks of the log on the page.
+ */
+async function factsOf(session) {
+  const sandbox = session.sandbox;
+  const id = session.aggregate;
+  if (!id) return { id: "", type: "aggregate", events: [], steps: [] };
+  const type = sandbox.aggregateType(id)?.name ?? "aggregate";
+  const events = await sandbox.events({ aggregateId: id, fromPosition: 1, limit: 2 });
+  const replay = await sandbox.replay(id, { trace: true, useSnapshots: false });
+  return { id, type, events, steps: replay.trace?.steps ?? [] };
+}
+
+/** How a step's text names the aggregate's second event, or says there is none. */
+function second({ id, events }) {
+  return events[1] ? `${id}'s second event (${events[1].type})` : `${id}'s first event (it has only one)`;
+}
+
+/**
+ * The steps: a title, what to notice (written from the open scenario's facts), the section to
+ * look at, and what the step does there (on the selected aggregate where it acts on the log).
  */
 const STEPS = [
   {
     title: "CRUD forgets",
-    text: "A CRUD table keeps one row per account and overwrites it. It knows the balance is 120, but not why. Beside it, the event log keeps every fact that led there.",
+    text: ({ id, type, steps }) =>
+      `A CRUD table keeps one row per ${type} and overwrites it. The row of ${id} knows ${changed(steps.at(-1))}, but not why. Beside it, the event log keeps the ${steps.length === 1 ? "fact" : `${steps.length} facts`} that led there.`,
     section: "crud-panel",
     run: async (session) => {
       session.putBack();
@@ -25,19 +61,27 @@ const STEPS = [
   },
   {
     title: "State is a replay",
-    text: "The state is never stored: it is computed by folding the events in order. Here the log is shown as of its second event: 100 − 30 = 70. Drag the slider to move through time.",
+    text: ({ steps, events, ...facts }) =>
+      steps[1]
+        ? `The state is never stored: it is computed by folding the events in order. Here the log is shown as of ${second({ events, ...facts })}: ${steps[0].type} gives ${changed(steps[0])}, then ${steps[1].type}: ${changed(steps[1])}. Drag the slider to move through time.`
+        : `The state is never stored: it is computed by folding the events in order. Here the log is shown as of ${second({ events, ...facts })}. Drag the slider to move through time.`,
     section: "timeline-panel",
-    run: async (session) => session.travel(Math.min(2, await session.sandbox.headPosition()), undefined),
+    run: async (session, { events }) => {
+      const at = events[1] ?? events[0];
+      if (at) session.travel(at.position, undefined);
+    },
   },
   {
     title: "The store keeps order, versions and ids",
-    text: "Each event has a position in the log, a version in its aggregate and an id. Sending an event again with its id writes nothing: retries are safe. Appending at a stale version is refused (see the conflict lab).",
+    text: () =>
+      "Each event has a position in the log, a version in its aggregate and an id. Sending an event again with its id writes nothing: retries are safe. Appending at a stale version is refused (see the conflict lab).",
     section: "idempotency-panel",
     run: async (session) => session.travel(undefined),
   },
   {
     title: "Snapshots shorten replays",
-    text: "A snapshot saves the state after some version, so that a replay folds only the events after it. The chart shows the saw-tooth: replay cost drops at each snapshot.",
+    text: ({ id, steps }) =>
+      `A snapshot saves the state after some version, so that a replay folds only the events after it. One of ${id} was just taken at v${steps.length}. The chart shows the saw-tooth: replay cost drops at each snapshot.`,
     section: "snapshots-panel",
     run: async (session) => {
       await session.sandbox.snapshot(session.aggregate);
@@ -46,7 +90,8 @@ const STEPS = [
   },
   {
     title: "Projections are eventually consistent",
-    text: "Projections turn events into SQL tables for queries. The delay is now 3 seconds: run any command and watch its event travel from the log to each projection. Until it arrives, answers are stale, and say so.",
+    text: () =>
+      "Projections turn events into SQL tables for queries. The delay is now 3 seconds: run any command and watch its event travel from the log to each projection. Until it arrives, answers are stale, and say so.",
     section: "read-model-panel",
     run: async (session) => {
       session.sandbox.setProjectionDelay(3000);
@@ -55,20 +100,41 @@ const STEPS = [
   },
   {
     title: "Time travel, recovery, what-if",
-    text: "Because the log holds everything, any past state can be rebuilt, and any event left out to see what would have been. The aggregate's second event is left out here: compare the two sides.",
+    text: (facts) =>
+      `Because the log holds everything, any past state can be rebuilt, and any event left out to see what would have been. ${facts.events[1] ? `${second(facts)} is left out here: compare the two sides.` : "Tick an event's “Out” box in the log to leave it out."}`,
     section: "what-if-panel",
-    run: async (session) => {
-      const events = await session.sandbox.events({ aggregateId: session.aggregate, fromPosition: 1, limit: 2 });
+    run: async (session, { events }) => {
       if (events[1]) session.leaveOut(events[1].eventId, true);
     },
   },
   {
     title: "Schema versions and compensation",
-    text: "Stored events never change. A new shape gets a new schema version and an upcaster reads old events in it. A mistake is corrected by a new event (a compensation), never by editing the past.",
+    text: () =>
+      "Stored events never change. A new shape gets a new schema version and an upcaster reads old events in it. A mistake is corrected by a new event (a compensation), never by editing the past.",
     section: "schema-panel",
     run: async (session) => session.putBack(),
   },
 ];
+
+/**
+ * Scrolls a section to the top of the view and keeps it there while the panels around it render
+ * (a panel renders when it comes into view, and may grow): until it has stayed put for a few
+ * frames, or the page cannot scroll further.
+ */
+async function bringIntoView(target) {
+  target.scrollIntoView({ block: "start" });
+  const wanted = parseFloat(getComputedStyle(target).scrollMarginTop) || 0;
+  for (let frame = 0, still = 0; frame < 120 && still < 5; frame++) {
+    await nextFrame();
+    const atBottom = scrollY + innerHeight >= document.documentElement.scrollHeight - 1;
+    if (Math.abs(target.getBoundingClientRect().top - wanted) > 2 && !atBottom) {
+      target.scrollIntoView({ block: "start" });
+      still = 0;
+    } else {
+      still += 1;
+    }
+  }
+}
 
 class TourPanel extends Panel {
   #step = 0;
@@ -128,26 +194,36 @@ class TourPanel extends Panel {
 
   async go(index) {
     this.#step = Math.max(0, Math.min(STEPS.length - 1, index));
-    const step = STEPS[this.#step];
-    this.$("#tour-progress").textContent = `Step ${this.#step + 1} of ${STEPS.length}`;
+    const shown = this.#step;
+    const step = STEPS[shown];
+    const card = this.$("#tour");
+    // "running" until the step has acted and its panel is in view (tests wait for "shown").
+    card.dataset.state = "running";
+    this.$("#tour-progress").textContent = `Step ${shown + 1} of ${STEPS.length}`;
     this.$("#tour-title").textContent = step.title;
-    this.$("#tour-text").textContent = step.text;
-    this.$('[data-action="back"]').disabled = this.#step === 0;
-    this.$('[data-action="next"]').textContent = this.#step + 1 < STEPS.length ? "Next" : "Finish";
+    this.$('[data-action="back"]').disabled = shown === 0;
+    this.$('[data-action="next"]').textContent = shown + 1 < STEPS.length ? "Next" : "Finish";
     showResult(this.$("#tour-result"), "", "");
     document.querySelector(".tour-target")?.classList.remove("tour-target");
     this.$('[data-action="next"]').focus({ preventScroll: true });
     const target = document.getElementById(step.section);
     target?.classList.add("tour-target");
-    target?.scrollIntoView({ behavior: "smooth", block: "start" });
-    if (step.run && this.session?.sandbox) {
-      try {
-        await step.run(this.session);
+    target?.scrollIntoView({ block: "start" });
+    try {
+      const facts = this.session?.sandbox ? await factsOf(this.session) : { id: "", type: "aggregate", events: [], steps: [] };
+      if (this.#step !== shown) return;
+      this.$("#tour-text").textContent = step.text(facts);
+      if (step.run && this.session?.sandbox) {
+        await step.run(this.session, facts);
         await settle();
-      } catch (error) {
-        showResult(this.$("#tour-result"), "error", error.message);
       }
+    } catch (error) {
+      showResult(this.$("#tour-result"), "error", error.message);
     }
+    if (this.#step !== shown) return;
+    if (target) await bringIntoView(target);
+    if (this.#step !== shown) return;
+    card.dataset.state = "shown";
     this.$('[data-action="next"]').focus({ preventScroll: true });
   }
 }

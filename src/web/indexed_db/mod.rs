@@ -12,4 +12,6 @@ pub(super) mod requests;
 mod segments;
 mod witness;
 
+#[cfg(feature = "test-hooks")]
+pub use segments::WitnessGate;
 pub use segments::{Durability, IdbSegments, database_name};

@@ -32,6 +32,8 @@ use web_sys::{IdbKeyRange, IdbTransaction};
 
 use super::commit_record;
 use super::requests::{self as idb, Database, IdbError};
+#[cfg(feature = "test-hooks")]
+pub use super::witness::WitnessGate;
 use super::witness::{self, Witness, WitnessKeeper};
 use crate::snapshot::Snapshot;
 use crate::store::{
@@ -112,34 +114,13 @@ impl IdbSegments {
         let db = Database::open(&database, STORES)
             .await
             .map_err(|e| backend_error("open", e))?;
-        // The witness first: a tab creating the database writes its id before the witness, so
-        // a witness read before the id can only name an id that is there by then.
-        let witnessed = witness::read(&database).await;
         let connection = db
             .connection()
             .map_err(|reason| StoreError::Closed { reason })?;
-        let incarnation = read_incarnation(&connection)
+        let (incarnation, gone) = witness::locked(&database, check(connection, database.clone()))
             .await
+            .map_err(|message| lock_failed("open", message))?
             .map_err(|e| backend_error("open", e))?;
-        let (incarnation, gone) = match (incarnation, witnessed) {
-            (Some(id), Some(seen)) if seen.incarnation == id => (id, None),
-            (id, Some(seen)) => (id.unwrap_or_default(), Some(gone_record(&seen))),
-            (id, None) => {
-                // A new database, or one from before witnesses (or whose witness was cleared).
-                let id = match id {
-                    Some(id) => id,
-                    None => create_incarnation(&connection, &database)
-                        .await
-                        .map_err(|e| backend_error("open", e))?,
-                };
-                let created = Witness {
-                    incarnation: id.clone(),
-                    head: None,
-                };
-                witness::write(&database, &created, true).await;
-                (id, None)
-            }
-        };
         Ok(IdbSegments {
             db,
             durability,
@@ -150,14 +131,19 @@ impl IdbSegments {
         })
     }
 
-    /// Deletes a store's database (other tabs' connections close themselves).
+    /// Deletes a store's database (other tabs' connections close themselves), then its
+    /// witness, under the witness's lock: after every witness update in flight has landed.
     pub async fn delete(store: &str) -> Result<(), StoreError> {
         let database = database_name(store);
-        idb::delete_database(&database)
-            .await
-            .map_err(|e| backend_error("delete", e))?;
-        witness::delete(&database).await;
-        Ok(())
+        let name = database.clone();
+        witness::locked(&database, async move {
+            idb::delete_database(&name).await?;
+            witness::delete(&name).await;
+            Ok(())
+        })
+        .await
+        .map_err(|message| lock_failed("delete", message))?
+        .map_err(|e| backend_error("delete", e))
     }
 
     /// Closes the connection; later operations fail with "closed".
@@ -170,6 +156,13 @@ impl IdbSegments {
     #[cfg(feature = "test-hooks")]
     pub fn abort_next_write(&self) {
         self.abort_write_after(0);
+    }
+
+    /// Makes the next witness update (after a commit) wait at a gate between finding the
+    /// witness file and writing it, to test a delete that lands in between (a test hook).
+    #[cfg(feature = "test-hooks")]
+    pub fn hold_next_witness_update(&self) -> WitnessGate {
+        self.witness.hold_next_update()
     }
 
     /// Makes the segment write after the next `writes` ones abort its transaction (a test hook).
@@ -342,15 +335,21 @@ impl SegmentIo for IdbSegments {
                 let _ = meta.put_with_key(&id.as_str().into(), &INCARNATION.into());
             }
         });
-        Database::upgrade(self.db.name(), STORES, cut)
-            .await
-            .map_err(|e| WriteError::Failed(backend_error("truncate", e)))?;
         let kept = Witness {
             incarnation,
             head: keep,
         };
-        witness::write(self.db.name(), &kept, true).await;
-        Ok(())
+        // Under the witness's lock: no tab checks the database against its witness between
+        // the cut and the new witness.
+        let name = self.db.name().to_string();
+        witness::locked(self.db.name(), async move {
+            Database::upgrade(&name, STORES, cut).await?;
+            witness::create(&name, &kept).await;
+            Ok(())
+        })
+        .await
+        .map_err(|message| WriteError::Failed(lock_failed("truncate", message)))?
+        .map_err(|e| WriteError::Failed(backend_error("truncate", e)))
     }
 
     async fn pause(&self) {
@@ -422,6 +421,44 @@ impl SegmentIo for IdbSegments {
         store.put_with_key(&text.into(), &key).map_err(js)?;
         idb::commit_soon(&tx);
         idb::committed(&tx).await.map_err(fail)
+    }
+}
+
+/// Checks a database against its witness, under the witness's lock: the database's incarnation
+/// id, and the record every read reports when it is not the one the witness names. A new
+/// database (or one from before witnesses, or whose witness was cleared) gets an id and a
+/// witness naming it.
+async fn check(
+    db: web_sys::IdbDatabase,
+    database: String,
+) -> Result<(String, Option<CommitRecord>), IdbError> {
+    // The witness first: a tab creating the database writes its id before the witness, so a
+    // witness read before the id can only name an id that is there by then.
+    let witnessed = witness::read(&database).await;
+    let incarnation = read_incarnation(&db).await?;
+    Ok(match (incarnation, witnessed) {
+        (Some(id), Some(seen)) if seen.incarnation == id => (id, None),
+        (id, Some(seen)) => (id.unwrap_or_default(), Some(gone_record(&seen))),
+        (id, None) => {
+            let id = match id {
+                Some(id) => id,
+                None => create_incarnation(&db, &database).await?,
+            };
+            let created = Witness {
+                incarnation: id.clone(),
+                head: None,
+            };
+            witness::create(&database, &created).await;
+            (id, None)
+        }
+    })
+}
+
+fn lock_failed(operation: &'static str, message: String) -> StoreError {
+    StoreError::Backend {
+        backend: BACKEND,
+        operation,
+        message,
     }
 }
 
