@@ -1,17 +1,6 @@
-//! The IndexedDB backend: a database per store name, with segments, snapshots and the commit
-//! record.
+//! The IndexedDB backend: a database per store name (laid out as `layout` says), with
+//! segments, snapshots and the commit record.
 //!
-//! Layout of database `es-sandbox/<name>`:
-//! - `segments`: key = position of the segment's first event (a number); value = the segment in
-//!   the binary encoding (a `Uint8Array`).
-//! - `meta`: key `head` = the commit record, `{"position": …, "eventId": …}` as JSON text
-//!   (a store from before it existed gets the object store in an upgrade, and the record with
-//!   its next append).
-//! - `meta`: key `scenario` = the scenario document the store's events are written under.
-//! - `meta`: key `incarnation` = an id given to the database when it was created; the witness
-//!   outside IndexedDB (`witness`) names it, so that a database deleted and made anew behind
-//!   the store's back is noticed.
-//! - `snapshots`: key = `[aggregateId, version]`; value = the snapshot as JSON text.
 //!
 //! One append (or a group of appends made while a write was in flight) is one readwrite
 //! transaction that adds one record per append, with `add`, and puts the new commit record. The
@@ -31,6 +20,8 @@ use wasm_bindgen::prelude::*;
 use web_sys::{IdbKeyRange, IdbTransaction};
 
 use super::commit_record;
+use super::incarnation;
+use super::layout::{INCARNATION, META, SCENARIO, SEGMENTS, SNAPSHOTS, STORES, database_name};
 use super::requests::{self as idb, Database, IdbError};
 #[cfg(feature = "test-hooks")]
 pub use super::witness::WitnessGate;
@@ -42,14 +33,6 @@ use crate::store::{
 };
 
 const BACKEND: &str = "IndexedDB";
-const SEGMENTS: &str = "segments";
-const SNAPSHOTS: &str = "snapshots";
-const META: &str = "meta";
-const STORES: &[&str] = &[SEGMENTS, SNAPSHOTS, META];
-/// The key in `meta` of the scenario document the store's events are written under.
-const SCENARIO: &str = "scenario";
-/// The key in `meta` of the database's incarnation id.
-const INCARNATION: &str = "incarnation";
 
 /// How hard a commit waits for the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize)]
@@ -71,11 +54,6 @@ impl Durability {
             Durability::Strict => "strict",
         }
     }
-}
-
-/// The database name of a store.
-pub fn database_name(store: &str) -> String {
-    format!("es-sandbox/{store}")
 }
 
 /// An open IndexedDB store.
@@ -117,10 +95,11 @@ impl IdbSegments {
         let connection = db
             .connection()
             .map_err(|reason| StoreError::Closed { reason })?;
-        let (incarnation, gone) = witness::locked(&database, check(connection, database.clone()))
-            .await
-            .map_err(|message| lock_failed("open", message))?
-            .map_err(|e| backend_error("open", e))?;
+        let (incarnation, gone) =
+            witness::locked(&database, incarnation::check(connection, database.clone()))
+                .await
+                .map_err(|message| lock_failed("open", message))?
+                .map_err(|e| backend_error("open", e))?;
         Ok(IdbSegments {
             db,
             durability,
@@ -424,86 +403,10 @@ impl SegmentIo for IdbSegments {
     }
 }
 
-/// Checks a database against its witness, under the witness's lock: the database's incarnation
-/// id, and the record every read reports when it is not the one the witness names. A new
-/// database (or one from before witnesses, or whose witness was cleared) gets an id and a
-/// witness naming it.
-async fn check(
-    db: web_sys::IdbDatabase,
-    database: String,
-) -> Result<(String, Option<CommitRecord>), IdbError> {
-    // The witness first: a tab creating the database writes its id before the witness, so a
-    // witness read before the id can only name an id that is there by then.
-    let witnessed = witness::read(&database).await;
-    let incarnation = read_incarnation(&db).await?;
-    Ok(match (incarnation, witnessed) {
-        (Some(id), Some(seen)) if seen.incarnation == id => (id, None),
-        (id, Some(seen)) => (id.unwrap_or_default(), Some(gone_record(&seen))),
-        (id, None) => {
-            let id = match id {
-                Some(id) => id,
-                None => create_incarnation(&db, &database).await?,
-            };
-            let created = Witness {
-                incarnation: id.clone(),
-                head: None,
-            };
-            witness::create(&database, &created).await;
-            (id, None)
-        }
-    })
-}
-
 fn lock_failed(operation: &'static str, message: String) -> StoreError {
     StoreError::Backend {
         backend: BACKEND,
         operation,
         message,
-    }
-}
-
-/// The record a read reports when the database is not the one the witness names.
-fn gone_record(seen: &Witness) -> CommitRecord {
-    let acknowledged = seen.head.map(|h| h.position);
-    let had = match acknowledged {
-        Some(position) => {
-            format!("it had acknowledged events up to at least position {position}")
-        }
-        None => "it existed".into(),
-    };
-    CommitRecord::Gone {
-        acknowledged,
-        reason: format!(
-            "the store's IndexedDB database was deleted and made anew outside the sandbox ({had}, as its witness in the origin-private file system says): its events are lost. Browsers delete a site's IndexedDB data that they find corrupt, which Chromium does now and then after a crash, and clearing site data deletes it"
-        ),
-    }
-}
-
-/// The database's incarnation id, if it has one.
-async fn read_incarnation(db: &web_sys::IdbDatabase) -> Result<Option<String>, IdbError> {
-    let tx = idb::transaction(db, &[META], false, "default")?;
-    let meta = tx.object_store(META).map_err(IdbError::from_js)?;
-    let request = meta.get(&INCARNATION.into()).map_err(IdbError::from_js)?;
-    Ok(idb::request(&request).await?.as_string())
-}
-
-/// Gives a new database its incarnation id (durably, before any witness names it); if another
-/// tab did so first, that id is the one.
-async fn create_incarnation(db: &web_sys::IdbDatabase, database: &str) -> Result<String, IdbError> {
-    let id = uuid::Uuid::new_v4().to_string();
-    let tx = idb::transaction(db, &[META], true, "strict")?;
-    let meta = tx.object_store(META).map_err(IdbError::from_js)?;
-    meta.add_with_key(&id.as_str().into(), &INCARNATION.into())
-        .map_err(IdbError::from_js)?;
-    idb::commit_soon(&tx);
-    match idb::committed(&tx).await {
-        Ok(()) => Ok(id),
-        Err(e) if e.name == "ConstraintError" => read_incarnation(db).await?.ok_or_else(|| {
-            IdbError::named(
-                "UnknownError",
-                &format!("{database}: the incarnation id vanished"),
-            )
-        }),
-        Err(e) => Err(e),
     }
 }
