@@ -1,17 +1,18 @@
-//! The write side's one pure decision: an aggregate's rules, its current state and a command give
-//! the events that happen and the state after them, or a refusal. No store, no clock: commands,
-//! the seed and the given/when/then checks all decide here.
+//! The one owner of calling an aggregate's rules: its initial state, folding events into a state
+//! (the rules' `apply_<Event>`, on the data as the rules read it), and the one pure decision (an
+//! aggregate's rules, its current state and a command give the events that happen and the state
+//! after them, or a refusal). No store, no clock: commands, replays, the seed and the
+//! given/when/then checks all come here. The state is a Rhai value; it becomes JSON here too.
 
 use std::sync::Arc;
 
 use rhai::Dynamic;
 use serde_json::Value;
 
-use crate::domain::{AggregateType, Domain};
-use crate::error::SandboxError;
-use crate::event::{EventId, Metadata, ProposedEvent};
-use crate::rules::{CommandContext, DecideError};
-use crate::script::ScriptError;
+use crate::domain::{AggregateType, Domain, DomainError};
+use crate::event::{EventId, Metadata, ProposedEvent, StoredEvent};
+use crate::rules::{CommandContext, HandleError};
+use crate::script::{ScriptError, dynamic_to_json, json_to_dynamic};
 
 /// Where a decision's events would land: right after the aggregate's version and the log's head,
 /// if nobody else appends first, stamped with this metadata.
@@ -36,9 +37,37 @@ pub struct Decision {
     pub state: Dynamic,
 }
 
+/// The starting state of an aggregate type.
+pub fn initial_state(domain: &Domain, aggregate: &AggregateType) -> Result<Dynamic, ScriptError> {
+    aggregate.rules.initial_state(domain.engine())
+}
+
+/// Folds one stored event into a state: its data as the rules read it (upcast and checked
+/// against the current shape), then its `apply_<Event>`.
+pub fn fold(
+    domain: &Domain,
+    aggregate: &AggregateType,
+    state: Dynamic,
+    event: &StoredEvent,
+) -> Result<Dynamic, ScriptError> {
+    let data = domain.rules_data(aggregate, event)?;
+    aggregate.rules.apply(domain.engine(), state, data, event)
+}
+
+/// A state as JSON, or a contract error naming the aggregate type.
+pub fn state_to_json(aggregate: &AggregateType, state: &Dynamic) -> Result<Value, ScriptError> {
+    dynamic_to_json(state).map_err(|e| {
+        ScriptError::contract(
+            aggregate.rules.name(),
+            None,
+            format!("the state cannot be shown as JSON: {e}"),
+        )
+    })
+}
+
 /// Runs a command: the rules' handler decides on the current state, and the events it decided
 /// are folded onto that state to prove the rules can apply them. `ids` gives the id of the event
-/// at each index. A `throw` in the handler is [`SandboxError::Rejected`].
+/// at each index. A `throw` in the handler is [`DomainError::Rejected`].
 pub fn decide(
     domain: &Domain,
     aggregate: &AggregateType,
@@ -47,14 +76,14 @@ pub fn decide(
     payload: &Value,
     at: &Placement<'_>,
     mut ids: impl FnMut(usize) -> EventId,
-) -> Result<Decision, SandboxError> {
+) -> Result<Decision, DomainError> {
     let context = CommandContext {
         aggregate_id: at.aggregate_id,
         version: at.version,
         timestamp: at.metadata.timestamp,
     };
     if !aggregate.rules.commands().any(|c| c == command) {
-        let unknown = DecideError::UnknownCommand {
+        let unknown = HandleError::UnknownCommand {
             command: command.to_string(),
             known: aggregate.rules.commands().map(str::to_string).collect(),
         };
@@ -62,8 +91,16 @@ pub fn decide(
     }
     // The payload is the caller's input: a wrong one is refused before any script runs.
     domain.check_payload(aggregate, command, payload)?;
-    let decided = domain
-        .decide(aggregate, state.clone(), command, payload, context)
+    let payload = json_to_dynamic(payload).map_err(|e| {
+        ScriptError::contract(
+            aggregate.rules.name(),
+            None,
+            format!("the command payload cannot be given to the rules: {e}"),
+        )
+    })?;
+    let decided = aggregate
+        .rules
+        .handle(domain.engine(), state.clone(), command, payload, context)
         .map_err(|e| refusal(aggregate, at.aggregate_id, command, e))?;
     // What the handler decided is the rules' output: a wrong shape is the script's fault.
     let script = format!("{} rules, handle_{command}", aggregate.rules.name());
@@ -100,7 +137,7 @@ pub fn fold_batch(
         let event = proposed
             .clone()
             .place(&aggregate_id, version, at.position + offset);
-        state = domain.fold(aggregate, state, &event).map_err(|mut e| {
+        state = fold(domain, aggregate, state, &event).map_err(|mut e| {
             e.message = format!(
                 "event {offset} of the batch ({}, which would be version {version}) cannot be applied: {}",
                 event.event_type, e.message
@@ -121,12 +158,12 @@ pub fn apply_to_state(
     aggregate_id: &str,
     command: &str,
     payload: &Value,
-) -> Result<Value, SandboxError> {
+) -> Result<Value, DomainError> {
     let state = match state {
-        Some(row) => crate::script::json_to_dynamic(row).map_err(|e| {
-            SandboxError::bad_input("state", format!("it cannot be given to the rules: {e}"))
+        Some(row) => json_to_dynamic(row).map_err(|e| {
+            DomainError::bad_input("state", format!("it cannot be given to the rules: {e}"))
         })?,
-        None => domain.initial_state(aggregate)?,
+        None => initial_state(domain, aggregate)?,
     };
     let at = Placement {
         aggregate_id,
@@ -137,27 +174,27 @@ pub fn apply_to_state(
     let decision = decide(domain, aggregate, state, command, payload, &at, |_| {
         EventId::derived("crud")
     })?;
-    Ok(crate::replay::state_to_json(aggregate, &decision.state)?)
+    Ok(state_to_json(aggregate, &decision.state)?)
 }
 
-/// A handler's refusal or failure as a sandbox error.
-pub fn refusal(
+/// A handler's refusal or failure as a domain error.
+fn refusal(
     aggregate: &AggregateType,
     aggregate_id: &str,
     command: &str,
-    error: DecideError,
-) -> SandboxError {
+    error: HandleError,
+) -> DomainError {
     match error {
-        DecideError::Rejected { message } => SandboxError::Rejected {
+        HandleError::Rejected { message } => DomainError::Rejected {
             aggregate_id: aggregate_id.to_string(),
             command: command.to_string(),
             message,
         },
-        DecideError::UnknownCommand { command, known } => SandboxError::UnknownCommand {
+        HandleError::UnknownCommand { command, known } => DomainError::UnknownCommand {
             aggregate_type: aggregate.rules.name().to_string(),
             command,
             known,
         },
-        DecideError::Script(e) => e.into(),
+        HandleError::Script(e) => e.into(),
     }
 }

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aggregate;
-use crate::domain::Domain;
-use crate::error::SandboxError;
+use crate::domain::{Domain, DomainError};
 use crate::event::Timestamp;
 
 /// One row: an aggregate's last state.
@@ -34,9 +33,9 @@ pub struct CrudTable {
 
 impl CrudTable {
     /// The table as stored (JSON text), or why it cannot be read.
-    pub fn from_json(text: &str) -> Result<Self, SandboxError> {
+    pub fn from_json(text: &str) -> Result<Self, DomainError> {
         serde_json::from_str(text).map_err(|e| {
-            SandboxError::bad_input(
+            DomainError::bad_input(
                 "CRUD table",
                 format!("the stored table is not readable: {e}"),
             )
@@ -87,9 +86,9 @@ impl CrudTable {
         payload: &Value,
         read: Option<&Value>,
         now: Timestamp,
-    ) -> Result<&CrudRow, SandboxError> {
+    ) -> Result<&CrudRow, DomainError> {
         let aggregate = domain.aggregate_type_of(aggregate_id).ok_or_else(|| {
-            SandboxError::UnknownAggregate {
+            DomainError::UnknownAggregate {
                 aggregate_id: aggregate_id.to_string(),
                 prefixes: domain.id_prefixes(),
             }

@@ -37,8 +37,8 @@ pub mod web;
 pub mod write_side;
 
 pub use aggregate::{Decision, Placement, decide};
-pub use domain::{AggregateType, Domain};
-pub use error::{ErrorKind, SandboxError};
+pub use domain::{AggregateType, Domain, DomainError};
+pub use error::ErrorKind;
 pub use event::{EventData, EventId, Metadata, ProposedEvent, StoredEvent, Timestamp};
 pub use expected::ExpectedVersion;
 #[cfg(feature = "read-model")]
@@ -47,8 +47,10 @@ pub use read_side::{
     QueryResult, ReadModel, query_copy,
 };
 pub use replay::{Replay, ReplayOptions};
-pub use sandbox::{OnOtherScenario, Sandbox};
+pub use sandbox::{OnOtherScenario, Sandbox, SandboxError};
 pub use scenario::{Scenario, ScenarioError, shipped};
 pub use snapshot::Snapshot;
 pub use store::{EventStore, MemoryStore, ReadAll, SegmentedStore, StoreError, VersionRange};
-pub use write_side::{CommandOptions, CommandRequest, Committed, NewEvent, WriteSide};
+pub use write_side::{
+    CommandOptions, CommandRequest, Committed, NewEvent, WriteSide, WriteSideError,
+};

@@ -10,10 +10,11 @@ use rhai::Dynamic;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::aggregate::{fold, initial_state, state_to_json};
 use crate::diff::{Change, changes};
-use crate::domain::{AggregateType, Domain};
+use crate::domain::{AggregateType, Domain, DomainError};
 use crate::event::{EventId, StoredEvent, Timestamp};
-use crate::script::{ScriptError, dynamic_to_json, json_to_dynamic};
+use crate::script::{ScriptError, json_to_dynamic};
 pub use crate::snapshot::SkipReason;
 use crate::snapshot::Snapshot;
 
@@ -174,7 +175,7 @@ pub fn fold_events<'a>(
     for event in events {
         let left_out = excluded.contains(&event.event_id);
         if !left_out {
-            state = domain.fold(aggregate, state, event)?;
+            state = fold(domain, aggregate, state, event)?;
             replayed += 1;
         }
         if let Some(steps) = steps.as_mut() {
@@ -193,17 +194,6 @@ pub fn fold_events<'a>(
         state,
         replayed,
         steps,
-    })
-}
-
-/// A state as JSON, or a contract error naming the aggregate type.
-pub fn state_to_json(aggregate: &AggregateType, state: &Dynamic) -> Result<Value, ScriptError> {
-    dynamic_to_json(state).map_err(|e| {
-        ScriptError::contract(
-            aggregate.rules.name(),
-            None,
-            format!("the state cannot be shown as JSON: {e}"),
-        )
     })
 }
 
@@ -238,7 +228,7 @@ pub fn replay(
 ) -> Result<(Replay, Dynamic), ScriptError> {
     let (from_snapshot, start_state) = match input.start {
         Some(start) => (Some(start.version), start.state),
-        None => (None, domain.initial_state(aggregate)?),
+        None => (None, initial_state(domain, aggregate)?),
     };
     let initial_state = if input.trace {
         Some(state_to_json(aggregate, &start_state)?)
@@ -285,15 +275,14 @@ pub fn target_version(
     options: &ReplayOptions,
     head_version: u64,
     whole: Option<&[StoredEvent]>,
-) -> Result<u64, crate::error::SandboxError> {
-    use crate::error::SandboxError;
+) -> Result<u64, DomainError> {
     let asked = [
         options.version.is_some(),
         options.time.is_some(),
         options.position.is_some(),
     ];
     if asked.iter().filter(|a| **a).count() > 1 {
-        return Err(SandboxError::bad_input(
+        return Err(DomainError::bad_input(
             "replay options",
             "give one of a version, a time and a position",
         ));
@@ -306,13 +295,11 @@ pub fn target_version(
             .map_or(0, |e| e.version));
     }
     match (options.version, options.time, whole) {
-        (Some(version), None, _) if version > head_version => {
-            Err(SandboxError::VersionOutOfRange {
-                aggregate_id: aggregate_id.to_string(),
-                asked: version,
-                head: head_version,
-            })
-        }
+        (Some(version), None, _) if version > head_version => Err(DomainError::VersionOutOfRange {
+            aggregate_id: aggregate_id.to_string(),
+            asked: version,
+            head: head_version,
+        }),
         (Some(version), None, _) => Ok(version),
         (None, Some(time), Some(events)) => Ok(version_at_time(events, time)),
         _ => Ok(head_version),

@@ -48,9 +48,9 @@ pub struct Decided {
     pub data: EventData,
 }
 
-/// Why a command produced no events.
+/// Why a handler produced no events.
 #[derive(Debug, Clone, PartialEq)]
-pub enum DecideError {
+pub enum HandleError {
     /// The handler refused the command (`throw`): a business rule.
     Rejected {
         /// The thrown message, such as "insufficient funds: balance 20, asked 30".
@@ -214,17 +214,17 @@ impl AggregateRules {
         Ok(next)
     }
 
-    /// Runs a command handler on the current state: the events it decides on, or why not.
-    pub fn decide(
+    /// Runs a command's handler on the current state: the events it returns, or why not.
+    pub fn handle(
         &self,
         engine: &ScriptEngine,
         state: Dynamic,
         command: &str,
         payload: Dynamic,
         context: CommandContext<'_>,
-    ) -> Result<Vec<Decided>, DecideError> {
+    ) -> Result<Vec<Decided>, HandleError> {
         let Some((function, arity)) = self.handlers.get(command) else {
-            return Err(DecideError::UnknownCommand {
+            return Err(HandleError::UnknownCommand {
                 command: command.to_string(),
                 known: self.handlers.keys().cloned().collect(),
             });
@@ -239,11 +239,11 @@ impl AggregateRules {
             engine.call(&self.script, function, (state, payload))
         };
         let decided = result.map_err(|e| match e {
-            CallError::Thrown { message, .. } => DecideError::Rejected { message },
-            CallError::Script(error) => DecideError::Script(error),
+            CallError::Thrown { message, .. } => HandleError::Rejected { message },
+            CallError::Script(error) => HandleError::Script(error),
         })?;
         self.decided_events(function, decided)
-            .map_err(DecideError::Script)
+            .map_err(HandleError::Script)
     }
 
     /// Reads a handler's result: `()` (nothing happened), one event map, or an array of them.

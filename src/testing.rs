@@ -17,11 +17,9 @@
 
 use serde_json::Value;
 
-use crate::aggregate::{self, Placement};
-use crate::domain::{AggregateType, Domain};
-use crate::error::SandboxError;
+use crate::aggregate::{self, Placement, state_to_json};
+use crate::domain::{AggregateType, Domain, DomainError};
 use crate::event::{EventData, EventId, Metadata, ProposedEvent};
-use crate::replay::state_to_json;
 
 /// A given event: type, schema version (None = current) and data.
 pub type GivenEvent<'a> = (&'a str, Option<u32>, Value);
@@ -45,7 +43,7 @@ pub struct Then {
 /// The outcome of "when": the decision or the error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    result: Result<Then, SandboxError>,
+    result: Result<Then, DomainError>,
 }
 
 impl Domain {
@@ -70,7 +68,7 @@ impl Given<'_> {
     }
 
     /// The state after the given events.
-    pub fn state(&self) -> Result<Value, SandboxError> {
+    pub fn state(&self) -> Result<Value, DomainError> {
         let (aggregate, state, _) = self.fold_given()?;
         Ok(state_to_json(aggregate, &state)?)
     }
@@ -91,11 +89,11 @@ impl Given<'_> {
         }
     }
 
-    fn fold_given(&self) -> Result<(&AggregateType, rhai::Dynamic, u64), SandboxError> {
+    fn fold_given(&self) -> Result<(&AggregateType, rhai::Dynamic, u64), DomainError> {
         let aggregate = self
             .domain
             .aggregate_type_of(&self.aggregate_id)
-            .ok_or_else(|| SandboxError::UnknownAggregate {
+            .ok_or_else(|| DomainError::UnknownAggregate {
                 aggregate_id: self.aggregate_id.clone(),
                 prefixes: self.domain.id_prefixes(),
             })?;
@@ -105,7 +103,7 @@ impl Given<'_> {
                 .domain
                 .check_event_type(aggregate, event_type, *schema)?;
             let data = EventData::from_value(data.clone())
-                .map_err(|source| SandboxError::InvalidEvent { index, source })?;
+                .map_err(|source| DomainError::InvalidEvent { index, source })?;
             proposed.push(ProposedEvent {
                 event_id: EventId::derived(&format!("given/{index}")),
                 event_type: event_type.as_str().into(),
@@ -114,7 +112,7 @@ impl Given<'_> {
                 metadata: Metadata::at(0),
             });
         }
-        let initial = self.domain.initial_state(aggregate)?;
+        let initial = aggregate::initial_state(self.domain, aggregate)?;
         let state = aggregate::fold_batch(
             self.domain,
             aggregate,
@@ -125,7 +123,7 @@ impl Given<'_> {
         Ok((aggregate, state, proposed.len() as u64))
     }
 
-    fn run(&self, command: &str, payload: Value) -> Result<Then, SandboxError> {
+    fn run(&self, command: &str, payload: Value) -> Result<Then, DomainError> {
         let (aggregate, state, version) = self.fold_given()?;
         let ids = |index: usize| EventId::derived(&format!("when/{index}"));
         let decision = aggregate::decide(
@@ -166,7 +164,7 @@ impl Outcome {
     #[track_caller]
     pub fn then_expect_rejection(&self, message: &str) -> &Self {
         let got = match &self.result {
-            Err(SandboxError::Rejected { message, .. }) => Ok(message.as_str()),
+            Err(DomainError::Rejected { message, .. }) => Ok(message.as_str()),
             Err(other) => Err(format!("error: {other}")),
             Ok(decision) => Err(format!("events: {:?}", decision.events)),
         };
@@ -183,7 +181,7 @@ impl Outcome {
     }
 
     /// The raw result, for checks the helpers do not cover.
-    pub fn result(&self) -> &Result<Then, SandboxError> {
+    pub fn result(&self) -> &Result<Then, DomainError> {
         &self.result
     }
 }

@@ -250,7 +250,7 @@ fn an_event_the_rules_refuse_writes_nothing_and_names_its_line() {
         0,
     ))
     .unwrap_err();
-    let found = problems(&error);
+    let found = problems(&error.into());
     assert_eq!(found[0].0, format!("line {}", line + 1), "{found:?}");
     assert!(found[0].1.contains("amount"), "{found:?}");
     assert_eq!(ok(block_on(store.head_position())), 0, "nothing written");

@@ -6,8 +6,8 @@
 use es_sandbox::event::EventData;
 use es_sandbox::read_side::{ProjectorState, QueryLimits};
 use es_sandbox::{
-    CommandRequest, ErrorKind, EventId, ExpectedVersion, MemoryStore, NewEvent, ReadAll, Sandbox,
-    SandboxError, shipped,
+    CommandRequest, DomainError, ErrorKind, EventId, ExpectedVersion, MemoryStore, NewEvent,
+    ReadAll, Sandbox, SandboxError, WriteSideError, shipped,
 };
 use futures::executor::block_on;
 use proptest::prelude::*;
@@ -35,6 +35,7 @@ fn execute(
             .write()
             .execute(CommandRequest::new(aggregate, command, payload), NOW),
     )
+    .map_err(SandboxError::from)
 }
 
 fn head(sandbox: &Sandbox<MemoryStore>) -> u64 {
@@ -135,9 +136,9 @@ fn raw_events_are_checked_against_their_declared_shapes() {
             bank.write()
                 .append("acc-001", ExpectedVersion::Any, vec![event], NOW),
         ) {
-            Err(e @ SandboxError::Shape { .. }) => {
+            Err(WriteSideError::Domain(e @ DomainError::Shape { .. })) => {
                 assert_eq!(e.kind(), ErrorKind::BadInput);
-                let SandboxError::Shape {
+                let DomainError::Shape {
                     what,
                     field: f,
                     expected: x,

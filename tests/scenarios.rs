@@ -7,7 +7,7 @@ use es_sandbox::replay::ReplayOptions;
 use es_sandbox::scenario::{SHIPPED, shipped};
 use es_sandbox::store::{EventStore, MemoryStore, ReadAll};
 use es_sandbox::{CommandRequest, NewEvent};
-use es_sandbox::{ErrorKind, Sandbox, SandboxError};
+use es_sandbox::{DomainError, ErrorKind, Sandbox, WriteSideError};
 use futures::executor::block_on;
 use serde_json::{Value, json};
 
@@ -204,7 +204,7 @@ fn bank_rejected_overdraw_appends_nothing() {
         NOW,
     ));
     match result {
-        Err(e @ SandboxError::Rejected { .. }) => {
+        Err(WriteSideError::Domain(e @ DomainError::Rejected { .. })) => {
             assert_eq!(e.kind(), ErrorKind::BusinessRule);
             assert_eq!(
                 e.to_string(),
@@ -552,7 +552,10 @@ fn bank_time_travel_and_what_if() {
             ..Default::default()
         },
     ));
-    assert!(matches!(both, Err(SandboxError::BadInput { .. })));
+    assert!(matches!(
+        both,
+        Err(WriteSideError::Domain(DomainError::BadInput { .. }))
+    ));
     let beyond = block_on(bank.write().replay(
         "acc-001",
         &ReplayOptions {

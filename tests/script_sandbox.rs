@@ -5,7 +5,7 @@
 use es_sandbox::domain::Domain;
 use es_sandbox::scenario::{Scenario, ScenarioError, shipped};
 use es_sandbox::script::{ScriptError, ScriptErrorKind};
-use es_sandbox::{ErrorKind, SandboxError};
+use es_sandbox::{DomainError, ErrorKind};
 use serde_json::{Value, json};
 
 /// A one-aggregate scenario with the given rules lines.
@@ -35,7 +35,7 @@ const BASE: [&str; 2] = [
 ];
 
 /// Runs `handle_Go` of rules made of BASE plus `extra`, given one Happened event.
-fn run_command(extra: &[&str], payload: Value) -> SandboxError {
+fn run_command(extra: &[&str], payload: Value) -> DomainError {
     let lines: Vec<&str> = BASE.iter().chain(extra).copied().collect();
     let domain = compile(&lines).unwrap_or_else(|e| panic!("{e}"));
     let outcome = domain
@@ -47,9 +47,9 @@ fn run_command(extra: &[&str], payload: Value) -> SandboxError {
     }
 }
 
-fn as_script(error: SandboxError) -> ScriptError {
+fn as_script(error: DomainError) -> ScriptError {
     match error {
-        SandboxError::Script(e) => e,
+        DomainError::Script(e) => e,
         other => panic!("expected a script error, got {other}"),
     }
 }
@@ -240,7 +240,7 @@ fn throw_in_a_handler_is_a_rejection_but_in_apply_a_script_error() {
     .unwrap_or_else(|e| panic!("{e}"));
     let state = domain.given("t-1", &[("Happened", json!({}))]).state();
     match state {
-        Err(SandboxError::Script(e)) => {
+        Err(DomainError::Script(e)) => {
             assert_eq!(e.kind, ScriptErrorKind::Runtime);
             assert!(e.message.contains("threw refused"), "{e}");
         }
@@ -253,7 +253,7 @@ fn apply_must_return_the_state() {
     let domain = compile(&["fn initial() { 0 }", "fn apply_Happened(s, d) { }"])
         .unwrap_or_else(|e| panic!("{e}"));
     match domain.given("t-1", &[("Happened", json!({}))]).state() {
-        Err(SandboxError::Script(e)) => {
+        Err(DomainError::Script(e)) => {
             assert!(e.message.contains("must return the new state"), "{e}")
         }
         other => panic!("expected a script error, got {other:?}"),

@@ -1,9 +1,13 @@
-//! A scenario compiled for use: checked, its rules, upcasters and shapes compiled, each aggregate
-//! type's rules hash computed. Everything here is pure: no store, no clock.
+//! A scenario compiled for use, as data: checked, its rules, upcasters and shapes compiled, each
+//! aggregate type's rules hash computed, and the views of an event the rules read (upcast,
+//! checked). Everything here is pure: no store, no clock. Calling the rules' handlers and
+//! appliers is `aggregate`'s.
 //!
+//! - `error`: `DomainError`, what a command, an event or a shape can get wrong;
 //! - `info`: the scenario as the page shows it;
 //! - `shapes`: the declared shapes of events and payloads, and their checks.
 
+mod error;
 mod info;
 mod shapes;
 
@@ -13,12 +17,12 @@ use rhai::Dynamic;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub use error::DomainError;
 pub use info::{AggregateInfo, CommandInfo, EventTypeInfo, ScenarioInfo, VersionShape};
 pub use shapes::Shapes;
 
-use crate::error::SandboxError;
 use crate::event::{EventData, StoredEvent, check_aggregate_id};
-use crate::rules::{AggregateRules, CommandContext, DecideError, Decided};
+use crate::rules::AggregateRules;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::script::{
     ScriptEngine, ScriptError, ScriptLimits, data_to_dynamic, dynamic_to_json, json_to_dynamic,
@@ -59,7 +63,7 @@ impl Domain {
         scenario: Scenario,
         limits: ScriptLimits,
     ) -> Result<Self, ScenarioError> {
-        check_scenario(&scenario)?;
+        check_declarations(&scenario)?;
         let engine = ScriptEngine::new(limits);
         let sources: Vec<String> = scenario
             .upcasters
@@ -177,6 +181,15 @@ impl Domain {
             .max_by_key(|k| k.rules.id_prefix().len())
     }
 
+    /// The aggregate type an id belongs to, or the error naming the prefixes there are.
+    pub fn aggregate_type_for(&self, aggregate_id: &str) -> Result<&AggregateType, DomainError> {
+        self.aggregate_type_of(aggregate_id)
+            .ok_or_else(|| DomainError::UnknownAggregate {
+                aggregate_id: aggregate_id.to_string(),
+                prefixes: self.id_prefixes(),
+            })
+    }
+
     /// The id prefixes of all aggregate types, for messages.
     pub fn id_prefixes(&self) -> Vec<String> {
         self.aggregate_types
@@ -202,9 +215,9 @@ impl Domain {
         aggregate: &AggregateType,
         event_type: &str,
         schema_version: Option<u32>,
-    ) -> Result<u32, SandboxError> {
+    ) -> Result<u32, DomainError> {
         if !aggregate.rules.applies(event_type) {
-            return Err(SandboxError::UnknownEventType {
+            return Err(DomainError::UnknownEventType {
                 aggregate_type: aggregate.rules.name().to_string(),
                 event_type: event_type.to_string(),
                 known: aggregate.rules.event_types().map(str::to_string).collect(),
@@ -214,17 +227,12 @@ impl Domain {
         match schema_version {
             None => Ok(current),
             Some(given) if (1..=current).contains(&given) => Ok(given),
-            Some(given) => Err(SandboxError::UnknownSchemaVersion {
+            Some(given) => Err(DomainError::UnknownSchemaVersion {
                 event_type: event_type.to_string(),
                 given,
                 current,
             }),
         }
-    }
-
-    /// The starting state of an aggregate type.
-    pub fn initial_state(&self, aggregate: &AggregateType) -> Result<Dynamic, ScriptError> {
-        aggregate.rules.initial_state(&self.engine)
     }
 
     /// An event's data, upcast to the current schema version, as a Rhai value.
@@ -278,45 +286,20 @@ impl Domain {
         Ok(value)
     }
 
-    /// Folds one stored event into a state: upcast (checked against the current shape), then
-    /// apply.
-    pub fn fold(
+    /// An event's data as the rules read it, as a Rhai value: upcast to the current schema
+    /// version (checked against the current shape of its type) where it is older.
+    pub fn rules_data(
         &self,
         aggregate: &AggregateType,
-        state: Dynamic,
         event: &StoredEvent,
     ) -> Result<Dynamic, ScriptError> {
-        let data = if self.is_current(event) {
-            self.upcast_data(event)?
-        } else {
-            let value = self.upcast_value(Some(aggregate), event)?;
-            json_to_dynamic(&value).map_err(|e| {
-                ScriptError::contract(&format!("upcasters of {}", event.event_type), None, e)
-            })?
-        };
-        aggregate.rules.apply(&self.engine, state, data, event)
-    }
-
-    /// Runs a command handler: the events it decides on, or why not. Pure: the caller supplies
-    /// the state.
-    pub fn decide(
-        &self,
-        aggregate: &AggregateType,
-        state: Dynamic,
-        command: &str,
-        payload: &Value,
-        context: CommandContext<'_>,
-    ) -> Result<Vec<Decided>, DecideError> {
-        let payload = json_to_dynamic(payload).map_err(|e| {
-            DecideError::Script(ScriptError::contract(
-                aggregate.rules.name(),
-                None,
-                format!("the command payload cannot be given to the rules: {e}"),
-            ))
-        })?;
-        aggregate
-            .rules
-            .decide(&self.engine, state, command, payload, context)
+        if self.is_current(event) {
+            return self.upcast_data(event);
+        }
+        let value = self.upcast_value(Some(aggregate), event)?;
+        json_to_dynamic(&value).map_err(|e| {
+            ScriptError::contract(&format!("upcasters of {}", event.event_type), None, e)
+        })
     }
 }
 
@@ -344,7 +327,7 @@ fn invalid(field: String, reason: String) -> ScenarioError {
 }
 
 /// Checks the parts of a scenario that are not scripts.
-fn check_scenario(scenario: &Scenario) -> Result<(), ScenarioError> {
+fn check_declarations(scenario: &Scenario) -> Result<(), ScenarioError> {
     let name_ok = !scenario.name.is_empty()
         && scenario.name.len() <= 64
         && scenario

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{AggregateType, Domain};
-use crate::error::SandboxError;
+use super::{AggregateType, Domain, DomainError};
 use crate::event::EventData;
 use crate::rules::AggregateRules;
 use crate::scenario::{AggregateSpec, ScenarioError};
@@ -91,8 +90,8 @@ impl Shapes {
 }
 
 /// A mismatch as the caller's error.
-fn refused(what: String, mismatch: Mismatch) -> SandboxError {
-    SandboxError::Shape {
+fn refused(what: String, mismatch: Mismatch) -> DomainError {
+    DomainError::Shape {
         what,
         field: mismatch.field,
         expected: mismatch.expected,
@@ -109,7 +108,7 @@ impl Domain {
         event_type: &str,
         schema_version: u32,
         data: &EventData,
-    ) -> Result<(), SandboxError> {
+    ) -> Result<(), DomainError> {
         let value = data.to_value();
         let what = || format!("{event_type} (schema version {schema_version})");
         check_safe_integers(&value).map_err(|m| refused(what(), m))?;
@@ -125,11 +124,11 @@ impl Domain {
         aggregate: &AggregateType,
         command: &str,
         payload: &Value,
-    ) -> Result<(), SandboxError> {
+    ) -> Result<(), DomainError> {
         let what = || format!("the payload of {command}");
         let shape = aggregate.shapes.command(command);
         if !payload.is_object() {
-            return Err(SandboxError::Shape {
+            return Err(DomainError::Shape {
                 what: what(),
                 field: String::new(),
                 expected: shape.map_or_else(|| "an object".into(), Shape::describe),

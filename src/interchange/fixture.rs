@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::problems::{ImportError, text};
 use crate::domain::Domain;
-use crate::error::SandboxError;
+use crate::domain::DomainError;
 use crate::event::StoredEvent;
 
 /// The `fixture` value that marks the format.
@@ -81,16 +81,16 @@ pub fn fixture_of(
     stream: &[StoredEvent],
     from: u64,
     to: u64,
-) -> Result<Fixture, SandboxError> {
+) -> Result<Fixture, DomainError> {
     let Some(first) = stream.first() else {
-        return Err(SandboxError::bad_input(
+        return Err(DomainError::bad_input(
             "fixture",
             "the aggregate has no events",
         ));
     };
     let head = stream.len() as u64;
     if from < 1 || from > to || to > head {
-        return Err(SandboxError::bad_input(
+        return Err(DomainError::bad_input(
             "fixture",
             format!("the range {from} to {to} is not within versions 1 to {head}"),
         ));
@@ -115,7 +115,7 @@ fn fold<'a>(
     domain: &Domain,
     aggregate_id: &str,
     events: impl Iterator<Item = &'a FixtureEvent>,
-) -> Result<Value, SandboxError> {
+) -> Result<Value, DomainError> {
     let mut given = domain.given(aggregate_id, &[]);
     for event in events {
         given = given.and_stored((
@@ -149,9 +149,9 @@ impl Fixture {
     }
 
     /// Replays given and when under a domain's rules and compares the state with then.
-    pub fn run(&self, domain: &Domain) -> Result<FixtureRun, SandboxError> {
+    pub fn run(&self, domain: &Domain) -> Result<FixtureRun, DomainError> {
         if self.scenario != domain.scenario().name {
-            return Err(SandboxError::bad_input(
+            return Err(DomainError::bad_input(
                 "fixture",
                 format!(
                     "it tests scenario {:?}, not {}",
@@ -162,7 +162,7 @@ impl Fixture {
         }
         let count = (self.given.len() + self.when.len()) as u64;
         if count != self.then.version {
-            return Err(SandboxError::bad_input(
+            return Err(DomainError::bad_input(
                 "fixture",
                 format!(
                     "then.version is {} but given and when hold {count} events",

@@ -8,11 +8,29 @@ use serde::Serialize;
 use super::problems::{ImportError, Problems};
 use super::{Exchange, Header, rules_hash};
 use crate::domain::Domain;
-use crate::error::SandboxError;
 use crate::event::{ProposedEvent, StoredEvent, Timestamp};
 use crate::expected::ExpectedVersion;
-use crate::store::{EventStore, MAX_BATCH, ReadAll};
-use crate::write_side::WriteSide;
+use crate::store::{EventStore, MAX_BATCH, ReadAll, StoreError};
+use crate::write_side::{WriteSide, WriteSideError};
+
+/// Why an import did not happen: the file's problems (nothing was written), or the store's
+/// (which may have written a prefix: see [`import_into`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[serde(untagged)]
+pub enum InterchangeError {
+    /// The file (or link) has problems.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// The store refused, or its input did not fit.
+    #[error(transparent)]
+    Write(#[from] WriteSideError),
+}
+
+impl From<StoreError> for InterchangeError {
+    fn from(error: StoreError) -> Self {
+        InterchangeError::Write(error.into())
+    }
+}
 
 /// What an import wrote.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -42,22 +60,20 @@ pub async fn import_into<S: EventStore>(
     domain: Rc<Domain>,
     exchange: &Exchange,
     now: Timestamp,
-) -> Result<ImportSummary, SandboxError> {
+) -> Result<ImportSummary, InterchangeError> {
     check_against(&domain, exchange)?;
     let held = store.head_position().await?;
     if held > 0 {
-        return Err(SandboxError::bad_input(
+        return Err(WriteSideError::bad_input(
             "import",
             format!(
                 "this store already holds {held} events: events are imported into an empty store"
             ),
-        ));
+        )
+        .into());
     }
     if scratch.head_position().await? > 0 {
-        return Err(SandboxError::bad_input(
-            "import",
-            "the scratch store must be empty",
-        ));
+        return Err(WriteSideError::bad_input("import", "the scratch store must be empty").into());
     }
     let scratch = WriteSide::open_unseeded(scratch, Rc::clone(&domain));
     for entry in &exchange.entries {

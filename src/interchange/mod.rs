@@ -23,7 +23,7 @@ use crate::event::StoredEvent;
 use crate::write_side::NewEvent;
 
 pub use fixture::{Fixture, FixtureEvent, FixtureRun, fixture_of};
-pub use import::{ImportSummary, import_into};
+pub use import::{ImportSummary, InterchangeError, import_into};
 pub use problems::{ImportError, Problem};
 pub use share::{MAX_LINK_CHARS, SharedScenario, read_share_link, share_link};
 pub use time::{format_rfc3339, parse_rfc3339};

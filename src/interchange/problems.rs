@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Entry, MAX_IMPORT_BYTES, MAX_IMPORT_EVENTS};
+use crate::error::ErrorKind;
 use crate::event::{
     EventData, EventId, MAX_TRACE_ID_LEN, Timestamp, check_aggregate_id, check_event_type,
 };
@@ -68,6 +69,11 @@ fn listed(problems: &[Problem], more: usize) -> String {
 }
 
 impl ImportError {
+    /// The class of this error: always input that cannot be used.
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::BadInput
+    }
+
     /// A refusal with one problem.
     pub fn at(at: impl Into<String>, message: impl Into<String>) -> Self {
         ImportError::Problems {

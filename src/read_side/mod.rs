@@ -24,6 +24,7 @@ pub use query::{QueryError, QueryLimits, QueryResult, query_copy};
 pub use round::{Projected, ProjectedEvent};
 
 use crate::domain::Domain;
+use crate::error::ErrorKind;
 use crate::event::{EventId, StoredEvent};
 
 /// SQLite's own message for an error, without rusqlite's additions.
@@ -77,6 +78,13 @@ pub enum ProjectionError {
         /// The projections there are.
         known: Vec<String>,
     },
+}
+
+impl ProjectionError {
+    /// The class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::Projection
+    }
 }
 
 /// A read model of its own, built from `events` without those whose ids are in `exclude`: what

@@ -14,6 +14,7 @@ use rusqlite::{Connection, ErrorCode};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::error::ErrorKind;
 use crate::shape::MAX_SAFE_INTEGER;
 
 /// How much a query may return and for how long it may run.
@@ -94,6 +95,13 @@ pub enum QueryError {
         /// The limit.
         limit_ms: u64,
     },
+}
+
+impl QueryError {
+    /// The class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::Query
+    }
 }
 
 /// What a denied action would have done, in words.

@@ -3,12 +3,13 @@
 //! project. The two meet only here: projecting reads the log and feeds the read model, and a
 //! what-if read model is built from the log without some events.
 
+mod error;
+
 #[cfg(feature = "read-model")]
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
 
 use crate::domain::Domain;
-use crate::error::SandboxError;
 #[cfg(feature = "read-model")]
 use crate::event::EventId;
 #[cfg(feature = "read-model")]
@@ -18,6 +19,8 @@ use crate::store::EventStore;
 #[cfg(feature = "read-model")]
 use crate::store::ReadAll;
 use crate::write_side::WriteSide;
+
+pub use error::SandboxError;
 
 /// A scenario running over a store: its write side and its read side.
 pub struct Sandbox<S> {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error::ErrorKind;
 use crate::event::Timestamp;
 use crate::script::ScriptError;
 use crate::upcast::UpcasterError;
@@ -253,6 +254,16 @@ pub enum ScenarioError {
         /// The name asked for.
         name: String,
     },
+}
+
+impl ScenarioError {
+    /// The class of this error: a script's failure, or a document that cannot be used.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ScenarioError::Script(_) => ErrorKind::Script,
+            _ => ErrorKind::BadInput,
+        }
+    }
 }
 
 impl From<UpcasterError> for ScenarioError {

@@ -1,5 +1,6 @@
 //! The one error type of the storage boundary.
 
+use crate::error::ErrorKind;
 use crate::event::{EventId, InvalidEvent};
 use crate::expected::{ExpectedVersion, describe_actual};
 
@@ -116,4 +117,24 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+}
+
+impl StoreError {
+    /// The class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::Conflict { .. } => ErrorKind::Conflict,
+            StoreError::DuplicateInBatch { .. }
+            | StoreError::EventIdReused { .. }
+            | StoreError::PartlyStored { .. } => ErrorKind::Idempotency,
+            StoreError::StorageFull { .. } => ErrorKind::StorageFull,
+            StoreError::Corrupt { .. } => ErrorKind::Corrupt,
+            StoreError::Backend { .. } | StoreError::Closed { .. } => ErrorKind::Storage,
+            StoreError::InvalidEvent { .. }
+            | StoreError::BadName { .. }
+            | StoreError::InvalidAggregate(_)
+            | StoreError::EmptyBatch
+            | StoreError::BatchTooLarge { .. } => ErrorKind::BadInput,
+        }
+    }
 }

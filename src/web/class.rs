@@ -20,11 +20,11 @@ use super::news::News;
 use super::projecting::Projecting;
 use super::store::{self, Backend, BrowserStore, Durable};
 use crate::domain::Domain;
-use crate::error::SandboxError;
 use crate::event::{StoredEvent, Timestamp};
 use crate::interchange::{read, read_share_link};
 use crate::replay::ReplayOptions;
 use crate::sandbox::Sandbox;
+use crate::sandbox::SandboxError;
 use crate::scenario::{SHIPPED, Scenario, shipped};
 use crate::store::{EventStore, ReadAll, StoreError};
 use crate::write_side::{CommandOptions, CommandRequest, Committed, NewEvent};
@@ -315,10 +315,10 @@ impl JsSandbox {
         self.committing(
             async move {
                 let expected = append?.expected;
-                sandbox
+                Ok(sandbox
                     .write()
                     .append(&aggregate_id, expected, events?, now())
-                    .await
+                    .await?)
             },
             AppendSummary::from,
         )
@@ -367,7 +367,9 @@ impl JsSandbox {
     ) -> js_sys::Promise {
         let replay: Result<ReplayOptions, _> = options(replay, "replay options");
         let sandbox = Rc::clone(&self.inner);
-        promise(self.guarded(async move { sandbox.write().replay(&aggregate_id, &replay?).await }))
+        promise(
+            self.guarded(async move { Ok(sandbox.write().replay(&aggregate_id, &replay?).await?) }),
+        )
     }
 
     /// Takes a snapshot of an aggregate at its last version.
@@ -377,7 +379,7 @@ impl JsSandbox {
         #[wasm_bindgen(js_name = aggregateId)] aggregate_id: String,
     ) -> js_sys::Promise {
         let sandbox = Rc::clone(&self.inner);
-        promise(self.guarded(async move { sandbox.write().snapshot(&aggregate_id).await }))
+        promise(self.guarded(async move { Ok(sandbox.write().snapshot(&aggregate_id).await?) }))
     }
 
     /// An aggregate's snapshots, oldest first.
@@ -387,7 +389,7 @@ impl JsSandbox {
         #[wasm_bindgen(js_name = aggregateId)] aggregate_id: String,
     ) -> js_sys::Promise {
         let sandbox = Rc::clone(&self.inner);
-        promise(self.guarded(async move { sandbox.write().snapshots(&aggregate_id).await }))
+        promise(self.guarded(async move { Ok(sandbox.write().snapshots(&aggregate_id).await?) }))
     }
 
     /// Events in position order: `{ fromPosition?, limit? (1000), eventTypes?, aggregateId? }`.
@@ -402,7 +404,7 @@ impl JsSandbox {
             required::<ReadAll>(query, "event query")
         };
         let sandbox = Rc::clone(&self.inner);
-        promise(self.guarded(async move { sandbox.write().events(&query?).await }))
+        promise(self.guarded(async move { Ok(sandbox.write().events(&query?).await?) }))
     }
 
     /// Position of the last event in the log (0 when empty).
@@ -416,7 +418,7 @@ impl JsSandbox {
     #[wasm_bindgen(unchecked_return_type = "Promise<StreamInfo[]>")]
     pub fn streams(&self) -> js_sys::Promise {
         let sandbox = Rc::clone(&self.inner);
-        promise(self.guarded(async move { sandbox.write().streams().await }))
+        promise(self.guarded(async move { Ok(sandbox.write().streams().await?) }))
     }
 
     /// Calls `callback({ events, source })` with new events, in position order, each exactly

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 
-use crate::error::SandboxError;
+use crate::sandbox::SandboxError;
 
 /// A Rust value as a plain JS value, through one JSON text.
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, SandboxError> {

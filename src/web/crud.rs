@@ -13,10 +13,10 @@ use super::class::{JsSandbox, promise};
 use super::convert::{from_json, options};
 use super::store::{Backend, BrowserStore};
 use crate::crud::{CrudRow, CrudTable};
-use crate::error::SandboxError;
 use crate::event::Timestamp;
 use crate::replay::ReplayOptions;
 use crate::sandbox::Sandbox;
+use crate::sandbox::SandboxError;
 use crate::store::StoreError;
 
 /// Where a sandbox's CRUD table lives.
@@ -50,7 +50,7 @@ impl CrudPlace {
         match self {
             CrudPlace::Memory(table) => Ok(table.borrow().clone()),
             CrudPlace::Local(key) => match LocalStorage::raw().get_item(key) {
-                Ok(Some(text)) => CrudTable::from_json(&text).map(Some),
+                Ok(Some(text)) => Ok(CrudTable::from_json(&text).map(Some)?),
                 Ok(None) => Ok(None),
                 Err(_) => Err(unavailable()),
             },

@@ -6,7 +6,7 @@
 use wasm_bindgen::JsValue;
 
 use super::convert::to_js;
-use crate::error::SandboxError;
+use crate::sandbox::SandboxError;
 
 impl From<SandboxError> for JsValue {
     fn from(error: SandboxError) -> Self {
@@ -19,3 +19,21 @@ impl From<SandboxError> for JsValue {
         js.into()
     }
 }
+
+/// The lower layers' errors reach JS as the sandbox error they convert to.
+macro_rules! into_js_error {
+    ($($error:ty),*) => {
+        $(impl From<$error> for JsValue {
+            fn from(error: $error) -> Self {
+                SandboxError::from(error).into()
+            }
+        })*
+    };
+}
+
+into_js_error!(
+    crate::domain::DomainError,
+    crate::write_side::WriteSideError,
+    crate::store::StoreError,
+    crate::scenario::ScenarioError
+);

@@ -9,8 +9,8 @@ use super::class::{JsSandbox, promise};
 use super::convert::required;
 use super::store::{self, Backend, BrowserStore};
 use crate::domain::Domain;
-use crate::error::SandboxError;
 use crate::interchange::{self, Exchange, Format, fixture_of, import_into, share_link};
+use crate::sandbox::SandboxError;
 use crate::store::{EventStore, ReadAll, VersionRange};
 
 /// Options of `fixture`.
@@ -46,7 +46,7 @@ pub(super) async fn import_before_open(
             store.close();
             store::destroy(storage, name).await?;
         }
-        return Err(error);
+        return Err(error.into());
     }
     Ok(())
 }

@@ -21,11 +21,11 @@ use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::convert::to_js;
 use super::store::BrowserStore;
-use crate::error::SandboxError;
 use crate::event::StoredEvent;
 #[cfg(feature = "read-model")]
 use crate::read_side::Projected;
 use crate::sandbox::Sandbox;
+use crate::sandbox::SandboxError;
 use crate::store::{EventStore, Origin};
 
 /// Events read per round of the pump: a catch-up subscription over a long log is handed over in

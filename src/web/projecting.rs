@@ -10,8 +10,8 @@ use wasm_bindgen_futures::spawn_local;
 use super::class::clock_ms;
 use super::news::News;
 use super::store::{BrowserStore, sleep};
-use crate::error::SandboxError;
 use crate::sandbox::Sandbox;
+use crate::sandbox::SandboxError;
 
 /// Events one round of projecting takes; a page stays responsive between rounds.
 const CHUNK: usize = 5_000;

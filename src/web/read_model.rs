@@ -10,8 +10,8 @@ use wasm_bindgen_futures::future_to_promise;
 use super::class::{JsSandbox, clock_ms, promise};
 use super::convert::{from_json, options};
 use super::dto::{ProjectionLag, QueryAnswer, QueryOptions, ReadModelInfo, Source};
-use crate::error::SandboxError;
 use crate::read_side::{Projected, ProjectionStatus, ProjectorState};
+use crate::sandbox::SandboxError;
 use crate::scenario::ProjectionSpec;
 use crate::store::EventStore;
 

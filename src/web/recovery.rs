@@ -7,7 +7,7 @@ use super::class::{JsSandbox, promise};
 use super::convert::required;
 use super::dto::StoreRef;
 use super::store;
-use crate::error::SandboxError;
+use crate::sandbox::SandboxError;
 
 #[wasm_bindgen(js_class = Sandbox)]
 impl JsSandbox {

@@ -10,8 +10,8 @@ use wasm_bindgen::prelude::*;
 use super::class::{JsSandbox, promise, scenario_from};
 use super::convert::{from_json, required, to_js};
 use crate::diff::changes;
-use crate::error::SandboxError;
 use crate::event::{EventId, Timestamp};
+use crate::sandbox::SandboxError;
 use crate::sandbox::check_scenario;
 use crate::store::ReadAll;
 
@@ -37,7 +37,7 @@ impl JsSandbox {
     #[wasm_bindgen(js_name = snapshotMarkers, unchecked_return_type = "Promise<SnapshotMarker[]>")]
     pub fn snapshot_markers(&self) -> js_sys::Promise {
         let sandbox = Rc::clone(&self.inner);
-        promise(self.guarded(async move { sandbox.write().snapshot_markers().await }))
+        promise(self.guarded(async move { Ok(sandbox.write().snapshot_markers().await?) }))
     }
 
     /// Events per aggregate between automatic snapshots (0: never).
@@ -85,7 +85,7 @@ impl JsSandbox {
             news.pump();
             // Generated commands did not pass through the CRUD table: it starts again from the log.
             crud.clear();
-            outcome
+            Ok(outcome?)
         }))
     }
 
@@ -93,7 +93,7 @@ impl JsSandbox {
     #[wasm_bindgen(unchecked_return_type = "Promise<Storage>")]
     pub fn storage(&self) -> js_sys::Promise {
         let sandbox = Rc::clone(&self.inner);
-        promise(self.guarded(async move { sandbox.write().storage().await }))
+        promise(self.guarded(async move { Ok(sandbox.write().storage().await?) }))
     }
 
     /// What replaying an aggregate folds at each version, from the start and from the newest
@@ -104,7 +104,7 @@ impl JsSandbox {
         #[wasm_bindgen(js_name = aggregateId)] aggregate_id: String,
     ) -> js_sys::Promise {
         let sandbox = Rc::clone(&self.inner);
-        promise(self.guarded(async move { sandbox.write().replay_costs(&aggregate_id).await }))
+        promise(self.guarded(async move { Ok(sandbox.write().replay_costs(&aggregate_id).await?) }))
     }
 
     /// An aggregate's numeric state fields over its versions (at most 500 points).
@@ -114,7 +114,7 @@ impl JsSandbox {
         #[wasm_bindgen(js_name = aggregateId)] aggregate_id: String,
     ) -> js_sys::Promise {
         let sandbox = Rc::clone(&self.inner);
-        promise(self.guarded(async move { sandbox.write().state_series(&aggregate_id).await }))
+        promise(self.guarded(async move { Ok(sandbox.write().state_series(&aggregate_id).await?) }))
     }
 
     /// An event exactly as stored, beside the form the rules read (upcast), with the upcasters
@@ -128,7 +128,7 @@ impl JsSandbox {
         promise(self.guarded(async move {
             let id = EventId::parse(&event_id)
                 .map_err(|e| SandboxError::bad_input("event id", e.to_string()))?;
-            sandbox.write().upcast_view(id).await
+            Ok(sandbox.write().upcast_view(id).await?)
         }))
     }
 
@@ -145,7 +145,7 @@ impl JsSandbox {
             required::<ReadAll>(query, "event query")
         };
         let sandbox = Rc::clone(&self.inner);
-        promise(self.guarded(async move { sandbox.write().count(&query?).await }))
+        promise(self.guarded(async move { Ok(sandbox.write().count(&query?).await?) }))
     }
 
     /// What changed from one state to another, field by field (nested fields as `a.b`):

@@ -9,10 +9,10 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::WriteSide;
+use super::WriteSideError;
 use super::heads::HeadState;
 use crate::aggregate::{self, Placement};
-use crate::domain::AggregateType;
-use crate::error::SandboxError;
+use crate::domain::{AggregateType, DomainError};
 use crate::event::{EventId, Metadata, ProposedEvent, Timestamp};
 use crate::expected::ExpectedVersion;
 use crate::shape::{Shape, Simple};
@@ -128,9 +128,9 @@ impl<S: EventStore> WriteSide<S> {
         count: usize,
         seed: u64,
         now: Timestamp,
-    ) -> Result<Generated, SandboxError> {
+    ) -> Result<Generated, WriteSideError> {
         if count > MAX_GENERATED {
-            return Err(SandboxError::bad_input(
+            return Err(WriteSideError::bad_input(
                 "generate",
                 format!("at most {MAX_GENERATED} commands at a time, not {count}"),
             ));
@@ -194,8 +194,8 @@ impl<S: EventStore> WriteSide<S> {
                 ) {
                     Ok(decision) if decision.events.is_empty() => {}
                     Ok(decision) => accepted = Some(decision),
-                    Err(SandboxError::Rejected { .. }) => report.refused += 1,
-                    Err(other) => return Err(other),
+                    Err(DomainError::Rejected { .. }) => report.refused += 1,
+                    Err(other) => return Err(other.into()),
                 }
             }
             let Some(decision) = accepted else {
@@ -254,7 +254,7 @@ impl<S: EventStore> WriteSide<S> {
         &self,
         count: usize,
         fresh: &mut FreshIds,
-    ) -> Result<Vec<(String, &AggregateType)>, SandboxError> {
+    ) -> Result<Vec<(String, &AggregateType)>, WriteSideError> {
         let mut pool = Vec::new();
         for stream in self.store.streams().await? {
             if let Some(aggregate) = self.domain.aggregate_type_of(&stream.aggregate_id) {
@@ -277,7 +277,7 @@ impl<S: EventStore> WriteSide<S> {
         &self,
         pending: BTreeMap<String, (u64, Vec<ProposedEvent>)>,
         heads: &HashMap<String, HeadState>,
-    ) -> Result<(), SandboxError> {
+    ) -> Result<(), WriteSideError> {
         for (aggregate_id, (from_version, events)) in pending {
             let expected = ExpectedVersion::Exact(from_version);
             // The store splits nothing: a batch is at most its limit, so write in pieces.

@@ -8,8 +8,9 @@ use std::collections::{HashMap, HashSet};
 use rhai::Dynamic;
 
 use super::WriteSide;
+use super::WriteSideError;
+use crate::aggregate::initial_state;
 use crate::domain::AggregateType;
-use crate::error::SandboxError;
 use crate::replay::{ReplayOptions, fold_events};
 use crate::store::{EventStore, VersionRange};
 
@@ -53,7 +54,7 @@ impl<S: EventStore> WriteSide<S> {
         &self,
         aggregate: &AggregateType,
         aggregate_id: &str,
-    ) -> Result<HeadState, SandboxError> {
+    ) -> Result<HeadState, WriteSideError> {
         let version = self.store.stream_version(aggregate_id).await?;
         let head = match self.heads.get(aggregate_id) {
             Some(head) if head.version == version => return Ok(head),
@@ -77,7 +78,7 @@ impl<S: EventStore> WriteSide<S> {
             _ if version == 0 => {
                 return Ok(HeadState {
                     version,
-                    state: self.domain.initial_state(aggregate)?,
+                    state: initial_state(&self.domain, aggregate)?,
                 });
             }
             _ => {

@@ -4,6 +4,7 @@
 //! is due. Replays (`replaying`) and snapshots (`snapshots`) are read from here too, since they
 //! serve the write side first: the state a command is decided on.
 
+mod error;
 mod generate;
 mod heads;
 mod replaying;
@@ -14,6 +15,7 @@ mod views;
 
 use std::rc::Rc;
 
+pub use error::WriteSideError;
 pub use generate::{Generated, MAX_GENERATED};
 pub use requests::{CommandOptions, CommandRequest, Committed, NewEvent};
 pub use seed::plan_seed;
@@ -21,12 +23,10 @@ pub use views::{
     AggregateStorage, ReplayCosts, SeriesPoint, SnapshotMarker, StateSeries, Storage, UpcastView,
 };
 
-use crate::aggregate::{self, Placement};
-use crate::domain::{AggregateType, Domain};
-use crate::error::SandboxError;
+use crate::aggregate::{self, Placement, state_to_json};
+use crate::domain::{AggregateType, Domain, DomainError};
 use crate::event::{EventId, Metadata, ProposedEvent, StoredEvent, Timestamp};
 use crate::expected::ExpectedVersion;
-use crate::replay::state_to_json;
 use crate::store::{EventStore, ReadAll, StoreError, StreamInfo};
 
 use heads::{HeadState, Heads};
@@ -44,7 +44,7 @@ pub struct WriteSide<S> {
 
 impl<S: EventStore> WriteSide<S> {
     /// The write side of a compiled scenario over a store, seeding the store if it is empty.
-    pub async fn open(store: S, domain: Rc<Domain>) -> Result<Self, SandboxError> {
+    pub async fn open(store: S, domain: Rc<Domain>) -> Result<Self, WriteSideError> {
         let write = Self::open_unseeded(store, domain);
         write.seed_if_empty().await?;
         Ok(write)
@@ -79,7 +79,7 @@ impl<S: EventStore> WriteSide<S> {
 
     /// Appends the scenario's seed if the store has no events. Seed events have fixed ids, so two
     /// tabs seeding the same store at once store them once. Returns whether it seeded.
-    pub async fn seed_if_empty(&self) -> Result<bool, SandboxError> {
+    pub async fn seed_if_empty(&self) -> Result<bool, WriteSideError> {
         if self.store.head_position().await? > 0 {
             return Ok(false);
         }
@@ -97,7 +97,7 @@ impl<S: EventStore> WriteSide<S> {
         &self,
         request: CommandRequest,
         now: Timestamp,
-    ) -> Result<Committed, SandboxError> {
+    ) -> Result<Committed, WriteSideError> {
         let aggregate_id = request.aggregate_id.as_str();
         let options = &request.options;
         let aggregate = self.aggregate_type(aggregate_id)?;
@@ -146,7 +146,7 @@ impl<S: EventStore> WriteSide<S> {
             });
         }
         if !options.event_ids.is_empty() && options.event_ids.len() != decision.events.len() {
-            return Err(SandboxError::bad_input(
+            return Err(WriteSideError::bad_input(
                 "eventIds",
                 format!(
                     "{} ids given, but {} decided on {} events",
@@ -174,7 +174,7 @@ impl<S: EventStore> WriteSide<S> {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
         now: Timestamp,
-    ) -> Result<Committed, SandboxError> {
+    ) -> Result<Committed, WriteSideError> {
         let aggregate = self.aggregate_type(aggregate_id)?;
         let batch = events.len();
         let proposed = events
@@ -210,7 +210,7 @@ impl<S: EventStore> WriteSide<S> {
         aggregate_id: &'a str,
         expected: ExpectedVersion,
         metadata: Metadata,
-    ) -> Result<(HeadState, Placement<'a>), SandboxError> {
+    ) -> Result<(HeadState, Placement<'a>), WriteSideError> {
         let head = self.head_state(aggregate, aggregate_id).await?;
         let head = self
             .check_expected(aggregate, aggregate_id, expected, head)
@@ -234,7 +234,7 @@ impl<S: EventStore> WriteSide<S> {
         aggregate_id: &str,
         expected: ExpectedVersion,
         mut head: HeadState,
-    ) -> Result<HeadState, SandboxError> {
+    ) -> Result<HeadState, WriteSideError> {
         if expected.is_satisfied_by(head.version) {
             return Ok(head);
         }
@@ -266,19 +266,19 @@ impl<S: EventStore> WriteSide<S> {
         (index, len): (usize, usize),
         event: NewEvent,
         now: Timestamp,
-    ) -> Result<ProposedEvent, SandboxError> {
+    ) -> Result<ProposedEvent, WriteSideError> {
         let schema_version =
             self.domain
                 .check_event_type(aggregate, &event.event_type, event.schema_version)?;
         self.domain
             .check_event_data(aggregate, &event.event_type, schema_version, &event.data)
             .map_err(|e| match e {
-                SandboxError::Shape {
+                DomainError::Shape {
                     what,
                     field,
                     expected,
                     found,
-                } if len > 1 => SandboxError::Shape {
+                } if len > 1 => DomainError::Shape {
                     what: format!("{what}, event {} of the batch", index + 1),
                     field,
                     expected,
@@ -299,7 +299,7 @@ impl<S: EventStore> WriteSide<S> {
         };
         proposed
             .check()
-            .map_err(|source| SandboxError::InvalidEvent { index, source })?;
+            .map_err(|source| DomainError::InvalidEvent { index, source })?;
         Ok(proposed)
     }
 
@@ -313,7 +313,7 @@ impl<S: EventStore> WriteSide<S> {
         expected: ExpectedVersion,
         proposed: Vec<ProposedEvent>,
         folded: HeadState,
-    ) -> Result<Committed, SandboxError> {
+    ) -> Result<Committed, WriteSideError> {
         let outcome = self
             .store
             .append(at.aggregate_id, expected, proposed)
@@ -352,7 +352,7 @@ impl<S: EventStore> WriteSide<S> {
         &self,
         aggregate_id: &str,
         ids: &[EventId],
-    ) -> Result<Option<Vec<StoredEvent>>, SandboxError> {
+    ) -> Result<Option<Vec<StoredEvent>>, WriteSideError> {
         let mut stored = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(event) = self.store.read_event(*id).await? {
@@ -385,7 +385,7 @@ impl<S: EventStore> WriteSide<S> {
         aggregate: &AggregateType,
         aggregate_id: &str,
         originals: Vec<StoredEvent>,
-    ) -> Result<Committed, SandboxError> {
+    ) -> Result<Committed, WriteSideError> {
         let head = self.head_state(aggregate, aggregate_id).await?;
         Ok(Committed {
             aggregate_id: aggregate_id.to_string(),
@@ -399,27 +399,22 @@ impl<S: EventStore> WriteSide<S> {
     }
 
     /// Events across aggregates, in position order, as stored (not upcast).
-    pub async fn events(&self, query: &ReadAll) -> Result<Vec<StoredEvent>, SandboxError> {
+    pub async fn events(&self, query: &ReadAll) -> Result<Vec<StoredEvent>, WriteSideError> {
         Ok(self.store.read_all(query).await?)
     }
 
     /// Catches up with events other writers (tabs) stored; returns them.
-    pub async fn refresh(&self) -> Result<Vec<StoredEvent>, SandboxError> {
+    pub async fn refresh(&self) -> Result<Vec<StoredEvent>, WriteSideError> {
         Ok(self.store.refresh().await?)
     }
 
     /// Every aggregate in the store with its version.
-    pub async fn streams(&self) -> Result<Vec<StreamInfo>, SandboxError> {
+    pub async fn streams(&self) -> Result<Vec<StreamInfo>, WriteSideError> {
         Ok(self.store.streams().await?)
     }
 
     /// The aggregate type an id belongs to.
-    fn aggregate_type(&self, aggregate_id: &str) -> Result<&AggregateType, SandboxError> {
-        self.domain
-            .aggregate_type_of(aggregate_id)
-            .ok_or_else(|| SandboxError::UnknownAggregate {
-                aggregate_id: aggregate_id.to_string(),
-                prefixes: self.domain.id_prefixes(),
-            })
+    fn aggregate_type(&self, aggregate_id: &str) -> Result<&AggregateType, WriteSideError> {
+        Ok(self.domain.aggregate_type_for(aggregate_id)?)
     }
 }

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use rhai::Dynamic;
 
 use super::WriteSide;
+use super::WriteSideError;
 use crate::domain::AggregateType;
-use crate::error::SandboxError;
 use crate::event::EventId;
 use crate::replay::{self, Replay, ReplayInput, ReplayOptions};
 use crate::store::{EventStore, ReadAll, VersionRange};
@@ -21,7 +21,7 @@ impl<S: EventStore> WriteSide<S> {
         &self,
         aggregate_id: &str,
         options: &ReplayOptions,
-    ) -> Result<Replay, SandboxError> {
+    ) -> Result<Replay, WriteSideError> {
         let aggregate = self.aggregate_type(aggregate_id)?;
         let (replay, state) = self.replay_state(aggregate, aggregate_id, options).await?;
         if replay.version == replay.head_version && replay.excluded_versions.is_empty() {
@@ -40,7 +40,7 @@ impl<S: EventStore> WriteSide<S> {
         aggregate: &AggregateType,
         aggregate_id: &str,
         options: &ReplayOptions,
-    ) -> Result<(Replay, Dynamic), SandboxError> {
+    ) -> Result<(Replay, Dynamic), WriteSideError> {
         let head_version = self.store.stream_version(aggregate_id).await?;
         // Time travel by position is a replay up to the version the aggregate had there: the
         // events after that position are counted through the stream's index, not read.

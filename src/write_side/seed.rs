@@ -30,9 +30,7 @@ pub fn plan_seed(domain: &Domain) -> Result<Vec<(String, Vec<ProposedEvent>)>, S
             Some(head) => head,
             None => (
                 0,
-                domain
-                    .initial_state(aggregate)
-                    .map_err(|e| fail(e.to_string()))?,
+                aggregate::initial_state(domain, aggregate).map_err(|e| fail(e.to_string()))?,
             ),
         };
         let at = Placement {

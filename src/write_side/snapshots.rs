@@ -5,11 +5,12 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::WriteSide;
+use super::WriteSideError;
 use super::heads::HeadState;
+use crate::aggregate::state_to_json;
 use crate::domain::{AggregateType, MAX_SNAPSHOT_INTERVAL};
-use crate::error::SandboxError;
 use crate::event::EventId;
-use crate::replay::{SkippedSnapshot, Start, state_to_json};
+use crate::replay::{SkippedSnapshot, Start};
 use crate::snapshot::{self, Snapshot};
 use crate::store::{EventStore, VersionRange};
 
@@ -55,12 +56,12 @@ impl<S: EventStore> WriteSide<S> {
         aggregate: &AggregateType,
         aggregate_id: &str,
         head: &HeadState,
-    ) -> Result<Snapshot, SandboxError> {
+    ) -> Result<Snapshot, WriteSideError> {
         let event_id = self
             .event_id_at(aggregate_id, head.version)
             .await?
             .ok_or_else(|| {
-                SandboxError::bad_input(
+                WriteSideError::bad_input(
                     "snapshot",
                     format!("{aggregate_id} has no version {}", head.version),
                 )
@@ -82,9 +83,9 @@ impl<S: EventStore> WriteSide<S> {
     }
 
     /// Sets it, from 0 (never) to [`MAX_SNAPSHOT_INTERVAL`]; it applies to the next appends.
-    pub fn set_snapshot_interval(&self, interval: u64) -> Result<(), SandboxError> {
+    pub fn set_snapshot_interval(&self, interval: u64) -> Result<(), WriteSideError> {
         if interval > MAX_SNAPSHOT_INTERVAL {
-            return Err(SandboxError::bad_input(
+            return Err(WriteSideError::bad_input(
                 "snapshot interval",
                 format!("must be 0 (never) to {MAX_SNAPSHOT_INTERVAL} events, got {interval}"),
             ));
@@ -94,11 +95,11 @@ impl<S: EventStore> WriteSide<S> {
     }
 
     /// Takes a snapshot of an aggregate at its last version, now.
-    pub async fn snapshot(&self, aggregate_id: &str) -> Result<Snapshot, SandboxError> {
+    pub async fn snapshot(&self, aggregate_id: &str) -> Result<Snapshot, WriteSideError> {
         let aggregate = self.aggregate_type(aggregate_id)?;
         let head = self.head_state(aggregate, aggregate_id).await?;
         if head.version == 0 {
-            return Err(SandboxError::bad_input(
+            return Err(WriteSideError::bad_input(
                 "snapshot",
                 format!("{aggregate_id} has no events to snapshot"),
             ));
@@ -107,7 +108,7 @@ impl<S: EventStore> WriteSide<S> {
     }
 
     /// An aggregate's snapshots, oldest first.
-    pub async fn snapshots(&self, aggregate_id: &str) -> Result<Vec<Snapshot>, SandboxError> {
+    pub async fn snapshots(&self, aggregate_id: &str) -> Result<Vec<Snapshot>, WriteSideError> {
         Ok(self.store.snapshots(aggregate_id).await?)
     }
 
@@ -116,7 +117,7 @@ impl<S: EventStore> WriteSide<S> {
         &self,
         aggregate_id: &str,
         version: u64,
-    ) -> Result<Option<EventId>, SandboxError> {
+    ) -> Result<Option<EventId>, WriteSideError> {
         let range = VersionRange {
             from: version,
             to: Some(version),
@@ -133,7 +134,7 @@ impl<S: EventStore> WriteSide<S> {
         aggregate_id: &str,
         target: u64,
         first_excluded: Option<u64>,
-    ) -> Result<(Option<Start>, Vec<SkippedSnapshot>), SandboxError> {
+    ) -> Result<(Option<Start>, Vec<SkippedSnapshot>), WriteSideError> {
         let snapshots = self.store.snapshots(aggregate_id).await?;
         let mut skipped = Vec::new();
         for snapshot in snapshots.iter().rev().filter(|s| s.version <= target) {

@@ -6,7 +6,8 @@ use rhai::Dynamic;
 use serde::Serialize;
 
 use super::WriteSide;
-use crate::error::SandboxError;
+use super::WriteSideError;
+use crate::aggregate::{fold, initial_state};
 use crate::event::{EventId, StoredEvent};
 use crate::replay::SkippedSnapshot;
 use crate::scenario::UpcasterSpec;
@@ -116,7 +117,7 @@ const MAX_POINTS: usize = 500;
 impl<S: EventStore> WriteSide<S> {
     /// Every stored snapshot of every aggregate, placed in the log, each saying whether a
     /// replay may use it and why not.
-    pub async fn snapshot_markers(&self) -> Result<Vec<SnapshotMarker>, SandboxError> {
+    pub async fn snapshot_markers(&self) -> Result<Vec<SnapshotMarker>, WriteSideError> {
         let mut markers = Vec::new();
         for stream in self.store.streams().await? {
             let Some(aggregate) = self.domain.aggregate_type_of(&stream.aggregate_id) else {
@@ -146,7 +147,7 @@ impl<S: EventStore> WriteSide<S> {
     }
 
     /// How much the log and its snapshots store, in all and per aggregate.
-    pub async fn storage(&self) -> Result<Storage, SandboxError> {
+    pub async fn storage(&self) -> Result<Storage, WriteSideError> {
         let mut aggregates = Vec::new();
         for stream in self.store.streams().await? {
             let events = self
@@ -173,7 +174,7 @@ impl<S: EventStore> WriteSide<S> {
     }
 
     /// What replaying an aggregate costs at each of its versions, with and without snapshots.
-    pub async fn replay_costs(&self, aggregate_id: &str) -> Result<ReplayCosts, SandboxError> {
+    pub async fn replay_costs(&self, aggregate_id: &str) -> Result<ReplayCosts, WriteSideError> {
         let versions = self.store.stream_version(aggregate_id).await?;
         let usable: Vec<u64> = self
             .snapshot_markers()
@@ -201,18 +202,18 @@ impl<S: EventStore> WriteSide<S> {
     }
 
     /// An aggregate's numeric state fields over its versions, folded from the start.
-    pub async fn state_series(&self, aggregate_id: &str) -> Result<StateSeries, SandboxError> {
+    pub async fn state_series(&self, aggregate_id: &str) -> Result<StateSeries, WriteSideError> {
         let aggregate = self.aggregate_type(aggregate_id)?;
         let events = self
             .store
             .read_stream(aggregate_id, VersionRange::ALL)
             .await?;
         let every = events.len().div_ceil(MAX_POINTS).max(1);
-        let mut state = self.domain.initial_state(aggregate)?;
+        let mut state = initial_state(&self.domain, aggregate)?;
         let mut fields: Vec<String> = Vec::new();
         let mut points = Vec::new();
         for (index, event) in events.iter().enumerate() {
-            state = self.domain.fold(aggregate, state, event)?;
+            state = fold(&self.domain, aggregate, state, event)?;
             if index % every != 0 && index + 1 != events.len() {
                 continue;
             }
@@ -239,9 +240,9 @@ impl<S: EventStore> WriteSide<S> {
     }
 
     /// An event as stored beside its upcast form, with the upcasters in between.
-    pub async fn upcast_view(&self, event_id: EventId) -> Result<UpcastView, SandboxError> {
+    pub async fn upcast_view(&self, event_id: EventId) -> Result<UpcastView, WriteSideError> {
         let stored = self.store.read_event(event_id).await?.ok_or_else(|| {
-            SandboxError::bad_input("event id", format!("no event {event_id} is stored"))
+            WriteSideError::bad_input("event id", format!("no event {event_id} is stored"))
         })?;
         let (upcast, error) = match self.domain.upcast_event(&stored) {
             Ok(upcast) => (Some(upcast), None),
@@ -266,7 +267,7 @@ impl<S: EventStore> WriteSide<S> {
     }
 
     /// How many events match a read of the log (paging through a filtered table).
-    pub async fn count(&self, query: &ReadAll) -> Result<usize, SandboxError> {
+    pub async fn count(&self, query: &ReadAll) -> Result<usize, WriteSideError> {
         Ok(self.store.count(query).await?)
     }
 }
