@@ -2,7 +2,7 @@
 //!
 //! The core (everything outside `web`) is plain Rust: it builds and tests natively. The write
 //! side ([`WriteSide`]: commands → decisions → events → [`EventStore`]) and the read side
-//! ([`ReadModel`]: projections → SQLite → queries) meet in [`Sandbox`]; events move in and out
+//! (`read_side::ReadModel`: projections → SQLite → queries) meet in [`Sandbox`]; events move in and out
 //! of a store through [`interchange`] (NDJSON, KurrentDB, CloudEvents, share links, fixtures).
 //! See `ARCHITECTURE.md` for the map.
 
@@ -20,6 +20,7 @@ pub mod error;
 pub mod event;
 pub mod expected;
 pub mod interchange;
+pub mod read_error;
 #[cfg(feature = "read-model")]
 pub mod read_side;
 pub mod replay;
@@ -30,6 +31,7 @@ pub mod script;
 pub mod shape;
 pub mod snapshot;
 pub mod store;
+pub mod subscription;
 pub mod testing;
 pub mod upcast;
 #[cfg(target_arch = "wasm32")]
@@ -41,11 +43,6 @@ pub use domain::{AggregateType, Domain, DomainError};
 pub use error::ErrorKind;
 pub use event::{EventData, EventId, Metadata, ProposedEvent, StoredEvent, Timestamp};
 pub use expected::ExpectedVersion;
-#[cfg(feature = "read-model")]
-pub use read_side::{
-    Projected, ProjectionError, ProjectionStatus, ProjectorState, QueryError, QueryLimits,
-    QueryResult, ReadModel, query_copy,
-};
 pub use replay::{Replay, ReplayOptions};
 pub use sandbox::{OnOtherScenario, Sandbox, SandboxError};
 pub use scenario::{Scenario, ScenarioError, shipped};

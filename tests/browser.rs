@@ -182,16 +182,19 @@ async fn a_read_model_copy_answers_like_the_read_model() {
     let direct = query(&sandbox, sql)
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    let answer = es_sandbox::web::query_copy(&copy.to_vec(), sql, JsValue::UNDEFINED)
+    let answer = es_sandbox::web::read_model::query_copy(&copy.to_vec(), sql, JsValue::UNDEFINED)
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(
         js_sys::JSON::stringify(&get(&answer, "rows")).ok(),
         js_sys::JSON::stringify(&get(&direct, "rows")).ok()
     );
-    let refused =
-        es_sandbox::web::query_copy(&copy.to_vec(), "DROP TABLE balances", JsValue::UNDEFINED)
-            .err()
-            .unwrap_or_else(|| panic!("a write was run on the copy"));
+    let refused = es_sandbox::web::read_model::query_copy(
+        &copy.to_vec(),
+        "DROP TABLE balances",
+        JsValue::UNDEFINED,
+    )
+    .err()
+    .unwrap_or_else(|| panic!("a write was run on the copy"));
     assert_eq!(get(&refused, "kind").as_string().as_deref(), Some("query"));
 }
 

@@ -108,6 +108,31 @@ fn every_format_round_trips_every_scenario_event_by_event() {
 }
 
 #[test]
+fn a_file_is_recognised_by_its_first_characters() {
+    let sandbox = sandbox_with_log("bank");
+    let events = all_events(sandbox.store());
+    for format in FORMATS {
+        let text = interchange::write(format, sandbox.domain(), &events);
+        assert_eq!(interchange::sniff_format(text.as_bytes()), format);
+        // Leading blank lines and spaces change nothing.
+        let padded = format!("\n  \n{text}");
+        assert_eq!(interchange::sniff_format(padded.as_bytes()), format);
+    }
+    let one_cloud_event = r#"{"specversion": "1.0", "id": "1"}"#;
+    assert_eq!(
+        interchange::sniff_format(one_cloud_event.as_bytes()),
+        Format::CloudEvents
+    );
+    // A first line that only mentions the format's name is not its header.
+    let mention = r#"{"acc-001": [{"eventType": "es-sandbox/events"}]}"#;
+    assert_eq!(
+        interchange::sniff_format(mention.as_bytes()),
+        Format::Kurrent
+    );
+    assert_eq!(interchange::sniff_format(b"\xff\xfe"), Format::Kurrent);
+}
+
+#[test]
 fn an_imported_store_opens_without_a_new_seed_and_records_its_scenario() {
     let sandbox = sandbox_with_log("bank");
     let original = all_events(sandbox.store());
@@ -467,7 +492,7 @@ fn the_read_model_of_an_imported_store_holds_every_imported_event() {
     let store = ok(import("bank", Format::Ndjson, &text));
     let sandbox = ok(block_on(Sandbox::open(store, ok(shipped("bank")))));
     while ok(block_on(sandbox.project(10_000))).applied > 0 {}
-    let limits = es_sandbox::QueryLimits {
+    let limits = es_sandbox::read_side::QueryLimits {
         max_rows: 10,
         time_limit_ms: 1e9,
         clock: || 0.0,

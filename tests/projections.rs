@@ -687,7 +687,7 @@ impl StoreVersion for Sandbox<MemoryStore> {
 
 #[test]
 fn a_definition_that_does_not_check_is_refused_and_changes_nothing() {
-    use es_sandbox::ProjectionError;
+    use es_sandbox::read_side::ProjectionError;
     use es_sandbox::scenario::SqlStatements;
     let bank = bank();
     let before = bank.read().status();

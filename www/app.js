@@ -4,27 +4,17 @@
 import { loadModule, Session } from "./session.js";
 import "./panels/status.js";
 import "./panels/recovery.js";
-import "./panels/timeline.js";
-import "./panels/log.js";
-import "./panels/state.js";
-import "./panels/command.js";
-import "./panels/append.js";
-import "./panels/read-model.js";
-import "./panels/query.js";
-import "./panels/what-if.js";
-import "./panels/snapshots.js";
-import "./panels/storage.js";
-import "./panels/crud.js";
-import "./panels/conflict.js";
-import "./panels/idempotency.js";
-import "./panels/schema.js";
-import "./panels/rules.js";
-import "./panels/exchange.js";
 import "./panels/tour.js";
 import { linkStoreName } from "./panels/exchange.js";
-import { fillSelect } from "./view.js";
+import { PANELS } from "./panels/catalog.js";
+import { el, fillSelect } from "./view.js";
 
 const $ = (selector) => document.querySelector(selector);
+
+// The panels, in the catalog's order, and a link to each in the section bar.
+$("nav").append(...PANELS.filter((p) => p.label).map((p) => el("a", { href: `#${p.section}` }, p.label)));
+$("main").append(...PANELS.map((p) => el(p.tag, { "data-panel": "", class: p.wide ? "wide" : undefined })));
+await Promise.all(PANELS.map((p) => import(`./panels/${p.tag.slice("es-".length)}.js`)));
 const scenario = $("#scenario");
 const storage = $("#storage");
 const params = new URLSearchParams(location.search);

@@ -12,29 +12,14 @@
 // theme (light, dark, auto), height (pixels), eager (start at once). Colours are CSS custom
 // properties (--accent, --page, --ink, …) that the host page may set on the element.
 
+import { PANELS as CATALOG } from "./panels/catalog.js";
+
 /** Panel names an embed may show, and the element each one is. */
-export const PANELS = {
-  events: "es-log",
-  state: "es-state",
-  command: "es-command",
-  append: "es-append",
-  timeline: "es-timeline",
-  query: "es-query",
-  "read-model": "es-read-model",
-  "what-if": "es-what-if",
-  snapshots: "es-snapshots",
-  storage: "es-storage",
-  crud: "es-crud",
-  conflict: "es-conflict",
-  idempotency: "es-idempotency",
-  schema: "es-schema",
-  rules: "es-rules",
-  exchange: "es-exchange",
-};
+export const PANELS = Object.fromEntries(CATALOG.map((p) => [p.name, p.tag]));
 /** Panels that need the read model: without any of them an embed loads the lean module. */
-const READ_MODEL_PANELS = new Set(["es-query", "es-read-model", "es-what-if"]);
+const READ_MODEL_PANELS = new Set(CATALOG.filter((p) => p.readModel).map((p) => p.tag));
 /** Panels that span the embed's width. */
-const WIDE = new Set(["es-log", "es-timeline", "es-query", "es-read-model", "es-what-if", "es-crud", "es-schema", "es-rules", "es-exchange"]);
+const WIDE = new Set(CATALOG.filter((p) => p.wide).map((p) => p.tag));
 const DEFAULT_PANELS = "events,state,command";
 const STORAGES = ["memory", "indexeddb", "localstorage"];
 const here = (path) => new URL(path, import.meta.url).href;

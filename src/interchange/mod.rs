@@ -91,6 +91,28 @@ pub fn read(format: Format, bytes: &[u8]) -> Result<Exchange, ImportError> {
     }
 }
 
+/// The format a file is in, from its first characters: a JSON array or a single CloudEvent
+/// (it starts with its spec version) is CloudEvents, a first line that is the sandbox's NDJSON
+/// header is NDJSON, anything else is read as KurrentDB append bodies (whose reader then says
+/// what is wrong with it).
+pub fn sniff_format(bytes: &[u8]) -> Format {
+    let start = bytes.trim_ascii_start();
+    if start.starts_with(b"[") || start.starts_with(b"{\"specversion\"") {
+        return Format::CloudEvents;
+    }
+    let line = start.split(|b| *b == b'\n').next().unwrap_or_default();
+    let first_line = String::from_utf8_lossy(line);
+    let names_the_format = serde_json::from_str::<serde_json::Value>(&first_line)
+        .ok()
+        .and_then(|header| header.get("format")?.as_str().map(|f| f == ndjson::FORMAT))
+        .unwrap_or(false);
+    if names_the_format {
+        Format::Ndjson
+    } else {
+        Format::Kurrent
+    }
+}
+
 /// The scenario a file says its events belong to, if it says (NDJSON's header; a CloudEvent's
 /// `source`, `/es-sandbox/<scenario>`), read from its first line or event only.
 pub fn scenario_named(format: Format, bytes: &[u8]) -> Option<String> {

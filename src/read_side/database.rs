@@ -9,9 +9,9 @@ use rusqlite::{Connection, params};
 use super::projector::{
     EVENTS, Handlers, ProjectionStatus, Projector, ProjectorState, definition_hash, plan_handlers,
 };
-use super::query::{self, QueryError, QueryLimits, QueryResult};
+use super::query::{self, QueryLimits, QueryResult};
 use super::round::{self, CHECKPOINTS, PARKED, Projected, ProjectedEvent};
-use super::{ProjectionError, sqlite_message};
+use super::{ProjectionError, QueryError, sqlite_message};
 use crate::domain::Domain;
 use crate::event::StoredEvent;
 use crate::scenario::ProjectionSpec;

@@ -16,15 +16,13 @@ mod round;
 
 use std::collections::HashSet;
 
-use serde::Serialize;
-
+pub use crate::read_error::{ProjectionError, QueryError, ReadSideError};
 pub use database::ReadModel;
 pub use projector::{EVENTS, ProjectionStatus, ProjectorState};
-pub use query::{QueryError, QueryLimits, QueryResult, query_copy};
+pub use query::{QueryLimits, QueryResult, query_copy};
 pub use round::{Projected, ProjectedEvent};
 
 use crate::domain::Domain;
-use crate::error::ErrorKind;
 use crate::event::{EventId, StoredEvent};
 
 /// SQLite's own message for an error, without rusqlite's additions.
@@ -33,57 +31,6 @@ pub(crate) fn sqlite_message(error: rusqlite::Error) -> String {
         rusqlite::Error::SqliteFailure(_, Some(message))
         | rusqlite::Error::SqlInputError { msg: message, .. } => message,
         other => other.to_string(),
-    }
-}
-
-/// Why a projection could not be set up or changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[serde(untagged, rename_all_fields = "camelCase")]
-pub enum ProjectionError {
-    /// A projection's SQL is not valid: setup, a handler statement, or its parameters.
-    #[error("projection {projection}: {message}")]
-    Definition {
-        /// The projection.
-        projection: String,
-        /// What is wrong, as SQLite says it.
-        message: String,
-    },
-    /// SQLite failed.
-    #[error("projection {projection}: {message}")]
-    Sql {
-        /// The projection (or `read model`).
-        projection: String,
-        /// SQLite's message.
-        message: String,
-    },
-    /// The projection's definition changed since its tables were built.
-    #[error(
-        "projection {projection}: its definition changed since its tables were built; rebuild it"
-    )]
-    Stale {
-        /// The projection.
-        projection: String,
-    },
-    /// Only a failed projection has an event to skip.
-    #[error("projection {projection} has not failed: there is no event to skip")]
-    NotFailed {
-        /// The projection.
-        projection: String,
-    },
-    /// No projection has this name.
-    #[error("there is no projection {name:?}; projections: {}", known.join(", "))]
-    Unknown {
-        /// The name asked for.
-        name: String,
-        /// The projections there are.
-        known: Vec<String>,
-    },
-}
-
-impl ProjectionError {
-    /// The class of this error.
-    pub fn kind(&self) -> ErrorKind {
-        ErrorKind::Projection
     }
 }
 

@@ -14,7 +14,7 @@ use rusqlite::{Connection, ErrorCode};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::ErrorKind;
+use crate::read_error::QueryError;
 use crate::shape::MAX_SAFE_INTEGER;
 
 /// How much a query may return and for how long it may run.
@@ -65,44 +65,6 @@ const DESCRIBING_PRAGMAS: [&str; 9] = [
     "collation_list",
     "function_list",
 ];
-
-/// Why a query gave no answer.
-///
-/// Serialised (for JS callers' `details`): `{ refused }`, `{ sqlite }` or `{ limitMs }`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
-#[serde(untagged, rename_all_fields = "camelCase")]
-pub enum QueryError {
-    /// No SQL.
-    #[error("type a SELECT statement to run")]
-    Empty,
-    /// The statement would change something, or there is more than one.
-    #[error("refused: {reason}")]
-    Refused {
-        /// What was refused.
-        #[serde(rename = "refused")]
-        reason: String,
-    },
-    /// SQLite's own error, as it reports it.
-    #[error("{message}")]
-    Sql {
-        /// SQLite's message.
-        #[serde(rename = "sqlite")]
-        message: String,
-    },
-    /// The query ran past its time limit.
-    #[error("stopped after {limit_ms} ms: the query ran too long (a recursive query without end?)")]
-    Interrupted {
-        /// The limit.
-        limit_ms: u64,
-    },
-}
-
-impl QueryError {
-    /// The class of this error.
-    pub fn kind(&self) -> ErrorKind {
-        ErrorKind::Query
-    }
-}
 
 /// What a denied action would have done, in words.
 fn describe(action: &AuthAction<'_>) -> String {

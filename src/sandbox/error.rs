@@ -7,8 +7,7 @@ use serde::Serialize;
 use crate::domain::DomainError;
 use crate::error::ErrorKind;
 use crate::interchange::{ImportError, InterchangeError};
-#[cfg(feature = "read-model")]
-use crate::read_side::{ProjectionError, QueryError};
+use crate::read_error::{ProjectionError, QueryError, ReadSideError};
 use crate::scenario::ScenarioError;
 use crate::script::ScriptError;
 use crate::store::StoreError;
@@ -20,26 +19,16 @@ use crate::write_side::WriteSideError;
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
 #[serde(untagged, rename_all_fields = "camelCase")]
 pub enum SandboxError {
-    /// The rules refused or failed, or the input does not fit them.
+    /// The write side's: the rules refused or failed, the input does not fit them, the store
+    /// refused or failed, or the scenario is not valid.
     #[error(transparent)]
-    Domain(#[from] DomainError),
-    /// The store refused or failed (conflict, idempotency, storage).
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The scenario is not valid.
-    #[error(transparent)]
-    Scenario(#[from] ScenarioError),
+    Write(#[from] WriteSideError),
     /// A file (or link) to import has problems.
     #[error(transparent)]
     Import(#[from] ImportError),
-    /// A projection could not be set up or changed.
-    #[cfg(feature = "read-model")]
+    /// A projection could not be set up or changed, or a query gave no answer.
     #[error(transparent)]
-    Projection(#[from] ProjectionError),
-    /// A query gave no answer.
-    #[cfg(feature = "read-model")]
-    #[error(transparent)]
-    Query(#[from] QueryError),
+    ReadSide(#[from] ReadSideError),
     /// The store's events were written under another scenario than the one given.
     #[error("{}", other_scenario(stored, given))]
     OtherScenario {
@@ -71,19 +60,28 @@ fn other_scenario(stored: &str, given: &str) -> String {
     }
 }
 
-impl From<ScriptError> for SandboxError {
-    fn from(error: ScriptError) -> Self {
-        SandboxError::Domain(error.into())
+/// What the write side's error takes in, the sandbox's takes in the same way.
+macro_rules! through_the_write_side {
+    ($($error:ty),*) => {
+        $(impl From<$error> for SandboxError {
+            fn from(error: $error) -> Self {
+                SandboxError::Write(error.into())
+            }
+        })*
+    };
+}
+
+through_the_write_side!(DomainError, StoreError, ScenarioError, ScriptError);
+
+impl From<ProjectionError> for SandboxError {
+    fn from(error: ProjectionError) -> Self {
+        SandboxError::ReadSide(error.into())
     }
 }
 
-impl From<WriteSideError> for SandboxError {
-    fn from(error: WriteSideError) -> Self {
-        match error {
-            WriteSideError::Domain(error) => SandboxError::Domain(error),
-            WriteSideError::Store(error) => SandboxError::Store(error),
-            WriteSideError::Scenario(error) => SandboxError::Scenario(error),
-        }
+impl From<QueryError> for SandboxError {
+    fn from(error: QueryError) -> Self {
+        SandboxError::ReadSide(error.into())
     }
 }
 
@@ -91,7 +89,7 @@ impl From<InterchangeError> for SandboxError {
     fn from(error: InterchangeError) -> Self {
         match error {
             InterchangeError::Import(error) => SandboxError::Import(error),
-            InterchangeError::Write(error) => error.into(),
+            InterchangeError::Write(error) => SandboxError::Write(error),
         }
     }
 }
@@ -100,14 +98,9 @@ impl SandboxError {
     /// The class of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            SandboxError::Domain(error) => error.kind(),
-            SandboxError::Store(error) => error.kind(),
-            SandboxError::Scenario(error) => error.kind(),
+            SandboxError::Write(error) => error.kind(),
             SandboxError::Import(error) => error.kind(),
-            #[cfg(feature = "read-model")]
-            SandboxError::Projection(error) => error.kind(),
-            #[cfg(feature = "read-model")]
-            SandboxError::Query(error) => error.kind(),
+            SandboxError::ReadSide(error) => error.kind(),
             SandboxError::OtherScenario { .. } => ErrorKind::OtherScenario,
             SandboxError::BadInput { .. } => ErrorKind::BadInput,
         }

@@ -1,23 +1,22 @@
-//! The sandbox: a scenario's write side and read side over one store. Commands and appends go to
-//! the write side ([`WriteSide`]); the read side ([`ReadModel`]) follows the log when asked to
-//! project. The two meet only here: projecting reads the log and feeds the read model, and a
-//! what-if read model is built from the log without some events.
+//! The sandbox: a scenario's write side and read side over one store, and their errors' union
+//! (`error`). Commands and appends go to the write side ([`WriteSide`]); the read side follows
+//! the log when asked to project. The two meet only here: projecting reads the log and feeds
+//! the read model, and a what-if read model is built from the log without some events. The
+//! read side is composed in `projecting`, or, in the lean module built without the
+//! `read-model` feature, in `no_projecting` (none): the one switch for the read model.
 
 mod error;
-
 #[cfg(feature = "read-model")]
-use std::cell::{Ref, RefCell, RefMut};
+pub mod projecting;
+#[cfg(not(feature = "read-model"))]
+#[path = "no_projecting.rs"]
+pub mod projecting;
+
 use std::rc::Rc;
 
 use crate::domain::Domain;
-#[cfg(feature = "read-model")]
-use crate::event::EventId;
-#[cfg(feature = "read-model")]
-use crate::read_side::{self, Projected, ReadModel};
 use crate::scenario::Scenario;
 use crate::store::EventStore;
-#[cfg(feature = "read-model")]
-use crate::store::ReadAll;
 use crate::write_side::WriteSide;
 
 pub use error::SandboxError;
@@ -26,8 +25,9 @@ pub use error::SandboxError;
 pub struct Sandbox<S> {
     domain: Rc<Domain>,
     write: WriteSide<S>,
-    #[cfg(feature = "read-model")]
-    read: RefCell<ReadModel>,
+    // The lean module has no read side to read.
+    #[cfg_attr(not(feature = "read-model"), allow(dead_code))]
+    read: projecting::ReadSide,
 }
 
 /// What to do when a store's events were written under another scenario than the one given.
@@ -86,8 +86,7 @@ impl<S: EventStore> Sandbox<S> {
             }
         };
         let document = domain.scenario().to_json();
-        #[cfg(feature = "read-model")]
-        let read = ReadModel::open(&domain.scenario().projections)?;
+        let read = projecting::open(&domain)?;
         let write = WriteSide::open(store, Rc::clone(&domain)).await?;
         if stored.as_ref() != Some(&document) {
             write.store().record_scenario(&document).await?;
@@ -95,8 +94,7 @@ impl<S: EventStore> Sandbox<S> {
         Ok(Sandbox {
             domain,
             write,
-            #[cfg(feature = "read-model")]
-            read: RefCell::new(read),
+            read,
         })
     }
 
@@ -110,18 +108,6 @@ impl<S: EventStore> Sandbox<S> {
         &self.write
     }
 
-    /// The read side, to look at: projections' status, generation.
-    #[cfg(feature = "read-model")]
-    pub fn read(&self) -> Ref<'_, ReadModel> {
-        self.read.borrow()
-    }
-
-    /// The read side, to change or query: pause, resume, rebuild, redefine, query.
-    #[cfg(feature = "read-model")]
-    pub fn read_mut(&self) -> RefMut<'_, ReadModel> {
-        self.read.borrow_mut()
-    }
-
     /// The store.
     pub fn store(&self) -> &S {
         self.write.store()
@@ -131,58 +117,6 @@ impl<S: EventStore> Sandbox<S> {
     pub fn into_store(self) -> S {
         self.write.into_store()
     }
-
-    /// Brings the running projections forward by up to `max_events` events (from the lowest
-    /// checkpoint), each projection in its own transaction with its checkpoint.
-    #[cfg(feature = "read-model")]
-    pub async fn project(&self, max_events: usize) -> Result<Projected, SandboxError> {
-        let Some(checkpoint) = self.read.borrow().needs_from() else {
-            return Ok(Projected::default());
-        };
-        let events = self
-            .store()
-            .read_all(&ReadAll::from_position(checkpoint + 1, max_events))
-            .await?;
-        Ok(self.read.borrow_mut().project(&self.domain, events))
-    }
-
-    /// Skips the event a failed projection stopped at: parks it in `parked_events` with its error
-    /// and lets the projection go on after it.
-    #[cfg(feature = "read-model")]
-    pub async fn skip(&self, projection: &str) -> Result<(), SandboxError> {
-        let position = self.read.borrow_mut().failed_at(projection)?;
-        let events = self
-            .store()
-            .read_all(&ReadAll::from_position(position, 1))
-            .await?;
-        let event = events.first().ok_or_else(|| {
-            SandboxError::bad_input("skip", format!("the log has no position {position}"))
-        })?;
-        Ok(self.read.borrow_mut().park(projection, event)?)
-    }
-
-    /// Every projection recomputed from the log without some events, in a read model of its
-    /// own: the real one is not touched.
-    #[cfg(feature = "read-model")]
-    pub async fn what_if(&self, exclude: &[EventId]) -> Result<ReadModel, SandboxError> {
-        self.hypothetical(exclude, None).await
-    }
-
-    /// Every projection recomputed from the log up to a position (time travel: what the read
-    /// model said when the log ended there) and without some events, in a read model of its own.
-    #[cfg(feature = "read-model")]
-    pub async fn hypothetical(
-        &self,
-        exclude: &[EventId],
-        as_of: Option<u64>,
-    ) -> Result<ReadModel, SandboxError> {
-        let until = as_of.map_or(usize::MAX, |p| usize::try_from(p).unwrap_or(usize::MAX));
-        let events = self
-            .store()
-            .read_all(&ReadAll::from_position(1, until))
-            .await?;
-        Ok(read_side::what_if(&self.domain, events, exclude)?)
-    }
 }
 
 /// Checks a scenario as opening a sandbox would, without a store: its rules and upcasters
@@ -190,8 +124,7 @@ impl<S: EventStore> Sandbox<S> {
 /// and column where there is one (what the rules editor points at).
 pub fn check_scenario(scenario: Scenario) -> Result<(), SandboxError> {
     let domain = Domain::compile(scenario)?;
-    #[cfg(feature = "read-model")]
-    ReadModel::open(&domain.scenario().projections)?;
+    projecting::open(&domain)?;
     crate::write_side::plan_seed(&domain)?;
     Ok(())
 }

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 
 use crate::sandbox::SandboxError;
+use crate::scenario::{Scenario, shipped};
 
 /// A Rust value as a plain JS value, through one JSON text.
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, SandboxError> {
@@ -59,5 +60,16 @@ fn strip_position(error: &serde_json::Error) -> String {
     match message.rfind(" at line ") {
         Some(at) => message[..at].to_string(),
         None => message,
+    }
+}
+
+/// Reads a scenario given as a shipped name, a JSON text or an object.
+pub fn scenario_from(value: serde_json::Value) -> Result<Scenario, SandboxError> {
+    match value {
+        serde_json::Value::String(text) if text.trim_start().starts_with('{') => {
+            Ok(Scenario::from_json(&text)?)
+        }
+        serde_json::Value::String(name) => Ok(shipped(&name)?),
+        document => Ok(Scenario::from_json(&document.to_string())?),
     }
 }

@@ -3,12 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::browser_segments::Backend;
 use super::indexed_db::Durability;
-use super::store::{Backend, Durable};
+use super::store::Durable;
 use crate::event::EventId;
 use crate::expected::ExpectedVersion;
-#[cfg(feature = "read-model")]
-use crate::read_side::{ProjectionStatus, QueryLimits, QueryResult};
 use crate::sandbox::OnOtherScenario;
 use crate::write_side::Committed;
 
@@ -99,94 +98,6 @@ pub struct SubscribeOptions {
     /// appended from now on.
     #[serde(default)]
     pub from_position: Option<u64>,
-}
-
-#[cfg(feature = "read-model")]
-/// Options of `query`, `queryCopy` and `readModelCopy`.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct QueryOptions {
-    #[serde(default)]
-    pub max_rows: Option<usize>,
-    #[serde(default)]
-    pub time_limit_ms: Option<f64>,
-    #[serde(default)]
-    pub exclude: Vec<EventId>,
-    /// Time travel: answer as the read model would have when the log ended at this position.
-    #[serde(default)]
-    pub as_of: Option<u64>,
-}
-
-#[cfg(feature = "read-model")]
-impl QueryOptions {
-    /// Whether the answer needs a read model of its own (a what-if or a past one).
-    pub fn hypothetical(&self) -> bool {
-        !self.exclude.is_empty() || self.as_of.is_some()
-    }
-
-    /// The limits, with the page's clock.
-    pub fn limits(&self, clock: fn() -> f64) -> QueryLimits {
-        QueryLimits {
-            max_rows: self.max_rows.unwrap_or(200),
-            time_limit_ms: self.time_limit_ms.unwrap_or(2_000.0),
-            clock,
-        }
-    }
-}
-
-#[cfg(feature = "read-model")]
-/// A projection an answer read from, and how far it is behind the log.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Source {
-    pub name: String,
-    pub checkpoint: u64,
-    /// Events of the log it has not applied yet (0: it is current).
-    pub behind: u64,
-}
-
-#[cfg(feature = "read-model")]
-/// What `query` resolves to.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QueryAnswer {
-    #[serde(flatten)]
-    pub result: QueryResult,
-    /// How long the query took.
-    pub ms: f64,
-    /// Whether it ran on a what-if read model.
-    pub what_if: bool,
-    /// The log position it was answered as of (time travel), if not now.
-    pub as_of: Option<u64>,
-    /// The projections the statement read, and how far each is behind the log (none for a
-    /// what-if answer, which is computed from the whole log).
-    pub sources: Vec<Source>,
-}
-
-#[cfg(feature = "read-model")]
-/// A projection's status with how far it is behind the log.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProjectionLag {
-    #[serde(flatten)]
-    pub status: ProjectionStatus,
-    /// Events of the log it has not applied yet.
-    pub behind: u64,
-}
-
-#[cfg(feature = "read-model")]
-/// What `projections` resolves to.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReadModelInfo {
-    pub head: u64,
-    pub delay_ms: f64,
-    pub location: &'static str,
-    /// Moves on with every change to the tables: a copy of the same generation is current.
-    pub generation: u64,
-    /// How far the slowest running projection is behind the log.
-    pub behind: u64,
-    pub projections: Vec<ProjectionLag>,
 }
 
 /// What the page shows about where events live and what they survive.

@@ -1,15 +1,14 @@
-//! Events out of (and, through `Sandbox.open`'s `import` and `share`, into) a sandbox: export in
-//! a format, a given/when/then fixture of a range, a share link.
+//! Events out of a sandbox (into one, they go through `Sandbox.open`'s `import` and `share`:
+//! `opening`): export in a format, a given/when/then fixture of a range, a share link.
 
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use super::class::{JsSandbox, promise};
-use super::convert::required;
-use super::store::{self, Backend, BrowserStore};
-use crate::domain::Domain;
-use crate::interchange::{self, Exchange, Format, fixture_of, import_into, share_link};
+use super::class::JsSandbox;
+use super::convert::{required, to_js};
+use super::runtime::promise;
+use crate::interchange::{self, Format, fixture_of, share_link};
 use crate::sandbox::SandboxError;
 use crate::store::{EventStore, ReadAll, VersionRange};
 
@@ -20,35 +19,6 @@ struct FixtureOptions {
     aggregate_id: String,
     from: u64,
     to: u64,
-}
-
-/// Imports a file's (or link's) events into a store before a sandbox opens over it. A store
-/// that already has events is refused when the import was asked for (`required`), and left as
-/// it is for a share link opened again. If writing fails part-way, the store is deleted: an
-/// import happens whole or not at all.
-pub(super) async fn import_before_open(
-    store: &BrowserStore,
-    (storage, name): (Backend, &str),
-    domain: &Rc<Domain>,
-    exchange: &Exchange,
-    required: bool,
-) -> Result<(), SandboxError> {
-    let held = store.head_position().await?;
-    if !required && held > 0 {
-        return Ok(());
-    }
-    let domain = Rc::clone(domain);
-    let was_empty = held == 0;
-    let scratch = BrowserStore::Memory(crate::store::MemoryStore::new());
-    let now = js_sys::Date::now() as i64;
-    if let Err(error) = import_into(store, scratch, domain, exchange, now).await {
-        if was_empty && store.head_position().await? > 0 {
-            store.close();
-            store::destroy(storage, name).await?;
-        }
-        return Err(error.into());
-    }
-    Ok(())
 }
 
 #[wasm_bindgen(js_class = Sandbox)]
@@ -104,6 +74,13 @@ impl JsSandbox {
     ) -> Result<Option<String>, JsValue> {
         let format: Format = required(format, "format")?;
         Ok(interchange::scenario_named(format, text.as_bytes()))
+    }
+
+    /// The format a file is in, from its first characters: `"ndjson"` (its first line is the
+    /// sandbox's header), `"cloudEvents"` (an array, or one CloudEvent), else `"kurrent"`.
+    #[wasm_bindgen(js_name = fileFormat, unchecked_return_type = "\"ndjson\" | \"kurrent\" | \"cloudEvents\"")]
+    pub fn file_format(text: &str) -> Result<JsValue, JsValue> {
+        Ok(to_js(&interchange::sniff_format(text.as_bytes()))?)
     }
 
     /// The share link data (what follows `#share=`) for the scenario and the whole log, or

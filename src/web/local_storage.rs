@@ -278,7 +278,7 @@ impl SegmentIo for LocalSegments {
     }
 
     async fn pause(&self) {
-        super::store::sleep(20.0).await;
+        super::runtime::sleep(20.0).await;
     }
 
     async fn read_scenario(&self) -> Result<Option<String>, StoreError> {

@@ -1,80 +1,76 @@
-//! How news of new events travels, one way: the store's log → one pump → each subscriber, the
-//! read model's projector, and other tabs.
+//! How news of new events travels, one way: the store's log → the core's pump → each JS
+//! subscriber, the read model's follower, and other tabs.
 //!
-//! Every subscriber has its own watermark (the last position it was handed). The pump reads the
-//! log after the lowest watermark, in position order, and hands each subscriber what lies after
-//! its own, tagged `local` (appended in this tab) or `remote` (read from storage), so each
-//! position reaches each subscriber exactly once, in order, however appends, catch-ups and
-//! other tabs' announcements interleave. Only one pump runs at a time; news arriving meanwhile
-//! makes it go round once more.
-//!
-//! Other tabs are told through a `BroadcastChannel` that the store moved; the message carries no
-//! events: the receiving tab reads what is new from storage, from its own head, so a missed
-//! message loses nothing.
+//! The bookkeeping (who was handed what, each position once and in order) is the core's
+//! (`subscription`); here it meets JS: subscribers are JS callbacks, the pump runs in
+//! `spawn_local`, one at a time, and other tabs are told through a `BroadcastChannel` that the
+//! store moved. The message carries no events: the receiving tab reads what is new from storage,
+//! from its own head, so a missed message loses nothing.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{BroadcastChannel, MessageEvent};
 
+use super::browser_segments::BrowserStore;
 use super::convert::to_js;
-use super::store::BrowserStore;
 use crate::event::StoredEvent;
-#[cfg(feature = "read-model")]
-use crate::read_side::Projected;
-use crate::sandbox::Sandbox;
-use crate::sandbox::SandboxError;
-use crate::store::{EventStore, Origin};
-
-/// Events read per round of the pump: a catch-up subscription over a long log is handed over in
-/// pieces.
-const ROUND: usize = 10_000;
+use crate::sandbox::{Sandbox, SandboxError};
+use crate::store::Origin;
+use crate::subscription::{Moved, NewsPump, Serial, Sink, SubscriberId, Subscribers};
 
 /// The channel's `onmessage` handler, kept alive while listening.
 type MessageHandler = Closure<dyn FnMut(MessageEvent)>;
 
-struct Subscriber {
-    id: u32,
-    callback: js_sys::Function,
-    /// The last position handed to it.
-    delivered: u64,
+/// A JS subscriber: a callback taking `{ events, source }`.
+#[derive(Clone)]
+pub struct JsSink(js_sys::Function);
+
+impl JsSink {
+    fn call(&self, notice: &js_sys::Object) {
+        // One subscriber throwing must not keep the others from hearing.
+        let _ = self.0.call1(&JsValue::NULL, notice);
+    }
 }
 
-/// Subscribers, the pump that feeds them, and the channel to other tabs.
-pub struct News {
+impl Sink for JsSink {
+    fn deliver(&self, events: &[&StoredEvent], origin: Origin) {
+        let source = match origin {
+            Origin::Local => "local",
+            Origin::Remote => "remote",
+        };
+        self.call(&notice(&to_js(events).unwrap_or(JsValue::NULL), source));
+    }
+}
+
+/// A sandbox's news: its subscribers, the pump that feeds them, and the channel to other tabs.
+pub struct Newsroom {
     sandbox: Rc<Sandbox<BrowserStore>>,
     channel: Option<BroadcastChannel>,
     on_message: RefCell<Option<MessageHandler>>,
-    subscribers: RefCell<Vec<Subscriber>>,
-    next_id: Cell<u32>,
-    /// The head the pump last saw: events after it are news to the projector and other tabs.
-    seen: Cell<u64>,
-    pumping: Cell<bool>,
-    again: Cell<bool>,
-    catching_up: Cell<bool>,
-    catch_up_again: Cell<bool>,
-    /// Called when the log moved: the read model's projector follows.
+    subscribers: Subscribers<JsSink>,
+    pump: NewsPump,
+    pumping: Serial,
+    catching_up: Serial,
+    /// Called when the log moved: the read model's follower follows.
     on_moved: RefCell<Option<Box<dyn Fn()>>>,
 }
 
-impl News {
-    /// News of a sandbox's store; `channel` names the `BroadcastChannel` shared with other tabs
-    /// (none for a store only this sandbox sees). `head` is where the log is now: subscribers
-    /// hear of what comes after it.
+impl Newsroom {
+    /// The news of a sandbox's store; `channel` names the `BroadcastChannel` shared with other
+    /// tabs (none for a store only this sandbox sees). `head` is where the log is now:
+    /// subscribers hear of what comes after it.
     pub fn new(sandbox: Rc<Sandbox<BrowserStore>>, channel: Option<&str>, head: u64) -> Rc<Self> {
-        let news = Rc::new(News {
+        let news = Rc::new(Newsroom {
             sandbox,
             channel: channel.and_then(|name| BroadcastChannel::new(name).ok()),
             on_message: RefCell::new(None),
-            subscribers: RefCell::new(Vec::new()),
-            next_id: Cell::new(1),
-            seen: Cell::new(head),
-            pumping: Cell::new(false),
-            again: Cell::new(false),
-            catching_up: Cell::new(false),
-            catch_up_again: Cell::new(false),
+            subscribers: Subscribers::default(),
+            pump: NewsPump::new(head),
+            pumping: Serial::default(),
+            catching_up: Serial::default(),
             on_moved: RefCell::new(None),
         });
         if let Some(channel) = &news.channel {
@@ -90,191 +86,103 @@ impl News {
         news
     }
 
+    /// Calls `moved` whenever the log moves (after the pump saw new events): the read model's
+    /// follower, which the lean module does not have.
     #[cfg(feature = "read-model")]
-    /// Calls `moved` whenever the log moves (after the pump saw new events).
     pub fn on_moved(&self, moved: impl Fn() + 'static) {
         *self.on_moved.borrow_mut() = Some(Box::new(moved));
     }
 
-    /// Adds a subscriber that is handed every event after `after`; returns its id.
-    pub fn subscribe(self: &Rc<Self>, callback: js_sys::Function, after: Option<u64>) -> u32 {
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
-        let delivered = after.unwrap_or(self.seen.get());
-        self.subscribers.borrow_mut().push(Subscriber {
-            id,
-            callback,
-            delivered,
-        });
+    /// Adds a subscriber that is handed every event after `after` (default: what the pump has
+    /// seen); returns its id.
+    pub fn subscribe(
+        self: &Rc<Self>,
+        callback: js_sys::Function,
+        after: Option<u64>,
+    ) -> SubscriberId {
+        let after = after.unwrap_or(self.pump.seen());
+        let id = self.subscribers.subscribe(JsSink(callback), after);
         self.pump();
         id
     }
 
     /// Removes a subscriber.
-    pub fn unsubscribe(&self, id: u32) {
-        self.subscribers.borrow_mut().retain(|s| s.id != id);
+    pub fn unsubscribe(&self, id: SubscriberId) {
+        self.subscribers.unsubscribe(id);
     }
 
     /// Reads what other tabs appended (one catch-up at a time, however many announcements
     /// arrive), then pumps.
     pub fn catch_up(self: &Rc<Self>) {
-        if self.catching_up.replace(true) {
-            self.catch_up_again.set(true);
+        if !self.catching_up.request() {
             return;
         }
         let news = Rc::clone(self);
         spawn_local(async move {
             loop {
                 if let Err(error) = news.sandbox.write().refresh().await {
-                    news.deliver_error(error.into());
+                    news.tell_error(SandboxError::from(error).into());
                 }
                 news.pump();
-                if !news.catch_up_again.replace(false) {
+                if !news.catching_up.finished() {
                     break;
                 }
             }
-            news.catching_up.set(false);
         });
     }
 
-    /// Hands every subscriber the events after its watermark, tells the projector and other
+    /// Hands every subscriber the events after its watermark, tells the follower and other
     /// tabs that the log moved. Call it after anything that may have moved the log: an append
     /// (even a failed one may have read other tabs' events on the way) or a catch-up.
     pub fn pump(self: &Rc<Self>) {
-        if self.pumping.replace(true) {
-            self.again.set(true);
+        if !self.pumping.request() {
             return;
         }
         let news = Rc::downgrade(self);
         spawn_local(async move {
             loop {
                 let Some(this) = news.upgrade() else { return };
-                if let Err(error) = this.pump_round().await {
-                    this.deliver_error(error.into());
+                let run = this
+                    .pump
+                    .run(this.sandbox.store(), &this.subscribers, |moved| {
+                        this.moved(moved)
+                    })
+                    .await;
+                if let Err(error) = run {
+                    this.tell_error(SandboxError::from(error).into());
                 }
-                if !this.again.replace(false) {
-                    this.pumping.set(false);
+                if !this.pumping.finished() {
                     return;
                 }
             }
         });
     }
 
-    /// One pass of the pump, round after round until every subscriber is at the head.
-    async fn pump_round(&self) -> Result<(), SandboxError> {
-        let store = self.sandbox.store();
-        loop {
-            let head = store.head_position().await?;
-            let seen = self.seen.get();
-            let lowest = self
-                .subscribers
-                .borrow()
-                .iter()
-                .map(|s| s.delivered)
-                .min()
-                .unwrap_or(head)
-                .min(seen);
-            if lowest >= head {
-                return Ok(());
-            }
-            let news = store.read_news(lowest, ROUND).await?;
-            let Some(last) = news.last().map(|n| n.event.position) else {
-                return Ok(());
-            };
-            if last > seen {
-                self.seen.set(last);
-                let ours = news
-                    .iter()
-                    .any(|n| n.event.position > seen && n.origin == Origin::Local);
-                if ours {
-                    self.announce(last);
-                }
-                if let Some(moved) = self.on_moved.borrow().as_ref() {
-                    moved();
-                }
-            }
-            self.hand_out(&news);
+    fn moved(&self, moved: Moved) {
+        if moved.ours
+            && let Some(channel) = &self.channel
+        {
+            let _ = channel.post_message(&JsValue::from_f64(moved.head as f64));
+        }
+        if let Some(follow) = self.on_moved.borrow().as_ref() {
+            follow();
         }
     }
 
-    /// Hands each subscriber the news after its watermark, one notice per run of one origin.
-    fn hand_out(&self, news: &[crate::store::News]) {
-        // The list is copied: a subscriber may subscribe or unsubscribe from its callback.
-        let subscribers: Vec<(u32, u64, js_sys::Function)> = self
-            .subscribers
-            .borrow()
-            .iter()
-            .map(|s| (s.id, s.delivered, s.callback.clone()))
-            .collect();
-        for (id, delivered, callback) in subscribers {
-            let fresh: Vec<&crate::store::News> = news
-                .iter()
-                .filter(|n| n.event.position > delivered)
-                .collect();
-            let Some(last) = fresh.last().map(|n| n.event.position) else {
-                continue;
-            };
-            // Moved first: a callback that pumps again must not be handed the same events.
-            if let Some(s) = self
-                .subscribers
-                .borrow_mut()
-                .iter_mut()
-                .find(|s| s.id == id)
-            {
-                s.delivered = last;
-            }
-            for run in fresh.chunk_by(|a, b| a.origin == b.origin) {
-                let events: Vec<&StoredEvent> = run.iter().map(|n| &n.event).collect();
-                let source = match run[0].origin {
-                    Origin::Local => "local",
-                    Origin::Remote => "remote",
-                };
-                let notice = notice(&to_js(&events).unwrap_or(JsValue::NULL), source);
-                // One subscriber throwing must not keep the others from hearing.
-                let _ = callback.call1(&JsValue::NULL, &notice);
-            }
+    /// Tells every subscriber something that is not events: `{ events: [], source, ...fields }`.
+    pub fn tell(&self, source: &str, fields: &[(&str, JsValue)]) {
+        let notice = notice(&js_sys::Array::new().into(), source);
+        for (name, value) in fields {
+            let _ = js_sys::Reflect::set(&notice, &(*name).into(), value);
         }
-    }
-
-    /// Tells other tabs that the store moved to `head`.
-    fn announce(&self, head: u64) {
-        if let Some(channel) = &self.channel {
-            let _ = channel.post_message(&JsValue::from_f64(head as f64));
+        for sink in self.subscribers.sinks() {
+            sink.call(&notice);
         }
-    }
-
-    /// Tells subscribers that the read model moved, as `{ source: "projection", projected }`.
-    #[cfg(feature = "read-model")]
-    pub fn read_model_moved(&self, projected: &Projected) {
-        if projected.applied == 0 && projected.stopped.is_empty() {
-            return;
-        }
-        let notice = notice(&js_sys::Array::new().into(), "projection");
-        let _ = js_sys::Reflect::set(
-            &notice,
-            &"projected".into(),
-            &to_js(projected).unwrap_or(JsValue::NULL),
-        );
-        self.call_all(&notice);
     }
 
     /// Tells subscribers that reading or projecting failed, as `{ events: [], source, error }`.
-    pub fn deliver_error(&self, error: JsValue) {
-        let notice = notice(&js_sys::Array::new().into(), "remote");
-        let _ = js_sys::Reflect::set(&notice, &"error".into(), &error);
-        self.call_all(&notice);
-    }
-
-    fn call_all(&self, notice: &js_sys::Object) {
-        let callbacks: Vec<js_sys::Function> = self
-            .subscribers
-            .borrow()
-            .iter()
-            .map(|s| s.callback.clone())
-            .collect();
-        for callback in callbacks {
-            let _ = callback.call1(&JsValue::NULL, notice);
-        }
+    pub fn tell_error(&self, error: JsValue) {
+        self.tell("remote", &[("error", error)]);
     }
 
     /// Stops listening to other tabs and drops the subscribers.
@@ -284,7 +192,7 @@ impl News {
             channel.close();
         }
         self.on_message.borrow_mut().take();
-        self.subscribers.borrow_mut().clear();
+        self.subscribers.clear();
         self.on_moved.borrow_mut().take();
     }
 

@@ -3,9 +3,10 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::class::{JsSandbox, promise};
+use super::class::JsSandbox;
 use super::convert::required;
 use super::dto::StoreRef;
+use super::runtime::promise;
 use super::store;
 use crate::sandbox::SandboxError;
 
@@ -34,7 +35,7 @@ impl JsSandbox {
         let store: Result<StoreRef, _> = required(store, "store");
         promise(async move {
             let store = store?;
-            Ok(store::export_raw(store.storage, &store.name, store.after).await?)
+            Ok(store::export(store.storage, &store.name, store.after).await?)
         })
     }
 

@@ -7,10 +7,11 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use super::class::{JsSandbox, promise, scenario_from};
-use super::convert::{from_json, required, to_js};
+use super::class::JsSandbox;
+use super::convert::{from_json, required, scenario_from, to_js};
+use super::runtime::{now, promise};
 use crate::diff::changes;
-use crate::event::{EventId, Timestamp};
+use crate::event::EventId;
 use crate::sandbox::SandboxError;
 use crate::sandbox::check_scenario;
 use crate::store::ReadAll;
@@ -24,10 +25,6 @@ struct GenerateOptions {
     /// The seed number: the same seed over the same log gives the same commands.
     #[serde(default)]
     seed: u64,
-}
-
-fn now() -> Timestamp {
-    js_sys::Date::now() as Timestamp
 }
 
 #[wasm_bindgen(js_class = Sandbox)]

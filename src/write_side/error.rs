@@ -1,5 +1,5 @@
 //! The write side's error: the rules refused or failed (the domain's), the store did, or the
-//! scenario's seed cannot be planned.
+//! scenario is not valid (it does not compile, or its seed cannot be planned).
 
 use serde::Serialize;
 
@@ -22,7 +22,7 @@ pub enum WriteSideError {
     /// The store refused or failed (conflict, idempotency, storage).
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The scenario's seed cannot be planned (opening a store to seed it).
+    /// The scenario is not valid, or its seed cannot be planned.
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
 }

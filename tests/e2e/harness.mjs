@@ -133,3 +133,13 @@ export async function clickAndWait(page, button, status, kind) {
   await page.waitForSelector(`${status}[data-kind${kind ? `="${kind}"` : ""}]`, { timeout: 60_000 });
   return page.textContent(status);
 }
+
+/** Deposits `amount` into the selected account through the command form; waits until stored. */
+export async function deposit(page, amount) {
+  await page.selectOption("#command-form [name=command]", "Deposit");
+  await page.fill("#command-form [name=payload]", JSON.stringify({ amount }));
+  await clickAndWait(page, "#command-form button", "#command-result", "ok");
+}
+
+/** The selected account's balance, as the state panel shows it. */
+export const balance = async (page) => JSON.parse(await page.textContent("#state")).balance;

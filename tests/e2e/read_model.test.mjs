@@ -2,7 +2,7 @@
 // SQL, a runaway query, pause and catch-up, a crash and restart, rebuild, what-if, and reload.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { openBrowser, openPage, pageUrl, runQuery, waitForLog } from "./harness.mjs";
+import { deposit, openBrowser, openPage, pageUrl, runQuery, waitForLog } from "./harness.mjs";
 
 let browser;
 before(async () => {
@@ -13,14 +13,6 @@ after(async () => {
 });
 
 const BALANCES = "SELECT account, balance FROM balances WHERE balance > 50";
-
-async function deposit(page, amount) {
-  await page.selectOption("#command-form [name=command]", "Deposit");
-  await page.fill("#command-form [name=payload]", JSON.stringify({ amount }));
-  await page.evaluate(() => document.querySelector("#command-result").removeAttribute("data-kind"));
-  await page.click("#command-form button");
-  await page.waitForSelector("#command-result[data-kind=ok]");
-}
 
 /** The projections table as { name: [checkpoint text, state] }. */
 async function projections(page) {

@@ -6,26 +6,10 @@
 import { mkdir, stat } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { PANELS as CATALOG } from "../../www/panels/catalog.js";
 import { freshName, openBrowser, pageUrl, waitForLog } from "./harness.mjs";
 
-const PANELS = [
-  "timeline-panel",
-  "log-panel",
-  "state-panel",
-  "command-panel",
-  "append-panel",
-  "read-model-panel",
-  "query-panel",
-  "what-if-panel",
-  "snapshots-panel",
-  "storage-panel",
-  "crud-panel",
-  "conflict-panel",
-  "idempotency-panel",
-  "schema-panel",
-  "rules-panel",
-  "exchange-panel",
-];
+const PANELS = CATALOG.map((p) => p.section);
 
 let browser;
 before(async () => {

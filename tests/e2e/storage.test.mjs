@@ -3,7 +3,7 @@
 // page's recovery from a record that does not decode.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { eventRows, freshName, openBrowser, openPage, pageUrl, waitForLog } from "./harness.mjs";
+import { balance, deposit, eventRows, freshName, openBrowser, openPage, pageUrl, waitForLog } from "./harness.mjs";
 
 let browser;
 before(async () => {
@@ -12,15 +12,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-async function deposit(page, amount) {
-  await page.selectOption("#command-form [name=command]", "Deposit");
-  await page.fill("#command-form [name=payload]", JSON.stringify({ amount }));
-  await page.click("#command-form button");
-  await page.waitForSelector("#command-result[data-kind=ok]");
-}
-
-const balance = async (page) => JSON.parse(await page.textContent("#state")).balance;
 
 for (const storage of ["indexeddb", "localstorage"]) {
   test(`${storage}: everything appended is there after a reload and a browser restart`, async () => {

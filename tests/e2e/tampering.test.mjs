@@ -4,7 +4,7 @@
 // far the log is intact and can keep that part.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { eventRows, freshName, openBrowser, openPage, pageUrl, waitForLog } from "./harness.mjs";
+import { balance, deposit, eventRows, freshName, openBrowser, openPage, pageUrl, waitForLog } from "./harness.mjs";
 
 let browser;
 before(async () => {
@@ -13,16 +13,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-async function deposit(page, amount) {
-  await page.selectOption("#command-form [name=command]", "Deposit");
-  await page.fill("#command-form [name=payload]", JSON.stringify({ amount }));
-  await page.evaluate(() => document.querySelector("#command-result").removeAttribute("data-kind"));
-  await page.click("#command-form button");
-  await page.waitForSelector("#command-result[data-kind=ok]");
-}
-
-const balance = async (page) => JSON.parse(await page.textContent("#state")).balance;
 
 /** Runs a raw IndexedDB transaction on a store's database: `edit(objectStore)` in `storeName`. */
 function editIndexedDb(page, name, storeName, edit) {

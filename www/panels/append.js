@@ -2,7 +2,7 @@
 // optimistic concurrency. The rules must still be able to apply it.
 import { el, fillSelect, showResult } from "../view.js";
 import { Panel } from "./panel.js";
-import { followSelection, holdWhileReadOnly, parseExpected, parseJson, RETRY, showError } from "./forms.js";
+import { aggregateForm, attachAggregateForm, parseExpected, parseJson, RETRY, showError, wireAggregateForm } from "./forms.js";
 
 class AppendPanel extends Panel {
   template() {
@@ -11,34 +11,29 @@ class AppendPanel extends Panel {
         "section",
         { id: "append-panel", "aria-labelledby": "append-title" },
         el("h2", { id: "append-title" }, "Append a raw event"),
-        el(
-          "form",
-          { id: "append-form" },
-          el("label", {}, "Aggregate id ", el("input", { name: "aggregateId", required: "" })),
-          el("label", {}, "Event type ", el("select", { name: "type" })),
-          el("p", { name: "help", class: "muted" }),
-          el("label", {}, "Data (JSON) ", el("textarea", { name: "data", rows: 3 }, "{}")),
-          el("label", {}, "Expected version (any, noStream, exists or a number) ", el("input", { name: "expected", placeholder: "any" })),
-          el("button", { type: "submit" }, "Append"),
-        ),
+        aggregateForm("append-form", {
+          choice: ["type", "Event type"],
+          fields: [
+            el("label", {}, "Data (JSON) ", el("textarea", { name: "data", rows: 3 }, "{}")),
+            el("label", {}, "Expected version (any, noStream, exists or a number) ", el("input", { name: "expected", placeholder: "any" })),
+          ],
+          submit: "Append",
+        }),
         el("p", { id: "append-result", class: "result", role: "status", "data-testid": "append-result" }),
       ),
     ];
   }
 
   ready() {
-    const form = this.$("#append-form");
-    form.aggregateId.addEventListener("input", () => this.#fillTypes());
-    form.type.addEventListener("change", () => this.#showShape());
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.#append();
+    wireAggregateForm(this.$("#append-form"), "type", {
+      refill: () => this.#fillTypes(),
+      explain: () => this.#showShape(),
+      run: () => this.#append(),
     });
   }
 
   attach() {
-    followSelection(this, this.$("#append-form").aggregateId, () => this.#fillTypes());
-    holdWhileReadOnly(this, this.$("#append-form"));
+    attachAggregateForm(this, this.$("#append-form"), () => this.#fillTypes());
   }
 
   #fillTypes() {

@@ -2,7 +2,7 @@
 // appended, or the command is refused with the rule's message.
 import { el, fillSelect, showResult } from "../view.js";
 import { Panel } from "./panel.js";
-import { followSelection, holdWhileReadOnly, parseJson, RETRY, showError } from "./forms.js";
+import { aggregateForm, attachAggregateForm, parseJson, RETRY, showError, wireAggregateForm } from "./forms.js";
 
 class CommandPanel extends Panel {
   template() {
@@ -11,33 +11,26 @@ class CommandPanel extends Panel {
         "section",
         { id: "command-panel", "aria-labelledby": "command-title" },
         el("h2", { id: "command-title" }, "Execute a command"),
-        el(
-          "form",
-          { id: "command-form" },
-          el("label", {}, "Aggregate id ", el("input", { name: "aggregateId", required: "" })),
-          el("label", {}, "Command ", el("select", { name: "command" })),
-          el("p", { name: "help", class: "muted" }),
-          el("label", {}, "Payload (JSON) ", el("textarea", { name: "payload", rows: 3 })),
-          el("button", { type: "submit" }, "Execute"),
-        ),
+        aggregateForm("command-form", {
+          choice: ["command", "Command"],
+          fields: el("label", {}, "Payload (JSON) ", el("textarea", { name: "payload", rows: 3 })),
+          submit: "Execute",
+        }),
         el("p", { id: "command-result", class: "result", role: "status", "data-testid": "command-result" }),
       ),
     ];
   }
 
   ready() {
-    const form = this.$("#command-form");
-    form.aggregateId.addEventListener("input", () => this.#fillCommands());
-    form.command.addEventListener("change", () => this.#fillExample());
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.#execute();
+    wireAggregateForm(this.$("#command-form"), "command", {
+      refill: () => this.#fillCommands(),
+      explain: () => this.#fillExample(),
+      run: () => this.#execute(),
     });
   }
 
   attach() {
-    followSelection(this, this.$("#command-form").aggregateId, () => this.#fillCommands());
-    holdWhileReadOnly(this, this.$("#command-form"));
+    attachAggregateForm(this, this.$("#command-form"), () => this.#fillCommands());
   }
 
   #aggregateType() {

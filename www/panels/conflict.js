@@ -4,8 +4,8 @@
 // new version.
 import { compact, el, showResult } from "../view.js";
 import { Panel } from "./panel.js";
-import { fillLabCommand, holdWhileReadOnly, parseJson, showError } from "./forms.js";
-import { openSecondTab } from "./second-tab.js";
+import { fillLabCommand, parseJson, showError } from "./forms.js";
+import { attachLab, labForm, labSteps, wireLab } from "./two-tab-lab.js";
 
 class ConflictPanel extends Panel {
   /** What this tab loaded: { aggregateId, version, state }. */
@@ -22,48 +22,31 @@ class ConflictPanel extends Panel {
           { class: "muted" },
           "Optimistic concurrency: a writer appends with the version it decided on as the expected version. If another writer got there first, the store refuses, says both versions, and stores nothing; the writer loads again and decides again.",
         ),
-        el(
-          "ol",
-          { class: "lab-steps" },
-          el("li", {}, "Open this page in a second tab: ", el("button", { type: "button", class: "secondary", "data-action": "second-tab" }, "Open a second tab")),
-          el("li", {}, "In each tab, load the aggregate: both see the same version."),
-          el("li", {}, "In each tab, run the command at the version it loaded: one wins, the other is refused."),
-          el("li", {}, "In the refused tab, retry: it loads the new version and decides again."),
+        labSteps(
+          "In each tab, load the aggregate: both see the same version.",
+          "In each tab, run the command at the version it loaded: one wins, the other is refused.",
+          "In the refused tab, retry: it loads the new version and decides again.",
         ),
-        el(
-          "form",
-          { id: "conflict-lab", class: "row" },
-          el("button", { type: "button", "data-action": "load", "data-testid": "conflict-load" }, "1. Load"),
-          el("label", { class: "inline" }, "Command ", el("select", { name: "command" })),
-          el("label", { class: "inline" }, "Payload ", el("input", { name: "payload", size: 18 })),
-          el("button", { type: "submit", "data-testid": "conflict-run" }, "2. Run at the loaded version"),
-          el("button", { type: "button", class: "secondary", "data-action": "retry", "data-testid": "conflict-retry", hidden: "" }, "Retry: load again and run"),
-        ),
+        labForm("conflict-lab", {
+          first: ["load", "conflict-load", "1. Load"],
+          run: ["conflict-run", "2. Run at the loaded version"],
+          extra: el("button", { type: "button", class: "secondary", "data-action": "retry", "data-testid": "conflict-retry", hidden: "" }, "Retry: load again and run"),
+        }),
         el("p", { id: "conflict-result", class: "result", role: "status", "data-testid": "conflict-result" }),
       ),
     ];
   }
 
   ready() {
-    this.$('[data-action="second-tab"]').addEventListener("click", () => openSecondTab(this.session, "conflict-panel"));
     this.$('[data-action="load"]').addEventListener("click", () => this.#load());
     this.$('[data-action="retry"]').addEventListener("click", async () => {
       if (await this.#load()) await this.#run();
     });
-    const lab = this.$("#conflict-lab");
-    lab.command.addEventListener("change", () => fillLabCommand(this.session, lab, { commands: false }));
-    lab.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.#run();
-    });
+    wireLab(this, this.$("#conflict-lab"), { section: "conflict-panel", run: () => this.#run() });
   }
 
   attach() {
-    holdWhileReadOnly(this, this.$("#conflict-lab"));
-    this.on("opened", () => {
-      this.#loaded = undefined;
-      showResult(this.$("#conflict-result"), "", "");
-    });
+    attachLab(this, this.$("#conflict-lab"), this.$("#conflict-result"), () => (this.#loaded = undefined));
     this.follow(["selection"], () => fillLabCommand(this.session, this.$("#conflict-lab")));
   }
 

@@ -4,8 +4,8 @@
 // refuses the second append (see the conflict lab).
 import { compact, el, fill, formatTime, showResult } from "../view.js";
 import { Panel } from "./panel.js";
-import { fillLabCommand, holdWhileReadOnly, parseJson, showError } from "./forms.js";
-import { openSecondTab } from "./second-tab.js";
+import { fillLabCommand, parseJson, showError } from "./forms.js";
+import { attachLab, labForm, labSteps, wireLab } from "./two-tab-lab.js";
 
 class CrudPanel extends Panel {
   /** The row as this tab read it in the lab: { aggregateId, row, writes, at }. */
@@ -35,21 +35,11 @@ class CrudPanel extends Panel {
           el("div", {}, el("h3", { id: "crud-log-title" }, "The log"), el("ol", { id: "crud-log", class: "trace", "data-testid": "crud-log" })),
         ),
         el("h3", {}, "Lab: a lost update, in two tabs"),
-        el(
-          "ol",
-          { class: "lab-steps" },
-          el("li", {}, "Open this page in a second tab: ", el("button", { type: "button", class: "secondary", "data-action": "second-tab" }, "Open a second tab")),
-          el("li", {}, "In each tab, read the row (both see the same value)."),
-          el("li", {}, "In each tab, run the command on the row it read and save it. CRUD overwrites: the second save erases the first."),
+        labSteps(
+          "In each tab, read the row (both see the same value).",
+          "In each tab, run the command on the row it read and save it. CRUD overwrites: the second save erases the first.",
         ),
-        el(
-          "form",
-          { id: "crud-lab", class: "row" },
-          el("button", { type: "button", "data-action": "read", "data-testid": "crud-read" }, "1. Read the row"),
-          el("label", { class: "inline" }, "Command ", el("select", { name: "command" })),
-          el("label", { class: "inline" }, "Payload ", el("input", { name: "payload", size: 18 })),
-          el("button", { type: "submit", "data-testid": "crud-save" }, "2. Run it on what I read and save"),
-        ),
+        labForm("crud-lab", { first: ["read", "crud-read", "1. Read the row"], run: ["crud-save", "2. Run it on what I read and save"] }),
         el("p", { id: "crud-lab-result", class: "result", role: "status", "data-testid": "crud-lab-result" }),
         el("p", {}, el("button", { type: "button", class: "secondary", "data-action": "reset" }, "Copy the log's current states into the CRUD table again")),
       ),
@@ -57,7 +47,6 @@ class CrudPanel extends Panel {
   }
 
   ready() {
-    this.$('[data-action="second-tab"]').addEventListener("click", () => openSecondTab(this.session, "crud-panel"));
     this.$('[data-action="read"]').addEventListener("click", () => this.#readRow());
     this.$('[data-action="reset"]').addEventListener("click", async () => {
       await this.session.sandbox.crudReset();
@@ -65,20 +54,11 @@ class CrudPanel extends Panel {
       showResult(this.$("#crud-lab-result"), "ok", "The CRUD table holds the log's current states again.");
       this.render();
     });
-    const lab = this.$("#crud-lab");
-    lab.command.addEventListener("change", () => fillLabCommand(this.session, lab, { commands: false }));
-    lab.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.#save();
-    });
+    wireLab(this, this.$("#crud-lab"), { section: "crud-panel", run: () => this.#save() });
   }
 
   attach() {
-    holdWhileReadOnly(this, this.$("#crud-lab"));
-    this.on("opened", () => {
-      this.#read = undefined;
-      showResult(this.$("#crud-lab-result"), "", "");
-    });
+    attachLab(this, this.$("#crud-lab"), this.$("#crud-lab-result"), () => (this.#read = undefined));
     this.follow(["selection"], () => this.render());
     // The other tab writes the row in localStorage: show its writes when this tab is looked at.
     window.addEventListener("storage", (event) => {

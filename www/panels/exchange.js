@@ -11,15 +11,6 @@ const FORMATS = [
   ["cloudEvents", "CloudEvents (JSON batch)", "cloudevents.json"],
 ];
 
-/** The format a file is in, from its first characters (the choice says otherwise if it can). */
-export function sniffFormat(text) {
-  const start = text.trimStart();
-  // A CloudEvents batch is an array; a single CloudEvent starts with its spec version.
-  if (start.startsWith("[") || start.startsWith('{"specversion"')) return "cloudEvents";
-  const firstLine = start.split("\n", 1)[0];
-  return firstLine.includes('"es-sandbox/events"') ? "ndjson" : "kurrent";
-}
-
 /** A short, stable name for a link's store: the same link opens the same store. */
 export function linkStoreName(data) {
   let hash = 0x811c9dc5;
@@ -131,8 +122,9 @@ class ExchangePanel extends Panel {
     fill(this.$("#import-problems"));
     const text = await file.text();
     const chosen = this.$("#import-format").value;
-    const format = chosen === "auto" ? sniffFormat(text) : chosen;
     const { Sandbox, store } = this.session;
+    // The module knows its formats (the choice says otherwise if it can).
+    const format = chosen === "auto" ? Sandbox.fileFormat(text) : chosen;
     const previous = { scenario: this.session.scenario, ...store };
     // A file that names a shipped scenario is imported under it; otherwise under the open one.
     const named = Sandbox.fileScenario(format, text);

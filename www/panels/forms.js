@@ -60,6 +60,43 @@ export function holdWhileReadOnly(panel, form, { past = true } = {}) {
 }
 
 /**
+ * The form of a panel that acts on an aggregate (a command, a raw append): its aggregate id, the
+ * choice of what to run (`choice`: the select's name and label), a help line, `fields`, and the
+ * submit button's text.
+ */
+export function aggregateForm(id, { choice: [name, label], fields, submit }) {
+  return el(
+    "form",
+    { id },
+    el("label", {}, "Aggregate id ", el("input", { name: "aggregateId", required: "" })),
+    el("label", {}, `${label} `, el("select", { name })),
+    el("p", { name: "help", class: "muted" }),
+    fields,
+    el("button", { type: "submit" }, submit),
+  );
+}
+
+/**
+ * Wires such a form once built: a typed aggregate id refills the choice (`refill`), a new choice
+ * its help (`explain`), submitting runs `run`.
+ */
+export function wireAggregateForm(form, choice, { refill, explain, run }) {
+  form.aggregateId.addEventListener("input", refill);
+  form[choice].addEventListener("change", explain);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    run();
+  });
+}
+
+/** Attaches such a form to its panel's session: the aggregate id follows the selection, and
+ * the form is held while commands cannot run. */
+export function attachAggregateForm(panel, form, refill) {
+  followSelection(panel, form.aggregateId, refill);
+  holdWhileReadOnly(panel, form);
+}
+
+/**
  * Reads an expected version as typed: empty or "any", "noStream", "exists", or a version in
  * digits only (no "1e3", no "0x10").
  */

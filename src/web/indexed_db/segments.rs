@@ -332,7 +332,7 @@ impl SegmentIo for IdbSegments {
     }
 
     async fn pause(&self) {
-        crate::web::store::sleep(20.0).await;
+        crate::web::runtime::sleep(20.0).await;
     }
 
     async fn read_scenario(&self) -> Result<Option<String>, StoreError> {

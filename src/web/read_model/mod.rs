@@ -1,19 +1,49 @@
-//! The read side of the `Sandbox` class: projections and their lifecycle, the query box, and
-//! copies of the read model for a worker. Lags ("behind the log") are computed here, so the
-//! page only shows them.
+//! The read side of the `Sandbox` class (only in the whole module: the `read-model` feature):
+//! projections and their lifecycle, the query box, and copies of the read model for a worker;
+//! their shapes (`dto`), and the read model following the log on the page's timers
+//! (`projecting`). Lags ("behind the log") are computed here, so the page only shows them.
+
+mod dto;
+pub mod projecting;
 
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::class::{JsSandbox, clock_ms, promise};
-use super::convert::{from_json, options};
-use super::dto::{ProjectionLag, QueryAnswer, QueryOptions, ReadModelInfo, Source};
+use super::class::JsSandbox;
+use super::convert::{from_json, options, to_js};
+use super::runtime::promise;
 use crate::read_side::{Projected, ProjectionStatus, ProjectorState};
 use crate::sandbox::SandboxError;
 use crate::scenario::ProjectionSpec;
 use crate::store::EventStore;
+use dto::{ProjectionLag, QueryAnswer, QueryOptions, ReadModelInfo, Source};
+use projecting::clock_ms;
+
+/// Runs one read-only SQL statement on a copy of a read model (`Sandbox.readModelCopy`), wherever
+/// the module is loaded, a worker included: `{ maxRows? (200), timeLimitMs? (2000) }`.
+#[wasm_bindgen(js_name = queryCopy, unchecked_return_type = "QueryAnswer")]
+pub fn query_copy(
+    database: &[u8],
+    sql: &str,
+    #[wasm_bindgen(unchecked_param_type = "QueryOptions | undefined")] query_options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let query_options: QueryOptions = options(query_options, "query options")?;
+    let started = clock_ms();
+    let result = crate::read_side::query_copy(database, sql, &query_options.limits(clock_ms))
+        .map_err(SandboxError::from)?;
+    let answer = QueryAnswer {
+        ms: clock_ms() - started,
+        what_if: false,
+        as_of: None,
+        // The copy knows its tables, not the log's head: `Sandbox.sources` says how far the
+        // projections it read are behind.
+        sources: Vec::new(),
+        result,
+    };
+    Ok(to_js(&answer)?)
+}
 
 /// How far a projection is behind the log's head.
 fn source(status: ProjectionStatus, head: u64) -> Source {
@@ -31,7 +61,7 @@ impl JsSandbox {
     /// generation.
     #[wasm_bindgen(unchecked_return_type = "Promise<ReadModelInfo>")]
     pub fn projections(&self) -> js_sys::Promise {
-        let (sandbox, projecting) = (Rc::clone(&self.inner), Rc::clone(&self.projecting));
+        let sandbox = Rc::clone(&self.inner);
         promise(self.guarded(async move {
             let head = sandbox.store().head_position().await?;
             let read = sandbox.read();
@@ -51,7 +81,7 @@ impl JsSandbox {
                 .unwrap_or(0);
             Ok(ReadModelInfo {
                 head,
-                delay_ms: projecting.delay_ms(),
+                delay_ms: sandbox.following().delay_ms(),
                 location: "in memory, rebuilt from the log when the sandbox opens",
                 generation: read.generation(),
                 behind,
@@ -82,7 +112,7 @@ impl JsSandbox {
     #[wasm_bindgen(js_name = setProjectionDelay)]
     pub fn set_projection_delay(&self, ms: f64) -> Result<(), JsValue> {
         self.guard()?;
-        Ok(self.projecting.set_delay_ms(ms)?)
+        Ok(self.inner.following().set_delay_ms(ms)?)
     }
 
     /// Pauses a projection: queries see its tables as they are while the log moves on.

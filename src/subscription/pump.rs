@@ -1,0 +1,72 @@
+//! The news pump: reads the log after the lowest subscriber watermark and hands out what is new,
+//! round after round until every subscriber is at the head; and says when the log moved past what
+//! it had seen, and whether this store appended any of it (other tabs are then told).
+
+use std::cell::Cell;
+
+use super::subscribers::{Sink, Subscribers};
+use crate::store::{EventStore, Origin, StoreError};
+
+/// Events read per round: a catch-up subscription over a long log is handed over in pieces.
+pub const ROUND: usize = 10_000;
+
+/// The log moved past what the pump had seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Moved {
+    /// The last position now seen.
+    pub head: u64,
+    /// Whether any of the new events were appended through this store (this tab).
+    pub ours: bool,
+}
+
+/// The pump of one store's news.
+#[derive(Debug)]
+pub struct NewsPump {
+    /// The head the pump last saw: events after it are news to the projector and other tabs.
+    seen: Cell<u64>,
+}
+
+impl NewsPump {
+    /// A pump over a log that is at `head` now: what comes after it is news.
+    pub fn new(head: u64) -> Self {
+        NewsPump {
+            seen: Cell::new(head),
+        }
+    }
+
+    /// The head the pump last saw.
+    pub fn seen(&self) -> u64 {
+        self.seen.get()
+    }
+
+    /// Hands every subscriber the events after its watermark, round after round until all are
+    /// at the head; calls `moved` once per round that read past what the pump had seen (before
+    /// handing that round out).
+    pub async fn run<S: EventStore, K: Sink + Clone>(
+        &self,
+        store: &S,
+        subscribers: &Subscribers<K>,
+        mut moved: impl FnMut(Moved),
+    ) -> Result<(), StoreError> {
+        loop {
+            let head = store.head_position().await?;
+            let seen = self.seen.get();
+            let lowest = subscribers.lowest().unwrap_or(head).min(seen);
+            if lowest >= head {
+                return Ok(());
+            }
+            let news = store.read_news(lowest, ROUND).await?;
+            let Some(last) = news.last().map(|n| n.event.position) else {
+                return Ok(());
+            };
+            if last > seen {
+                self.seen.set(last);
+                let ours = news
+                    .iter()
+                    .any(|n| n.event.position > seen && n.origin == Origin::Local);
+                moved(Moved { head: last, ours });
+            }
+            subscribers.hand_out(&news);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The read model following the log in the browser: the core's schedule (`Following`: the delay
+//! that makes eventual consistency visible, chunks that let the page breathe) on the page's
+//! clock and timers, started whenever the news says the log moved; each round is told to the
+//! subscribers.
+
+use std::rc::Rc;
+
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::spawn_local;
+
+use wasm_bindgen::JsCast;
+
+use crate::read_side::Projected;
+use crate::sandbox::Sandbox;
+use crate::sandbox::projecting::Timer;
+use crate::web::browser_segments::BrowserStore;
+use crate::web::convert::to_js;
+use crate::web::news::Newsroom;
+use crate::web::runtime::sleep;
+
+/// Milliseconds from the page's monotonic clock (`performance.now()` where there is one).
+pub fn clock_ms() -> f64 {
+    let global = js_sys::global();
+    js_sys::Reflect::get(&global, &"performance".into())
+        .ok()
+        .filter(|p| !p.is_undefined())
+        .and_then(|performance| {
+            let now = js_sys::Reflect::get(&performance, &"now".into()).ok()?;
+            now.dyn_into::<js_sys::Function>()
+                .ok()?
+                .call0(&performance)
+                .ok()?
+                .as_f64()
+        })
+        .unwrap_or_else(js_sys::Date::now)
+}
+
+/// The page's clock and `setTimeout`.
+struct PageTimer;
+
+impl Timer for PageTimer {
+    fn now_ms(&self) -> f64 {
+        clock_ms()
+    }
+
+    fn sleep(&self, ms: f64) -> impl std::future::Future<Output = ()> {
+        sleep(ms)
+    }
+}
+
+/// Catch-ups of a sandbox's read model, on the schedule the sandbox keeps
+/// ([`Sandbox::following`]).
+pub struct Projecting {
+    sandbox: Rc<Sandbox<BrowserStore>>,
+    news: Rc<Newsroom>,
+}
+
+impl Projecting {
+    /// Starts the read model following the log (on its own when `live`, or only when asked),
+    /// and builds it from the log now, in the background: it lives in memory.
+    pub fn start(sandbox: Rc<Sandbox<BrowserStore>>, news: Rc<Newsroom>, live: bool) -> Rc<Self> {
+        sandbox.following().set_live(live);
+        let projecting = Rc::new(Projecting {
+            sandbox,
+            news: Rc::clone(&news),
+        });
+        let follower = Rc::downgrade(&projecting);
+        news.on_moved(move || {
+            if let Some(projecting) = follower.upgrade() {
+                projecting.schedule();
+            }
+        });
+        projecting.schedule();
+        projecting
+    }
+
+    /// Catches the read model up, after the delay; one catch-up at a time, and one more if
+    /// asked for meanwhile.
+    pub fn schedule(self: &Rc<Self>) {
+        if !self.sandbox.following().request() {
+            return;
+        }
+        let this = Rc::clone(self);
+        spawn_local(async move {
+            let news = Rc::clone(&this.news);
+            this.sandbox
+                .following()
+                .run(&this.sandbox, &PageTimer, |round| match round {
+                    Ok(projected) => moved(&news, &projected),
+                    Err(error) => news.tell_error(error.into()),
+                })
+                .await;
+        });
+    }
+}
+
+/// Tells subscribers that the read model moved, as `{ source: "projection", projected }`.
+pub fn moved(news: &Newsroom, projected: &Projected) {
+    if projected.applied == 0 && projected.stopped.is_empty() {
+        return;
+    }
+    let projected = to_js(projected).unwrap_or(JsValue::NULL);
+    news.tell("projection", &[("projected", projected)]);
+}
