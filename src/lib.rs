@@ -13,6 +13,7 @@
 )]
 
 pub mod aggregate;
+pub mod consumers;
 pub mod crud;
 pub mod diff;
 pub mod domain;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod event;
 pub mod expected;
 pub mod interchange;
+pub mod random;
 pub mod read_error;
 #[cfg(feature = "read-model")]
 pub mod read_side;

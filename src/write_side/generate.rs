@@ -15,6 +15,7 @@ use crate::aggregate::{self, Placement};
 use crate::domain::{AggregateType, DomainError};
 use crate::event::{EventId, Metadata, ProposedEvent, Timestamp};
 use crate::expected::ExpectedVersion;
+use crate::random::Random;
 use crate::shape::{Shape, Simple};
 use crate::store::EventStore;
 
@@ -54,32 +55,6 @@ impl FreshIds {
             if !heads.contains_key(&id) && !pool.iter().any(|(existing, _)| *existing == id) {
                 return id;
             }
-        }
-    }
-}
-
-/// A small, fast random generator (SplitMix64): the same seed gives the same numbers.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (n > 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
-        if items.is_empty() {
-            None
-        } else {
-            items.get(self.below(items.len()))
         }
     }
 }
@@ -135,7 +110,7 @@ impl<S: EventStore> WriteSide<S> {
                 format!("at most {MAX_GENERATED} commands at a time, not {count}"),
             ));
         }
-        let mut random = Random(seed);
+        let mut random = Random::new(seed);
         let mut fresh = FreshIds::default();
         let mut pool = self.aggregate_pool(count, &mut fresh).await?;
         let mut heads: HashMap<String, HeadState> = HashMap::new();
@@ -323,7 +298,7 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let draws = |seed| {
-            let mut random = Random(seed);
+            let mut random = Random::new(seed);
             (0..20)
                 .map(|_| draw(&shape, "", &mut random))
                 .collect::<Vec<_>>()

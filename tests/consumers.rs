@@ -1,0 +1,553 @@
+//! Consumers over a faulty network, natively and deterministically: with process-then-ack and
+//! an inbox every consumer converges on a perfect consumer's read model, each event applied
+//! once, whatever the seed and the faults; without the inbox a duplicate is applied twice;
+//! a crash at each point redelivers exactly what was not committed; ack-before-handle loses an
+//! event; a poison event is parked after `maxRetryCount` and replayed once fixed; pinned keeps
+//! each aggregate's order and round robin does not; the same seed gives the same run, batched
+//! or one by one.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use es_sandbox::consumers::{
+    Action, Applied, ArrowKind, CommitMode, ConsumerNode, CrashPoint, Handler, Happening, Lab,
+    LabSettings, LinkSettings, NodeConfig, Outcome, Strategy, SubscriptionKind, Topology,
+};
+use es_sandbox::event::{EventData, EventId, Metadata, ProposedEvent, StoredEvent};
+use proptest::prelude::*;
+use serde_json::json;
+
+/// A bank-like read model in memory: balances by account, strict (an event for an account
+/// it has no row of fails), with an inbox and a checkpoint; `poison` makes one position fail
+/// until it is cured.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Model {
+    balances: BTreeMap<String, i64>,
+    inbox: HashSet<EventId>,
+    checkpoint: u64,
+    /// Versions handled per account, in the order handled.
+    order: BTreeMap<String, Vec<u64>>,
+    poison: Option<u64>,
+}
+
+impl Handler for Model {
+    fn apply(&mut self, event: &StoredEvent, inbox: bool) -> Result<Applied, String> {
+        if inbox && self.inbox.contains(&event.event_id) {
+            return Ok(Applied::Duplicate);
+        }
+        if self.poison == Some(event.position) {
+            return Err(format!("position {} is poison", event.position));
+        }
+        let amount = event.data.to_value()["amount"].as_i64().unwrap_or(0);
+        let account = event.aggregate_id.to_string();
+        match &*event.event_type {
+            "Created" => {
+                self.balances.insert(account.clone(), amount);
+            }
+            _ => match self.balances.get_mut(&account) {
+                Some(balance) => *balance += amount,
+                None => return Err(format!("{account} has no row yet")),
+            },
+        }
+        self.order.entry(account).or_default().push(event.version);
+        if inbox {
+            self.inbox.insert(event.event_id);
+        }
+        Ok(Applied::New)
+    }
+
+    fn checkpoint(&self) -> u64 {
+        self.checkpoint
+    }
+
+    fn save_checkpoint(&mut self, position: u64) -> Result<(), String> {
+        self.checkpoint = position;
+        Ok(())
+    }
+}
+
+/// A log of `accounts` accounts, each Created then `deposits` Deposited, interleaved.
+fn log(accounts: usize, deposits: usize) -> Vec<StoredEvent> {
+    let mut events = Vec::new();
+    for version in 1..=deposits as u64 + 1 {
+        for account in 0..accounts {
+            let (kind, amount) = if version == 1 {
+                ("Created", 100)
+            } else {
+                ("Deposited", version as i64)
+            };
+            let position = events.len() as u64 + 1;
+            let proposed = ProposedEvent {
+                event_id: EventId::derived(&format!("log/{position}")),
+                event_type: kind.into(),
+                schema_version: 1,
+                data: EventData::from_value(json!({ "amount": amount }))
+                    .unwrap_or_else(|e| panic!("{e}")),
+                metadata: Metadata::at(0),
+            };
+            let aggregate: Arc<str> = format!("acc-{account}").into();
+            events.push(proposed.place(&aggregate, version, position));
+        }
+    }
+    events
+}
+
+/// The read model a perfect single consumer builds: every event once, in order.
+fn perfect(log: &[StoredEvent]) -> BTreeMap<String, i64> {
+    let mut model = Model::default();
+    for event in log {
+        model.apply(event, false).unwrap_or_else(|e| panic!("{e}"));
+    }
+    model.balances
+}
+
+struct Node {
+    config: NodeConfig,
+    node: ConsumerNode<Model>,
+    running: bool,
+}
+
+/// Runs a lab to the end (nothing more scheduled) or `max_ms`, handing deliveries to in-process
+/// nodes, `batch` at a time; `at_crash` may do something when a node crashes (with the lab).
+struct Run {
+    lab: Lab,
+    nodes: Vec<Node>,
+    /// (consumer, position, attempt) of each delivery handed to a node, in order.
+    delivered: Vec<(usize, u64, u32)>,
+}
+
+fn config(settings: &LabSettings) -> NodeConfig {
+    NodeConfig {
+        kind: settings.kind,
+        commit: settings.commit,
+        inbox: settings.inbox,
+        on_failure: settings.on_failure,
+    }
+}
+
+impl Run {
+    fn new(settings: LabSettings, log: Vec<StoredEvent>) -> Self {
+        let head = log.len() as u64;
+        let config = config(&settings);
+        let nodes = (0..settings.consumers)
+            .map(|_| Node {
+                config,
+                node: ConsumerNode::new(config, Model::default()),
+                running: false,
+            })
+            .collect();
+        let lab = Lab::new(settings, log, head, Vec::new()).unwrap_or_else(|e| panic!("{e}"));
+        Run {
+            lab,
+            nodes,
+            delivered: Vec::new(),
+        }
+    }
+
+    fn deliver(&mut self, happening: Happening) {
+        let Happening::Deliver {
+            consumer,
+            arrow,
+            delivery,
+        } = happening
+        else {
+            return;
+        };
+        let node = &mut self.nodes[consumer];
+        if !node.running {
+            self.lab.handled(consumer, arrow, None);
+            return;
+        }
+        self.delivered
+            .push((consumer, delivery.event.position, delivery.attempt));
+        let handled = node.node.receive(&delivery);
+        if handled.crashed() {
+            node.running = false;
+        }
+        self.lab.handled(consumer, arrow, Some(handled));
+    }
+
+    fn run(&mut self, batch: usize, max_ms: f64) {
+        for _ in 0..2_000_000 {
+            if self.lab.next_at().is_some_and(|at| at > max_ms) {
+                return;
+            }
+            let deliveries = self.lab.deliveries(batch);
+            if !deliveries.is_empty() {
+                for happening in deliveries {
+                    self.deliver(happening);
+                }
+                continue;
+            }
+            match self.lab.next_happening() {
+                None => return,
+                Some(Happening::Start { consumer }) => {
+                    let node = &mut self.nodes[consumer];
+                    // A new node over the durable state of the old one.
+                    let model = node.node.handler().clone();
+                    node.node = ConsumerNode::new(node.config, model);
+                    node.running = true;
+                    let replies = node.node.start();
+                    self.lab.started(consumer, replies);
+                }
+                Some(Happening::Arm { consumer, point }) => self.nodes[consumer].node.arm(point),
+                Some(happening @ Happening::Deliver { .. }) => self.deliver(happening),
+                Some(Happening::Internal) => {}
+            }
+        }
+        panic!("the run did not settle");
+    }
+
+    fn model(&self, consumer: usize) -> &Model {
+        self.nodes[consumer].node.handler()
+    }
+}
+
+fn settings(seed: u64) -> LabSettings {
+    let mut settings = LabSettings {
+        seed,
+        ..LabSettings::default()
+    };
+    settings.group.max_retry_count = 100;
+    settings
+}
+
+fn faulty(drop: f64, duplicate: f64, jitter: f64, reorder: f64) -> LinkSettings {
+    LinkSettings {
+        latency_ms: 50.0,
+        jitter_ms: jitter,
+        drop_percent: drop,
+        duplicate_percent: duplicate,
+        reorder_ms: reorder,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn with_an_inbox_every_consumer_converges_and_applies_each_event_once(
+        seed in any::<u64>(),
+        drop in 0.0f64..60.0,
+        duplicate in 0.0f64..60.0,
+        jitter in 0.0f64..200.0,
+        reorder in 0.0f64..500.0,
+        catch_up in any::<bool>(),
+    ) {
+        let log = log(3, 6);
+        let mut settings = settings(seed);
+        settings.inbox = true;
+        settings.link = faulty(drop, duplicate, jitter, reorder);
+        if catch_up {
+            settings.kind = SubscriptionKind::CatchUp;
+        }
+        let mut run = Run::new(settings, log.clone());
+        run.run(16, 10_000_000.0);
+        let truth = perfect(&log);
+        for consumer in 0..run.nodes.len() {
+            prop_assert_eq!(&run.model(consumer).balances, &truth, "consumer {}", consumer);
+            let written = run.lab.written_by(consumer);
+            prop_assert!(written.values().all(|n| *n == 1), "consumer {}: {:?}", consumer, written);
+            prop_assert_eq!(written.len(), log.len());
+            prop_assert_eq!(run.lab.status().consumers[consumer].diverged.clone(), None);
+        }
+    }
+}
+
+#[test]
+fn without_the_inbox_a_duplicate_is_applied_twice_for_some_seed() {
+    let log = log(2, 4);
+    let found = (1..200).find_map(|seed| {
+        let mut settings = settings(seed);
+        settings.link = faulty(0.0, 30.0, 0.0, 0.0);
+        let mut run = Run::new(settings, log.clone());
+        run.run(16, 10_000_000.0);
+        let diverged = run.lab.status().consumers[0].diverged.clone()?;
+        Some((seed, diverged, run.model(0).balances.clone()))
+    });
+    let (seed, diverged, balances) = found.unwrap_or_else(|| panic!("no seed applied a duplicate"));
+    assert_eq!(diverged.applied, 2, "seed {seed}: {diverged:?}");
+    assert!(
+        diverged.says.ends_with("applied twice"),
+        "{}",
+        diverged.says
+    );
+    assert_ne!(
+        balances,
+        perfect(&log),
+        "seed {seed}: the read model disagrees with the log"
+    );
+}
+
+/// A run of one consumer over a perfect link that crashes at `point` in its fourth delivery.
+fn crash_run(kind: SubscriptionKind, commit: CommitMode, point: CrashPoint, inbox: bool) -> Run {
+    let log = log(1, 9);
+    let mut settings = settings(7);
+    settings.consumers = 1;
+    settings.kind = kind;
+    settings.commit = commit;
+    settings.inbox = inbox;
+    settings.group.in_flight_limit = 3;
+    let mut run = Run::new(settings, log);
+    // Deliveries 1 to 3 handled, then the crash is armed for the next one.
+    while run.delivered.len() < 3 {
+        run.run(1, run.lab.next_at().unwrap_or(0.0));
+    }
+    run.lab
+        .act(Action::Crash { consumer: 0, point })
+        .unwrap_or_else(|e| panic!("{e}"));
+    run.run(1, 10_000_000.0);
+    run
+}
+
+#[test]
+fn after_a_crash_at_each_point_exactly_what_was_not_committed_is_redelivered() {
+    for kind in [SubscriptionKind::CatchUp, SubscriptionKind::Persistent] {
+        for point in [
+            CrashPoint::BeforeHandling,
+            CrashPoint::AfterWrite,
+            CrashPoint::AfterAck,
+        ] {
+            let run = crash_run(kind, CommitMode::AfterHandling, point, false);
+            let crash_at = run
+                .delivered
+                .iter()
+                .position(|d| d.1 == 4)
+                .unwrap_or_else(|| panic!("position 4 never delivered"));
+            // Everything after the crash: what came again is exactly what was not committed.
+            let committed_before = match point {
+                CrashPoint::AfterAck => 4,
+                _ => 3,
+            };
+            let again: Vec<u64> = run.delivered[crash_at + 1..]
+                .iter()
+                .map(|d| d.1)
+                .filter(|p| *p <= 6)
+                .collect();
+            let first_again = again.first().copied();
+            assert_eq!(
+                first_again,
+                Some(committed_before + 1),
+                "{kind:?} {point:?}: {:?}",
+                run.delivered
+            );
+            assert!(
+                again.iter().all(|p| *p > committed_before),
+                "{kind:?} {point:?}: a committed position came again: {:?}",
+                run.delivered
+            );
+            // Crashing after the write, without an inbox, writes position 4 twice.
+            let times = run.lab.written_by(0).get(&4).copied().unwrap_or(0);
+            let expected = if point == CrashPoint::AfterWrite {
+                2
+            } else {
+                1
+            };
+            assert_eq!(times, expected, "{kind:?} {point:?}");
+        }
+    }
+}
+
+#[test]
+fn with_an_inbox_the_write_before_a_crash_is_absorbed_when_it_comes_again() {
+    let run = crash_run(
+        SubscriptionKind::Persistent,
+        CommitMode::AfterHandling,
+        CrashPoint::AfterWrite,
+        true,
+    );
+    assert_eq!(run.lab.written_by(0).get(&4), Some(&1));
+    let status = &run.lab.status().consumers[0];
+    assert_eq!((status.absorbed, status.crashes), (1, 1));
+    assert_eq!(status.diverged, None);
+    assert_eq!(run.model(0).balances, perfect(&log(1, 9)));
+}
+
+#[test]
+fn acknowledging_before_handling_loses_the_event_a_crash_interrupts() {
+    for kind in [SubscriptionKind::CatchUp, SubscriptionKind::Persistent] {
+        let run = crash_run(
+            kind,
+            CommitMode::BeforeHandling,
+            CrashPoint::BeforeHandling,
+            false,
+        );
+        assert_eq!(run.lab.written_by(0).get(&4), None, "{kind:?}");
+        let diverged = run.lab.status().consumers[0].diverged.clone();
+        assert_eq!(
+            diverged.map(|d| d.says),
+            Some("position 4 never applied (lost)".to_string()),
+            "{kind:?}"
+        );
+        assert_ne!(run.model(0).balances, perfect(&log(1, 9)));
+    }
+}
+
+#[test]
+fn a_poison_event_is_parked_after_max_retry_count_and_replayed_once_fixed() {
+    let log = log(1, 5);
+    let mut settings = settings(3);
+    settings.consumers = 1;
+    settings.group.max_retry_count = 2;
+    let mut run = Run::new(settings, log.clone());
+    run.nodes[0].node = ConsumerNode::new(
+        run.nodes[0].config,
+        Model {
+            poison: Some(3),
+            ..Model::default()
+        },
+    );
+    run.run(8, 10_000_000.0);
+    let parked = run.lab.parked(0);
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert_eq!(parked[0].position, 3);
+    assert_eq!(parked[0].attempts, 3, "sent once and retried twice");
+    assert!(
+        parked[0].reason.contains("position 3 is poison"),
+        "{}",
+        parked[0].reason
+    );
+    let tries = run.delivered.iter().filter(|d| d.1 == 3).count();
+    assert_eq!(tries, 3);
+    // The group moved past it: the events after it were handled.
+    let status = &run.lab.status().consumers[0];
+    assert_eq!(status.checkpoint, log.len() as u64);
+    assert_eq!(status.diverged, None, "a parked event is not a divergence");
+    // The projection is fixed; the parked event is replayed and applied.
+    let mut cured = run.model(0).clone();
+    cured.poison = None;
+    run.nodes[0].node = ConsumerNode::new(run.nodes[0].config, cured);
+    run.lab
+        .act(Action::ReplayParked { stop_at: None })
+        .unwrap_or_else(|e| panic!("{e}"));
+    run.run(8, 10_000_000.0);
+    assert!(run.lab.parked(0).is_empty());
+    assert_eq!(run.lab.written_by(0).get(&3), Some(&1));
+    // Deposits commute: replayed late, it still lands on the right balance.
+    assert_eq!(run.model(0).balances, perfect(&log));
+}
+
+/// Whether each consumer handled the versions of each account it saw in order, from 1.
+fn in_order(run: &Run) -> bool {
+    (0..run.nodes.len()).all(|c| {
+        run.model(c)
+            .order
+            .values()
+            .all(|versions| versions.iter().copied().eq(1..=versions.len() as u64))
+    })
+}
+
+#[test]
+fn pinned_keeps_each_aggregates_order_and_round_robin_does_not() {
+    // Three accounts over two consumers: in turn, an account's events fall to both.
+    let log = log(3, 5);
+    let competing = |strategy, seed| {
+        let mut settings = settings(seed);
+        settings.topology = Topology::Competing;
+        settings.group.strategy = strategy;
+        settings.group.in_flight_limit = 2;
+        let mut run = Run::new(settings, log.clone());
+        run.run(8, 10_000_000.0);
+        run
+    };
+    for seed in 1..20 {
+        let run = competing(Strategy::Pinned, seed);
+        assert!(in_order(&run), "pinned, seed {seed}");
+        let handled: u64 = (0..2).map(|c| run.lab.status().consumers[c].applied).sum();
+        assert_eq!(
+            handled,
+            log.len() as u64,
+            "every event handled once by the group"
+        );
+    }
+    let split = (1..50).find(|seed| {
+        let run = competing(Strategy::RoundRobin, *seed);
+        !in_order(&run) || run.lab.status().consumers.iter().any(|c| c.failed > 0)
+    });
+    assert!(
+        split.is_some(),
+        "round robin kept every account's order for every seed"
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run_batched_or_one_by_one() {
+    let log = log(3, 5);
+    let digest = |seed, batch| {
+        let mut settings = settings(seed);
+        settings.link = faulty(20.0, 20.0, 80.0, 300.0);
+        let mut run = Run::new(settings, log.clone());
+        run.run(batch, 10_000_000.0);
+        (run.lab.status().digest, run.delivered.clone())
+    };
+    let (one, delivered_one) = digest(11, 1);
+    let (batched, delivered_batched) = digest(11, 64);
+    assert_eq!(
+        delivered_one, delivered_batched,
+        "the same deliveries in the same order"
+    );
+    assert_eq!(one, batched, "the same trace");
+    assert_eq!(digest(11, 1).0, one, "again: the same");
+    assert_ne!(digest(12, 1).0, one, "another seed, another run");
+}
+
+#[test]
+fn a_cut_link_loses_what_crosses_it_and_the_consumer_catches_up_when_mended() {
+    let log = log(1, 5);
+    let mut settings = settings(5);
+    settings.consumers = 1;
+    let mut run = Run::new(settings, log.clone());
+    run.lab
+        .act(Action::Partition {
+            consumer: 0,
+            cut: true,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    run.run(8, 3_000.0);
+    let status = run.lab.status().consumers[0].clone();
+    assert!(status.cut);
+    assert!(status.lost > 0, "{status:?}");
+    assert_eq!(status.applied, 0);
+    run.lab
+        .act(Action::Partition {
+            consumer: 0,
+            cut: false,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    run.run(8, 10_000_000.0);
+    assert_eq!(run.model(0).balances, perfect(&log));
+    let lost_deliveries = run
+        .lab
+        .arrows_between(0.0, f64::INFINITY)
+        .iter()
+        .filter(|a| a.kind == ArrowKind::Deliver && a.outcome.is_none())
+        .count();
+    assert!(lost_deliveries > 0);
+}
+
+#[test]
+fn settings_out_of_range_are_refused_with_the_range() {
+    let mut settings = LabSettings::default();
+    settings.link.drop_percent = 100.0;
+    let refused = Lab::new(settings, log(1, 1), 2, Vec::new())
+        .err()
+        .unwrap_or_else(|| panic!("a link that drops everything was accepted"));
+    assert!(
+        refused
+            .to_string()
+            .contains("link.dropPercent must be 0 to 99"),
+        "{refused}"
+    );
+    let lab = Lab::new(LabSettings::default(), log(1, 1), 2, Vec::new());
+    let mut lab = lab.unwrap_or_else(|e| panic!("{e}"));
+    let refused = lab
+        .act(Action::Crash {
+            consumer: 9,
+            point: CrashPoint::AfterAck,
+        })
+        .err()
+        .unwrap_or_else(|| panic!("a crash of consumer 9 was accepted"));
+    assert!(refused.to_string().contains("no consumer 9"), "{refused}");
+    assert!(matches!(Outcome::Applied, Outcome::Applied));
+}
