@@ -7,12 +7,14 @@
 //! or one by one.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod lab_driver;
+
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use es_sandbox::consumers::{
-    Action, Applied, ArrowKind, CommitMode, ConsumerNode, CrashPoint, Handler, Happening, Lab,
-    LabSettings, LinkSettings, NodeConfig, Outcome, Strategy, SubscriptionKind, Topology,
+    Action, Applied, ArrowKind, CommitMode, CrashPoint, Handler, Lab, LabSettings, LinkSettings,
+    Outcome, Strategy, SubscriptionKind, Topology,
 };
 use es_sandbox::event::{EventData, EventId, Metadata, ProposedEvent, StoredEvent};
 use proptest::prelude::*;
@@ -102,106 +104,11 @@ fn perfect(log: &[StoredEvent]) -> BTreeMap<String, i64> {
     model.balances
 }
 
-struct Node {
-    config: NodeConfig,
-    node: ConsumerNode<Model>,
-    running: bool,
-}
+type Run = lab_driver::Run<Model>;
 
-/// Runs a lab to the end (nothing more scheduled) or `max_ms`, handing deliveries to in-process
-/// nodes, `batch` at a time; `at_crash` may do something when a node crashes (with the lab).
-struct Run {
-    lab: Lab,
-    nodes: Vec<Node>,
-    /// (consumer, position, attempt) of each delivery handed to a node, in order.
-    delivered: Vec<(usize, u64, u32)>,
-}
-
-fn config(settings: &LabSettings) -> NodeConfig {
-    NodeConfig {
-        kind: settings.kind,
-        commit: settings.commit,
-        inbox: settings.inbox,
-        on_failure: settings.on_failure,
-    }
-}
-
-impl Run {
-    fn new(settings: LabSettings, log: Vec<StoredEvent>) -> Self {
-        let head = log.len() as u64;
-        let config = config(&settings);
-        let nodes = (0..settings.consumers)
-            .map(|_| Node {
-                config,
-                node: ConsumerNode::new(config, Model::default()),
-                running: false,
-            })
-            .collect();
-        let lab = Lab::new(settings, log, head, Vec::new()).unwrap_or_else(|e| panic!("{e}"));
-        Run {
-            lab,
-            nodes,
-            delivered: Vec::new(),
-        }
-    }
-
-    fn deliver(&mut self, happening: Happening) {
-        let Happening::Deliver {
-            consumer,
-            arrow,
-            delivery,
-        } = happening
-        else {
-            return;
-        };
-        let node = &mut self.nodes[consumer];
-        if !node.running {
-            self.lab.handled(consumer, arrow, None);
-            return;
-        }
-        self.delivered
-            .push((consumer, delivery.event.position, delivery.attempt));
-        let handled = node.node.receive(&delivery);
-        if handled.crashed() {
-            node.running = false;
-        }
-        self.lab.handled(consumer, arrow, Some(handled));
-    }
-
-    fn run(&mut self, batch: usize, max_ms: f64) {
-        for _ in 0..2_000_000 {
-            if self.lab.next_at().is_some_and(|at| at > max_ms) {
-                return;
-            }
-            let deliveries = self.lab.deliveries(batch);
-            if !deliveries.is_empty() {
-                for happening in deliveries {
-                    self.deliver(happening);
-                }
-                continue;
-            }
-            match self.lab.next_happening() {
-                None => return,
-                Some(Happening::Start { consumer }) => {
-                    let node = &mut self.nodes[consumer];
-                    // A new node over the durable state of the old one.
-                    let model = node.node.handler().clone();
-                    node.node = ConsumerNode::new(node.config, model);
-                    node.running = true;
-                    let replies = node.node.start();
-                    self.lab.started(consumer, replies);
-                }
-                Some(Happening::Arm { consumer, point }) => self.nodes[consumer].node.arm(point),
-                Some(happening @ Happening::Deliver { .. }) => self.deliver(happening),
-                Some(Happening::Internal) => {}
-            }
-        }
-        panic!("the run did not settle");
-    }
-
-    fn model(&self, consumer: usize) -> &Model {
-        self.nodes[consumer].node.handler()
-    }
+/// A run whose nodes start with empty models.
+fn new_run(settings: LabSettings, log: Vec<StoredEvent>) -> Run {
+    Run::new(settings, log, |_| Model::default())
 }
 
 fn settings(seed: u64) -> LabSettings {
@@ -242,11 +149,11 @@ proptest! {
         if catch_up {
             settings.kind = SubscriptionKind::CatchUp;
         }
-        let mut run = Run::new(settings, log.clone());
+        let mut run = new_run(settings, log.clone());
         run.run(16, 10_000_000.0);
         let truth = perfect(&log);
         for consumer in 0..run.nodes.len() {
-            prop_assert_eq!(&run.model(consumer).balances, &truth, "consumer {}", consumer);
+            prop_assert_eq!(&run.handler(consumer).balances, &truth, "consumer {}", consumer);
             let written = run.lab.written_by(consumer);
             prop_assert!(written.values().all(|n| *n == 1), "consumer {}: {:?}", consumer, written);
             prop_assert_eq!(written.len(), log.len());
@@ -261,10 +168,10 @@ fn without_the_inbox_a_duplicate_is_applied_twice_for_some_seed() {
     let found = (1..200).find_map(|seed| {
         let mut settings = settings(seed);
         settings.link = faulty(0.0, 30.0, 0.0, 0.0);
-        let mut run = Run::new(settings, log.clone());
+        let mut run = new_run(settings, log.clone());
         run.run(16, 10_000_000.0);
         let diverged = run.lab.status().consumers[0].diverged.clone()?;
-        Some((seed, diverged, run.model(0).balances.clone()))
+        Some((seed, diverged, run.handler(0).balances.clone()))
     });
     let (seed, diverged, balances) = found.unwrap_or_else(|| panic!("no seed applied a duplicate"));
     assert_eq!(diverged.applied, 2, "seed {seed}: {diverged:?}");
@@ -289,7 +196,7 @@ fn crash_run(kind: SubscriptionKind, commit: CommitMode, point: CrashPoint, inbo
     settings.commit = commit;
     settings.inbox = inbox;
     settings.group.in_flight_limit = 3;
-    let mut run = Run::new(settings, log);
+    let mut run = new_run(settings, log);
     // Deliveries 1 to 3 handled, then the crash is armed for the next one.
     while run.delivered.len() < 3 {
         run.run(1, run.lab.next_at().unwrap_or(0.0));
@@ -361,7 +268,7 @@ fn with_an_inbox_the_write_before_a_crash_is_absorbed_when_it_comes_again() {
     let status = &run.lab.status().consumers[0];
     assert_eq!((status.absorbed, status.crashes), (1, 1));
     assert_eq!(status.diverged, None);
-    assert_eq!(run.model(0).balances, perfect(&log(1, 9)));
+    assert_eq!(run.handler(0).balances, perfect(&log(1, 9)));
 }
 
 #[test]
@@ -380,7 +287,7 @@ fn acknowledging_before_handling_loses_the_event_a_crash_interrupts() {
             Some("position 4 never applied (lost)".to_string()),
             "{kind:?}"
         );
-        assert_ne!(run.model(0).balances, perfect(&log(1, 9)));
+        assert_ne!(run.handler(0).balances, perfect(&log(1, 9)));
     }
 }
 
@@ -390,9 +297,9 @@ fn a_poison_event_is_parked_after_max_retry_count_and_replayed_once_fixed() {
     let mut settings = settings(3);
     settings.consumers = 1;
     settings.group.max_retry_count = 2;
-    let mut run = Run::new(settings, log.clone());
-    run.nodes[0].node = ConsumerNode::new(
-        run.nodes[0].config,
+    let mut run = new_run(settings, log.clone());
+    run.replace_handler(
+        0,
         Model {
             poison: Some(3),
             ..Model::default()
@@ -415,9 +322,9 @@ fn a_poison_event_is_parked_after_max_retry_count_and_replayed_once_fixed() {
     assert_eq!(status.checkpoint, log.len() as u64);
     assert_eq!(status.diverged, None, "a parked event is not a divergence");
     // The projection is fixed; the parked event is replayed and applied.
-    let mut cured = run.model(0).clone();
+    let mut cured = run.handler(0).clone();
     cured.poison = None;
-    run.nodes[0].node = ConsumerNode::new(run.nodes[0].config, cured);
+    run.replace_handler(0, cured);
     run.lab
         .act(Action::ReplayParked { stop_at: None })
         .unwrap_or_else(|e| panic!("{e}"));
@@ -425,13 +332,13 @@ fn a_poison_event_is_parked_after_max_retry_count_and_replayed_once_fixed() {
     assert!(run.lab.parked(0).is_empty());
     assert_eq!(run.lab.written_by(0).get(&3), Some(&1));
     // Deposits commute: replayed late, it still lands on the right balance.
-    assert_eq!(run.model(0).balances, perfect(&log));
+    assert_eq!(run.handler(0).balances, perfect(&log));
 }
 
 /// Whether each consumer handled the versions of each account it saw in order, from 1.
 fn in_order(run: &Run) -> bool {
     (0..run.nodes.len()).all(|c| {
-        run.model(c)
+        run.handler(c)
             .order
             .values()
             .all(|versions| versions.iter().copied().eq(1..=versions.len() as u64))
@@ -447,7 +354,7 @@ fn pinned_keeps_each_aggregates_order_and_round_robin_does_not() {
         settings.topology = Topology::Competing;
         settings.group.strategy = strategy;
         settings.group.in_flight_limit = 2;
-        let mut run = Run::new(settings, log.clone());
+        let mut run = new_run(settings, log.clone());
         run.run(8, 10_000_000.0);
         run
     };
@@ -477,7 +384,7 @@ fn the_same_seed_gives_the_same_run_batched_or_one_by_one() {
     let digest = |seed, batch| {
         let mut settings = settings(seed);
         settings.link = faulty(20.0, 20.0, 80.0, 300.0);
-        let mut run = Run::new(settings, log.clone());
+        let mut run = new_run(settings, log.clone());
         run.run(batch, 10_000_000.0);
         (run.lab.status().digest, run.delivered.clone())
     };
@@ -497,7 +404,7 @@ fn a_cut_link_loses_what_crosses_it_and_the_consumer_catches_up_when_mended() {
     let log = log(1, 5);
     let mut settings = settings(5);
     settings.consumers = 1;
-    let mut run = Run::new(settings, log.clone());
+    let mut run = new_run(settings, log.clone());
     run.lab
         .act(Action::Partition {
             consumer: 0,
@@ -516,7 +423,7 @@ fn a_cut_link_loses_what_crosses_it_and_the_consumer_catches_up_when_mended() {
         })
         .unwrap_or_else(|e| panic!("{e}"));
     run.run(8, 10_000_000.0);
-    assert_eq!(run.model(0).balances, perfect(&log));
+    assert_eq!(run.handler(0).balances, perfect(&log));
     let lost_deliveries = run
         .lab
         .arrows_between(0.0, f64::INFINITY)

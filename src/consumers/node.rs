@@ -169,6 +169,11 @@ impl<H: Handler> ConsumerNode<H> {
         &self.handler
     }
 
+    /// Gives its handler back (the durable state a restarted node starts from).
+    pub fn into_handler(self) -> H {
+        self.handler
+    }
+
     /// Makes it crash at `point` in the next delivery it handles.
     pub fn arm(&mut self, point: CrashPoint) {
         self.armed = Some(point);

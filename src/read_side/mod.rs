@@ -6,9 +6,11 @@
 //! - `projector`: one projection at work: checkpoint, state, planned statements.
 //! - `round`: one projector's round, with its checkpoint, in one transaction.
 //! - `binding`: an event's named parameters bound to a statement.
-//! - `query`: the query box, read-only by SQLite's own authorizer.
+//! - `query`: the query box, read-only by SQLite's own authorizer;
+//! - `consumer_model`: a consumer node's read model, with its inbox and checkpoint.
 
 mod binding;
+mod consumer_model;
 mod database;
 mod projector;
 mod query;
@@ -17,6 +19,7 @@ mod round;
 use std::collections::HashSet;
 
 pub use crate::read_error::{ProjectionError, QueryError, ReadSideError};
+pub use consumer_model::ConsumerModel;
 pub use database::ReadModel;
 pub use projector::{EVENTS, ProjectionStatus, ProjectorState};
 pub use query::{QueryLimits, QueryResult, query_copy};

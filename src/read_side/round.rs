@@ -45,7 +45,7 @@ impl ProjectedEvent {
     }
 
     /// The event in its current schema, or why it cannot be upcast.
-    fn as_current(&self) -> Result<&StoredEvent, &str> {
+    pub(super) fn as_current(&self) -> Result<&StoredEvent, &str> {
         match &self.upcast {
             None => Ok(&self.stored),
             Some(upcast) => upcast.as_ref().map_err(String::as_str),
@@ -53,7 +53,7 @@ impl ProjectedEvent {
     }
 
     /// The upcast data's fields, parsed once for all projections.
-    fn fields(&self) -> Option<&Map<String, Value>> {
+    pub(super) fn fields(&self) -> Option<&Map<String, Value>> {
         self.fields
             .get_or_init(|| {
                 let current = self.as_current().ok()?;
