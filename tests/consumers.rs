@@ -458,3 +458,32 @@ fn settings_out_of_range_are_refused_with_the_range() {
     assert!(refused.to_string().contains("no consumer 9"), "{refused}");
     assert!(matches!(Outcome::Applied, Outcome::Applied));
 }
+
+#[test]
+fn a_redeploy_restarts_every_consumer_over_its_state_and_loses_nothing() {
+    let log = log(2, 6);
+    let mut settings = settings(9);
+    settings.inbox = true;
+    let mut run = new_run(settings, log.clone());
+    run.run(4, 400.0);
+    let definitions = json!([{ "name": "fixed" }]);
+    run.lab
+        .act(Action::Redeploy {
+            definitions: definitions.clone(),
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    run.run(4, 10_000_000.0);
+    assert_eq!(run.lab.deployed(), Some(&definitions));
+    for consumer in 0..2 {
+        assert_eq!(run.handler(consumer).balances, perfect(&log), "consumer {consumer}");
+        let status = &run.lab.status().consumers[consumer];
+        assert_eq!((status.running, status.crashes, status.diverged.clone()), (true, 0, None));
+    }
+    let starts = run
+        .lab
+        .script()
+        .iter()
+        .filter(|s| matches!(s.action, Action::Redeploy { .. }))
+        .count();
+    assert_eq!(starts, 1);
+}

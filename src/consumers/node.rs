@@ -169,6 +169,11 @@ impl<H: Handler> ConsumerNode<H> {
         &self.handler
     }
 
+    /// Its handler, to ask (a query of its read model).
+    pub fn handler_mut(&mut self) -> &mut H {
+        &mut self.handler
+    }
+
     /// Gives its handler back (the durable state a restarted node starts from).
     pub fn into_handler(self) -> H {
         self.handler

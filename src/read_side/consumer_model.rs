@@ -12,7 +12,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::binding::{self, Plan};
 use super::database::check_definition;
-use super::projector::{Handlers, definition_hash, plan_handlers};
+use super::projector::{Handlers, plan_handlers};
 use super::query::{self, QueryLimits, QueryResult};
 use super::round::ProjectedEvent;
 use super::{ProjectionError, QueryError, sqlite_message};
@@ -54,7 +54,8 @@ fn needs_a_row(statement: &str) -> bool {
 impl ConsumerModel {
     /// Opens (or creates) a consumer's read model of `specs` at `path` (`:memory:` for one in
     /// memory) on the VFS `vfs` (SQLite's default when `None`). A database built for other
-    /// projections is built again, empty.
+    /// tables (other projections, or other setups) is built again, empty; one whose projections
+    /// only handle events otherwise (a fixed statement: new code deployed) is kept.
     pub fn open(
         domain: Rc<Domain>,
         specs: &[ProjectionSpec],
@@ -78,9 +79,9 @@ impl ConsumerModel {
             .map_err(|e| sql("consumer read model", e))?;
         let definition = specs
             .iter()
-            .map(definition_hash)
+            .map(|spec| format!("{}: {}", spec.name, spec.setup.statements().join("; ")))
             .collect::<Vec<_>>()
-            .join(",");
+            .join("\n");
         connection
             .execute_batch(SCHEMA)
             .map_err(|e| sql("consumer read model", e))?;

@@ -103,6 +103,11 @@ impl<S: EventStore> Sandbox<S> {
         &self.domain
     }
 
+    /// The compiled scenario, shared (for what outlives a call: a lab's reference read model).
+    pub fn shared_domain(&self) -> Rc<Domain> {
+        Rc::clone(&self.domain)
+    }
+
     /// The write side: commands, appends, replays, snapshots.
     pub fn write(&self) -> &WriteSide<S> {
         &self.write

@@ -132,6 +132,12 @@ impl Lab {
     }
 
     pub(super) fn crash(&mut self, consumer: usize) {
+        self.stop(consumer);
+        self.pump();
+    }
+
+    /// Takes a node down until it restarts: its group sends what it held to whoever has room.
+    pub(super) fn stop(&mut self, consumer: usize) {
         let lane = &mut self.lanes[consumer];
         lane.running = false;
         if let Store::Groups(groups) = &mut self.store {
@@ -140,7 +146,6 @@ impl Lab {
         }
         let back = self.now + self.settings.restart_ms;
         self.schedule(back, Scheduled::Start(consumer));
-        self.pump();
     }
 
     pub(super) fn arrive_down(&mut self, arrow: u64) -> Happening {

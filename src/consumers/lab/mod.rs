@@ -382,9 +382,24 @@ impl Lab {
             Action::LogGrew { head } => {
                 self.known = self.known.max(head.min(self.log.len() as u64))
             }
+            Action::Redeploy { .. } => {
+                for consumer in 0..self.lanes.len() {
+                    if self.lanes[consumer].running {
+                        self.stop(consumer);
+                    }
+                }
+            }
         }
         self.pump();
         Happening::Internal
+    }
+
+    /// The definitions consumers run now: those of the last redeploy, if any.
+    pub fn deployed(&self) -> Option<&serde_json::Value> {
+        self.script.iter().rev().find_map(|s| match &s.action {
+            Action::Redeploy { definitions } if s.at_ms <= self.now => Some(definitions),
+            _ => None,
+        })
     }
 
     /// The log's events the lab's store knows.

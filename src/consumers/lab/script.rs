@@ -36,6 +36,12 @@ pub enum Action {
         /// The new head.
         head: u64,
     },
+    /// Every consumer is stopped and started again with new code: the definitions of the
+    /// projections it runs from now on (a fixed projection). What they held is sent again.
+    Redeploy {
+        /// The definitions, as the web layer gives them (the core only keeps them).
+        definitions: serde_json::Value,
+    },
 }
 
 /// An action at a time of the run.

@@ -3,6 +3,7 @@
 //! their shapes (`dto`), and the read model following the log on the page's timers
 //! (`projecting`). Lags ("behind the log") are computed here, so the page only shows them.
 
+pub mod consumers;
 mod dto;
 pub mod projecting;
 
