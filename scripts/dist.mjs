@@ -89,10 +89,12 @@ async function singleFile() {
   const wasm = await readFile(join(WWW, "pkg", "es_sandbox_bg.wasm"));
   // A classic script: a module worker from a blob URL did not start on a file:// page.
   const worker = await bundle(join(WWW, "query-worker.js"), { classic: true });
+  const consumer = await bundle(join(WWW, "consumer-worker.js"), { classic: true });
   const source = `
 import * as glue from "./pkg/es_sandbox.js";
 const WASM = ${JSON.stringify(wasm.toString("base64"))};
 const WORKER = ${JSON.stringify(worker)};
+const CONSUMER = ${JSON.stringify(consumer)};
 let compiled;
 /** Decodes the inlined module, compiles it (asynchronously) and starts it with initSync. */
 export async function loadWasm() {
@@ -108,6 +110,13 @@ export function startQueryWorker() {
   const url = URL.createObjectURL(new Blob([WORKER], { type: "text/javascript" }));
   const worker = new Worker(url);
   worker.postMessage({ module: compiled });
+  return worker;
+}
+/** Starts a consumer node's worker from a blob and hands it the compiled module. */
+export function startConsumerWorker() {
+  const url = URL.createObjectURL(new Blob([CONSUMER], { type: "text/javascript" }));
+  const worker = new Worker(url);
+  worker.postMessage({ type: "module", module: compiled });
   return worker;
 }
 `;

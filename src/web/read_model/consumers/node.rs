@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
-use sqlite_wasm_vfs::sahpool::{OpfsSAHPoolCfgBuilder, install};
+use sqlite_wasm_vfs::sahpool::{OpfsSAHError, OpfsSAHPoolCfgBuilder, install};
 use wasm_bindgen::prelude::*;
 
 use super::NodeOptions;
@@ -19,11 +19,25 @@ use crate::scenario::Scenario;
 use crate::web::convert::{from_json, options, required, to_js};
 use crate::web::read_model::dto::{QueryAnswer, QueryOptions};
 use crate::web::read_model::projecting::clock_ms;
+use crate::web::runtime::sleep;
 
 /// The VFS a node's read model lives on.
 const VFS: &str = "es-sandbox-consumer";
 /// The node's database file in its pool.
 const DATABASE: &str = "/read-model.db";
+
+/// Installs the node's pool of files. A worker terminated a moment ago may still hold them: the
+/// new one tries again for a while. `false`: there is no such file system here.
+async fn open_pool(pool: &sqlite_wasm_vfs::sahpool::OpfsSAHPoolCfg) -> bool {
+    for _ in 0..40 {
+        match install::<sqlite_wasm_rs::WasmOsCallback>(pool, false).await {
+            Ok(_) => return true,
+            Err(OpfsSAHError::NotSupported) => return false,
+            Err(_) => sleep(50.0).await,
+        }
+    }
+    false
+}
 
 /// One delivery of a batch.
 #[derive(Deserialize)]
@@ -75,9 +89,7 @@ impl JsConsumer {
             .clear_on_init(node_options.fresh)
             .initial_capacity(3)
             .build();
-        let on_disk = install::<sqlite_wasm_rs::WasmOsCallback>(&pool, false)
-            .await
-            .is_ok();
+        let on_disk = open_pool(&pool).await;
         let (path, vfs, storage) = if on_disk {
             (DATABASE, Some(VFS), "the origin-private file system")
         } else {
