@@ -2,7 +2,8 @@
 //! link: with an inbox each ends with the same answers as a perfect consumer and as the
 //! sandbox's own read model; without it, a duplicated deposit is counted twice; competing
 //! consumers in turn fail an account's deposit before its opening (a strict model), pinned ones
-//! do not; a restarted node reopens its database and goes on from its checkpoint.
+//! do not; a restarted node reopens its database and goes on from its checkpoint; events handed
+//! over together commit together, each all or nothing.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod lab_driver;
@@ -10,7 +11,8 @@ mod lab_driver;
 use std::rc::Rc;
 
 use es_sandbox::consumers::{
-    CrashPoint, Handler, LabSettings, Strategy, SubscriptionKind, Topology,
+    Answered, CrashPoint, Handler, LabSettings, Strategy, SubscriptionKind, Topology, Verdict,
+    judge,
 };
 use es_sandbox::domain::Domain;
 use es_sandbox::read_side::{ConsumerModel, QueryLimits};
@@ -113,6 +115,7 @@ fn with_an_inbox_every_consumer_answers_like_the_log() {
         settings.kind = kind;
         let mut run = lab_driver::Run::new(settings, log.clone(), |_| model(&domain, true));
         run.run(32, 10_000_000.0);
+        let mut answers = Vec::new();
         for consumer in 0..2 {
             let node = run.nodes[consumer]
                 .node
@@ -136,6 +139,15 @@ fn with_an_inbox_every_consumer_answers_like_the_log() {
                 perfect(&domain, &log, DEPOSITS)
             );
             assert_eq!(model.inbox_len().unwrap_or(0), log.len() as u64);
+            answers.push(Answered::Rows(answer(&mut model, BALANCES)));
+        }
+        for verdict in judge(&run.lab.status(), &truth, &answers).consumers {
+            assert_eq!(
+                verdict.verdict,
+                Verdict::Converged,
+                "{kind:?}: {}",
+                verdict.says
+            );
         }
         // Repeated deliveries: a persistent node's inbox absorbs them; a catch-up node's
         // checkpoint turns them away before its inbox is asked.
@@ -163,16 +175,35 @@ fn without_an_inbox_a_duplicated_deposit_is_counted_twice() {
             model(&domain, true)
         });
         run.run(32, 10_000_000.0);
-        let says = run.lab.status().consumers[0].diverged.clone()?.says;
+        let status = run.lab.status();
+        let divergence = status.consumers[0].diverged.clone()?;
         let node = run.nodes[0].node.take()?;
         let mut model = node.into_handler();
-        Some((says, answer(&mut model, DEPOSITS)))
+        let deposits = answer(&mut model, DEPOSITS);
+        let verdicts = judge(&status, &truth, &[Answered::Rows(deposits.clone())]);
+        Some((divergence, deposits, verdicts.consumers[0].clone()))
     });
-    let (says, deposits) = diverged.unwrap_or_else(|| panic!("no seed repeated a deposit"));
-    assert!(says.contains("applied"), "{says}");
+    let (divergence, deposits, verdict) =
+        diverged.unwrap_or_else(|| panic!("no seed repeated a deposit"));
+    assert!(divergence.says.contains("applied"), "{}", divergence.says);
     assert_ne!(
         deposits, truth,
-        "{says}: the deposits disagree with the log"
+        "{}: the deposits disagree with the log",
+        divergence.says
+    );
+    // The verdict says which account, with both answers and the position the lab saw.
+    assert_eq!(
+        verdict.verdict,
+        Verdict::Diverged {
+            position: Some(divergence.position)
+        }
+    );
+    assert!(
+        verdict.says.starts_with("consumer A says acc-")
+            && verdict.says.contains(", the log says acc-")
+            && verdict.says.ends_with(&divergence.says),
+        "{}",
+        verdict.says
     );
 }
 
@@ -256,5 +287,63 @@ fn a_crashed_node_reopens_its_database_and_goes_on_from_its_checkpoint() {
         perfect(&domain, &log, BALANCES)
     );
     assert_eq!(run.lab.status().consumers[0].diverged, None);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_batch_commits_together_and_each_event_in_it_is_all_or_nothing() {
+    let (sandbox, log) = bank();
+    let domain = Rc::new(
+        Domain::compile(sandbox.domain().scenario().clone()).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let dir = std::env::temp_dir().join(format!("es-sandbox-batch-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("batch.db").to_string_lossy().to_string();
+    let _ = std::fs::remove_file(&path);
+    let open = || {
+        ConsumerModel::open(Rc::clone(&domain), &specs(&domain), &path, None, true)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let opening = log
+        .iter()
+        .position(|e| &*e.event_type == "Created")
+        .unwrap_or_else(|| panic!("no Created"));
+    let later = log
+        .iter()
+        .position(|e| &*e.event_type == "Deposited" && e.aggregate_id == log[opening].aggregate_id)
+        .unwrap_or_else(|| panic!("no deposit"));
+    let mut model = open();
+    model.begin_batch().unwrap_or_else(|e| panic!("{e}"));
+    // A deposit before its account's opening fails (strict) and leaves nothing; the opening
+    // and the deposit after it land; the checkpoint too; all in one commit.
+    assert!(model.apply(&log[later], true).is_err());
+    model
+        .apply(&log[opening], true)
+        .unwrap_or_else(|e| panic!("{e}"));
+    model
+        .apply(&log[later], true)
+        .unwrap_or_else(|e| panic!("{e}"));
+    model.save_checkpoint(7).unwrap_or_else(|e| panic!("{e}"));
+    model.commit_batch().unwrap_or_else(|e| panic!("{e}"));
+    drop(model);
+    let mut model = open();
+    assert_eq!(model.inbox_len().unwrap_or(0), 2);
+    assert_eq!(model.checkpoint(), 7);
+    // A batch never committed (the node was gone before it answered) leaves nothing.
+    model.begin_batch().unwrap_or_else(|e| panic!("{e}"));
+    let third = log
+        .iter()
+        .position(|e| {
+            e.aggregate_id == log[opening].aggregate_id && e.position > log[later].position
+        })
+        .unwrap_or_else(|| panic!("no third event"));
+    model
+        .apply(&log[third], true)
+        .unwrap_or_else(|e| panic!("{e}"));
+    model.save_checkpoint(9).unwrap_or_else(|e| panic!("{e}"));
+    drop(model);
+    let model = open();
+    assert_eq!(model.inbox_len().unwrap_or(0), 2);
+    assert_eq!(model.checkpoint(), 7);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use es_sandbox::consumers::{
     Action, Applied, ArrowKind, CommitMode, CrashPoint, Handler, Lab, LabSettings, LinkSettings,
-    Outcome, Strategy, SubscriptionKind, Topology,
+    Outcome, Strategy, SubscriptionKind, Topology, kurrent_body, kurrent_streams,
 };
 use es_sandbox::event::{EventData, EventId, Metadata, ProposedEvent, StoredEvent};
 use proptest::prelude::*;
@@ -30,7 +30,8 @@ struct Model {
     checkpoint: u64,
     /// Versions handled per account, in the order handled.
     order: BTreeMap<String, Vec<u64>>,
-    poison: Option<u64>,
+    /// Positions it fails on, until cured.
+    poison: Vec<u64>,
 }
 
 impl Handler for Model {
@@ -38,7 +39,7 @@ impl Handler for Model {
         if inbox && self.inbox.contains(&event.event_id) {
             return Ok(Applied::Duplicate);
         }
-        if self.poison == Some(event.position) {
+        if self.poison.contains(&event.position) {
             return Err(format!("position {} is poison", event.position));
         }
         let amount = event.data.to_value()["amount"].as_i64().unwrap_or(0);
@@ -284,7 +285,7 @@ fn acknowledging_before_handling_loses_the_event_a_crash_interrupts() {
         let diverged = run.lab.status().consumers[0].diverged.clone();
         assert_eq!(
             diverged.map(|d| d.says),
-            Some("position 4 never applied (lost)".to_string()),
+            Some("position 4 (acc-0) never applied (lost)".to_string()),
             "{kind:?}"
         );
         assert_ne!(run.handler(0).balances, perfect(&log(1, 9)));
@@ -301,7 +302,7 @@ fn a_poison_event_is_parked_after_max_retry_count_and_replayed_once_fixed() {
     run.replace_handler(
         0,
         Model {
-            poison: Some(3),
+            poison: vec![3],
             ..Model::default()
         },
     );
@@ -323,7 +324,7 @@ fn a_poison_event_is_parked_after_max_retry_count_and_replayed_once_fixed() {
     assert_eq!(status.diverged, None, "a parked event is not a divergence");
     // The projection is fixed; the parked event is replayed and applied.
     let mut cured = run.handler(0).clone();
-    cured.poison = None;
+    cured.poison.clear();
     run.replace_handler(0, cured);
     run.lab
         .act(Action::ReplayParked { stop_at: None })
@@ -332,6 +333,53 @@ fn a_poison_event_is_parked_after_max_retry_count_and_replayed_once_fixed() {
     assert!(run.lab.parked(0).is_empty());
     assert_eq!(run.lab.written_by(0).get(&3), Some(&1));
     // Deposits commute: replayed late, it still lands on the right balance.
+    assert_eq!(run.handler(0).balances, perfect(&log));
+}
+
+#[test]
+fn a_replay_up_to_stop_at_sends_the_parked_messages_numbered_below_it_as_kurrentdb_does() {
+    let log = log(1, 9);
+    let mut settings = settings(4);
+    settings.consumers = 1;
+    settings.group.max_retry_count = 0;
+    let mut run = new_run(settings, log.clone());
+    let poisoned = |positions: Vec<u64>, run: &Run| Model {
+        poison: positions,
+        ..run.handler(0).clone()
+    };
+    run.replace_handler(0, poisoned(vec![5, 3], &run));
+    run.run(8, 10_000_000.0);
+    let numbered = |run: &Run| -> Vec<(u64, u64)> {
+        run.lab
+            .parked(0)
+            .iter()
+            .map(|p| (p.number, p.position))
+            .collect()
+    };
+    // Parked in the order they failed, numbered in the parked stream from 0.
+    assert_eq!(numbered(&run), [(0, 3), (1, 5)]);
+    // Both cured; stopAt 1 replays the parked stream's events before number 1: position 3 only.
+    run.replace_handler(0, poisoned(Vec::new(), &run));
+    run.lab
+        .act(Action::ReplayParked { stop_at: Some(1) })
+        .unwrap_or_else(|e| panic!("{e}"));
+    run.run(8, 10_000_000.0);
+    assert_eq!(numbered(&run), [(1, 5)]);
+    assert_eq!(run.lab.written_by(0).get(&3), Some(&1));
+    assert_eq!(run.lab.written_by(0).get(&5), None);
+    // Position 5 fails again when replayed: parked anew, under a new number (never reused).
+    run.replace_handler(0, poisoned(vec![5], &run));
+    run.lab
+        .act(Action::ReplayParked { stop_at: None })
+        .unwrap_or_else(|e| panic!("{e}"));
+    run.run(8, 10_000_000.0);
+    assert_eq!(numbered(&run), [(2, 5)]);
+    run.replace_handler(0, poisoned(Vec::new(), &run));
+    run.lab
+        .act(Action::ReplayParked { stop_at: None })
+        .unwrap_or_else(|e| panic!("{e}"));
+    run.run(8, 10_000_000.0);
+    assert!(numbered(&run).is_empty());
     assert_eq!(run.handler(0).balances, perfect(&log));
 }
 
@@ -381,13 +429,22 @@ fn pinned_keeps_each_aggregates_order_and_round_robin_does_not() {
 #[test]
 fn the_same_seed_gives_the_same_run_batched_or_one_by_one() {
     let log = log(3, 5);
-    let digest = |seed, batch| {
+    let stopped = |seed, batch, until| {
         let mut settings = settings(seed);
         settings.link = faulty(20.0, 20.0, 80.0, 300.0);
         let mut run = new_run(settings, log.clone());
-        run.run(batch, 10_000_000.0);
+        run.run(batch, until);
         (run.lab.status().digest, run.delivered.clone())
     };
+    let digest = |seed, batch| stopped(seed, batch, 10_000_000.0);
+    // Stopped part-way (as a shared link is replayed to its time), the same run too.
+    for until in (1..80).map(|i| f64::from(i) * 37.0) {
+        assert_eq!(
+            stopped(11, 64, until),
+            stopped(11, 1, until),
+            "stopped at {until} ms"
+        );
+    }
     let (one, delivered_one) = digest(11, 1);
     let (batched, delivered_batched) = digest(11, 64);
     assert_eq!(
@@ -397,6 +454,48 @@ fn the_same_seed_gives_the_same_run_batched_or_one_by_one() {
     assert_eq!(one, batched, "the same trace");
     assert_eq!(digest(11, 1).0, one, "again: the same");
     assert_ne!(digest(12, 1).0, one, "another seed, another run");
+}
+
+#[test]
+fn actions_done_during_a_run_reproduce_from_its_script_message_for_message() {
+    let log = log(3, 6);
+    let mut settings = settings(21);
+    settings.link = faulty(10.0, 20.0, 0.0, 0.0);
+    // Stopped after a number of steps, many messages are due at the very time the actions are
+    // done, as when a learner clicks while the page is between two batches; the reproduction
+    // hands deliveries out in batches, as a page catching up does.
+    for steps in [3, 17, 40, 77] {
+        let mut live = new_run(settings.clone(), log.clone());
+        live.steps(steps);
+        let at = live.lab.now();
+        assert!(live.lab.next_at().is_some_and(|next| next <= at + 100.0));
+        for action in [
+            Action::Crash {
+                consumer: 0,
+                point: CrashPoint::AfterWrite,
+            },
+            Action::Partition {
+                consumer: 1,
+                cut: true,
+            },
+        ] {
+            live.lab.act(action).unwrap_or_else(|e| panic!("{e}"));
+        }
+        live.run(1, 10_000_000.0);
+        let mut again = Run::scripted(
+            settings.clone(),
+            log.clone(),
+            live.lab.script().to_vec(),
+            |_| Model::default(),
+        );
+        again.run(64, 10_000_000.0);
+        assert_eq!(again.delivered, live.delivered, "after {steps} steps");
+        assert_eq!(
+            again.lab.status().digest,
+            live.lab.status().digest,
+            "after {steps} steps"
+        );
+    }
 }
 
 #[test]
@@ -431,6 +530,92 @@ fn a_cut_link_loses_what_crosses_it_and_the_consumer_catches_up_when_mended() {
         .filter(|a| a.kind == ArrowKind::Deliver && a.outcome.is_none())
         .count();
     assert!(lost_deliveries > 0);
+}
+
+#[test]
+fn events_appended_during_a_run_reach_every_consumer_from_the_time_they_are_known() {
+    let log = log(2, 6);
+    let mut settings = settings(8);
+    settings.link = faulty(10.0, 10.0, 30.0, 0.0);
+    settings.inbox = true;
+    let mut run = Run::new(settings.clone(), log.clone(), |_| Model::default());
+    // The store knows the first 4 events; the rest arrive at 2 s, told twice.
+    run.lab =
+        Lab::new(settings, log[..4].to_vec(), 4, Vec::new()).unwrap_or_else(|e| panic!("{e}"));
+    run.run(8, 1_000.0);
+    assert_eq!(run.lab.status().head, 4);
+    run.lab.log_grew_at(log.clone(), 2_000.0);
+    run.lab.log_grew_at(log.clone(), 2_500.0);
+    let grew: Vec<f64> = run
+        .lab
+        .script()
+        .iter()
+        .filter(|s| matches!(s.action, Action::LogGrew { .. }))
+        .map(|s| s.at_ms)
+        .collect();
+    assert_eq!(grew, [2_000.0], "planned once, at its time");
+    run.run(8, 10_000_000.0);
+    let status = run.lab.status();
+    assert_eq!(status.head, log.len() as u64);
+    for consumer in 0..2 {
+        assert_eq!(
+            run.handler(consumer).balances,
+            perfect(&log),
+            "consumer {consumer}"
+        );
+    }
+    let first_late = run
+        .lab
+        .arrows_between(0.0, f64::INFINITY)
+        .into_iter()
+        .filter(|a| a.kind == ArrowKind::Deliver && a.position > 4)
+        .map(|a| a.sent_at)
+        .fold(f64::INFINITY, f64::min);
+    assert!(first_late >= 2_000.0, "sent at {first_late}");
+}
+
+#[test]
+fn a_group_becomes_the_body_kurrentdb_creates_a_persistent_subscription_from() {
+    let mut settings = LabSettings::default();
+    settings.group.message_timeout_ms = 2_500.0;
+    settings.group.max_retry_count = 7;
+    settings.group.checkpoint_after_ms = 750.0;
+    settings.group.min_checkpoint_count = 2;
+    settings.group.max_checkpoint_count = 40;
+    settings.group.strategy = Strategy::Pinned;
+    let body = kurrent_body(&settings.group, 3);
+    // KurrentDB's HTTP API names (PUT /subscriptions/{stream}/{group}), every one of them.
+    let expected = json!({
+        "resolveLinktos": true,
+        "startFrom": 0,
+        "extraStatistics": false,
+        "messageTimeoutMilliseconds": 2500,
+        "maxRetryCount": 7,
+        "liveBufferSize": 500,
+        "readBatchSize": 20,
+        "bufferSize": 500,
+        "checkPointAfterMilliseconds": 750,
+        "minCheckPointCount": 2,
+        "maxCheckPointCount": 40,
+        "maxSubscriberCount": 3,
+        "namedConsumerStrategy": "Pinned",
+    });
+    assert_eq!(body, expected);
+    for (strategy, name) in [
+        (Strategy::RoundRobin, "RoundRobin"),
+        (Strategy::DispatchToSingle, "DispatchToSingle"),
+    ] {
+        settings.group.strategy = strategy;
+        assert_eq!(
+            kurrent_body(&settings.group, 1)["namedConsumerStrategy"],
+            name
+        );
+    }
+    // One subscription per category stream, as KurrentDB's by-category projection names them.
+    assert_eq!(
+        kurrent_streams(["acc-001", "acc-002", "order-7", "loner", "acc-003"]),
+        ["$ce-acc", "$ce-order", "loner"]
+    );
 }
 
 #[test]
@@ -475,9 +660,16 @@ fn a_redeploy_restarts_every_consumer_over_its_state_and_loses_nothing() {
     run.run(4, 10_000_000.0);
     assert_eq!(run.lab.deployed(), Some(&definitions));
     for consumer in 0..2 {
-        assert_eq!(run.handler(consumer).balances, perfect(&log), "consumer {consumer}");
+        assert_eq!(
+            run.handler(consumer).balances,
+            perfect(&log),
+            "consumer {consumer}"
+        );
         let status = &run.lab.status().consumers[consumer];
-        assert_eq!((status.running, status.crashes, status.diverged.clone()), (true, 0, None));
+        assert_eq!(
+            (status.running, status.crashes, status.diverged.clone()),
+            (true, 0, None)
+        );
     }
     let starts = run
         .lab

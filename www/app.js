@@ -73,6 +73,7 @@ confirm.addEventListener("keydown", (event) => {
 $("#tour-open").addEventListener("click", () => $("es-tour").open());
 // The labs ask for the rules editor or another scenario through events.
 document.addEventListener("es-add-upcaster", ({ detail }) => $("es-rules").addUpcaster(detail.eventType));
+document.addEventListener("es-edit-projection", ({ detail }) => $("es-rules").editProjection(detail.name));
 document.addEventListener("es-switch-scenario", ({ detail }) => {
   scenario.value = detail.scenario;
   open();
@@ -87,7 +88,9 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") session.sandbox?.refresh().catch(() => {});
 });
 // A share link carries its scenario and log in the fragment: it opens in a store of its own.
-const share = location.hash.startsWith("#share=") ? location.hash.slice("#share=".length) : "";
+// A consumers lab run may follow it (`&lab=`): the consumers panel replays it once the log is open.
+const [share, lab] = location.hash.startsWith("#share=") ? location.hash.slice("#share=".length).split("&lab=") : [""];
+session.sharedLab = share && lab ? lab : undefined;
 if (share && (await session.open({ share, storage: storage.value, name: linkStoreName(share) }))) {
   $("es-exchange").sharing = true;
 } else {

@@ -5,6 +5,7 @@
 import { initSync, ConsumerNode } from "./pkg/es_sandbox.js";
 
 let node;
+let exports;
 let queue = Promise.resolve();
 
 async function handle({ type, ...data }) {
@@ -19,6 +20,9 @@ async function handle({ type, ...data }) {
       return true;
     case "query":
       return node.query(data.sql, data.options);
+    case "memory":
+      // The module's linear memory: the node's SQLite and everything else it holds.
+      return { wasmBytes: exports.memory.buffer.byteLength };
     default:
       throw new Error(`a consumer node does not know "${type}"`);
   }
@@ -26,7 +30,7 @@ async function handle({ type, ...data }) {
 
 self.onmessage = ({ data }) => {
   if (data.type === "module") {
-    initSync({ module: data.module });
+    exports = initSync({ module: data.module });
     return;
   }
   // One message at a time, in the order they came: a delivery never overtakes the open.

@@ -115,6 +115,7 @@ class EsSandbox extends HTMLElement {
     // The labs ask for another scenario or the rules editor: within this embed only.
     this.#root.addEventListener("es-switch-scenario", ({ detail }) => this.#open(detail.scenario));
     this.#root.addEventListener("es-add-upcaster", ({ detail }) => this.#root.querySelector("es-rules")?.addUpcaster(detail.eventType));
+    this.#root.addEventListener("es-edit-projection", ({ detail }) => this.#root.querySelector("es-rules")?.editProjection(detail.name));
     let problem;
     try {
       if (!(await this.#open(await this.#scenario()))) problem = session.lastError;

@@ -48,7 +48,7 @@ class NodeWorker {
 export class LabRunner extends EventTarget {
   /** The module's ConsumersLab. */
   lab;
-  /** Per consumer: its worker (undefined while it is down) and where its read model lives. */
+  /** Per consumer: its worker (undefined while it is down), where its read model lives, how often it started, its checkpoint then. */
   nodes = [];
   /** Deliveries handed to nodes so far, and nodes started. */
   handed = 0;
@@ -64,6 +64,16 @@ export class LabRunner extends EventTarget {
   /** Whether anything is left to happen. */
   get settled() {
     return this.lab.nextAt() === undefined;
+  }
+
+  /** Runs `work` while nothing else drives the lab (no delivery in between): a consistent look. */
+  exclusive(work) {
+    return this.#serial(work);
+  }
+
+  /** Where each consumer's read model lives (its worker's answer when it opened). */
+  get storage() {
+    return this.nodes.map((node) => node?.storage);
   }
 
   /** Runs `work` after whatever is running: the lab is driven by one caller at a time. */
@@ -84,7 +94,7 @@ export class LabRunner extends EventTarget {
         const at = this.lab.nextAt();
         if (at === undefined || at > untilMs) return true;
         if (performance.now() - started > budgetMs) return false;
-        await this.#once(limit);
+        await this.#once(limit, untilMs);
       }
       return true;
     });
@@ -95,7 +105,7 @@ export class LabRunner extends EventTarget {
     return this.#serial(async () => {
       for (let i = 0; i < 10_000 && !this.#closed; i++) {
         const arrows = this.lab.status().arrows;
-        const kind = await this.#once(1);
+        const kind = await this.#once(1, Infinity);
         if (kind === undefined) return false;
         if (kind === "deliver" || this.lab.status().arrows !== arrows || kind === "internal") return true;
       }
@@ -103,9 +113,9 @@ export class LabRunner extends EventTarget {
     });
   }
 
-  /** Does one thing the lab says happens next; resolves to its kind (undefined: nothing). */
-  async #once(limit) {
-    const batch = this.lab.deliveries(limit);
+  /** Does one thing the lab says happens next (deliveries up to `untilMs`); resolves to its kind (undefined: nothing). */
+  async #once(limit, untilMs) {
+    const batch = this.lab.deliveries(limit, untilMs);
     if (batch.length) {
       await this.#deliver(batch);
       return "deliver";
@@ -167,7 +177,8 @@ export class LabRunner extends EventTarget {
     const worker = new NodeWorker();
     const fresh = !previous;
     const opened = await worker.call({ type: "open", options: this.lab.nodeOptions(consumer, fresh) });
-    this.nodes[consumer] = { worker, storage: opened.storage, starts: (previous?.starts ?? 0) + 1 };
+    // Where it opened its read model, how often it started, and the checkpoint it found there.
+    this.nodes[consumer] = { worker, storage: opened.storage, starts: (previous?.starts ?? 0) + 1, checkpoint: opened.checkpoint };
     this.lab.started(consumer, opened.replies);
     this.started += 1;
   }
@@ -177,6 +188,11 @@ export class LabRunner extends EventTarget {
     const worker = this.nodes[consumer]?.worker;
     if (!worker?.alive) return undefined;
     return worker.call({ type: "query", sql, options });
+  }
+
+  /** How much memory each running consumer's module holds (`undefined` while it is down). */
+  memory() {
+    return Promise.all(this.nodes.map((node) => (node?.worker?.alive ? node.worker.call({ type: "memory" }) : undefined)));
   }
 
   /** Ends the run: every worker is terminated. */

@@ -6,7 +6,7 @@
 // what changed, one or a list of "log" (new events or anything else), "cursor" (time travel),
 // "selection" (the aggregate or event selected) and "whatIf" (events left out or put back):
 // panels that do not show it skip the render), "remote" (detail: { count, last }: another tab
-// appended), "readmodel" (the read model moved).
+// appended), "readmodel" (the read model moved), "lab" (a consumers lab run started or ended).
 import { loadWasm } from "./wasm-source.js";
 
 const loaded = new Map();
@@ -50,6 +50,10 @@ export class Session extends EventTarget {
   lean = false;
   /** The module's `Sandbox` class, once loaded (static methods: checkScenario, diffStates, …). */
   Sandbox;
+  /** A shared consumers lab run (link data) to replay once the shared log is open. */
+  sharedLab;
+  /** The consumers lab's run, while there is one: { runner, player, names } (the query box asks its read models). */
+  lab;
 
   /** Where the query history is kept: per namespace (the page, each embed) and scenario. */
   historyKey() {

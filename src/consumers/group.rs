@@ -18,6 +18,9 @@ use crate::event::StoredEvent;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Parked {
+    /// Its number in the group's parked stream (from 0, in the order messages were parked;
+    /// never reused, as a stream's event numbers are not): what a replay's `stopAt` counts.
+    pub number: u64,
     /// Its log position.
     pub position: u64,
     /// Its aggregate.
@@ -95,6 +98,9 @@ pub struct PersistentGroup {
     next_read: u64,
     /// Outstanding messages (taken in, not yet handled), by position.
     outstanding: BTreeMap<u64, Message>,
+    /// The messages with a consumer, by when they time out there (`deadline_key`, position):
+    /// the next timeout without a look at every message.
+    deadlines: BTreeSet<(u64, u64)>,
     /// Positions to send again, ahead of new ones.
     retry: VecDeque<u64>,
     /// Handled positions past the checkpoint.
@@ -104,6 +110,8 @@ pub struct PersistentGroup {
     handled_since_written: u32,
     written_at: f64,
     parked: Vec<Parked>,
+    /// The parked stream's next event number.
+    parked_numbers: u64,
     retries: u64,
 }
 
@@ -114,6 +122,12 @@ fn pinned(aggregate_id: &str, connected: usize) -> usize {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     });
     (hash % connected.max(1) as u64) as usize
+}
+
+/// A deadline as a key that sorts as the time does (deadlines are sums of checked, non-negative
+/// settings: never NaN, never negative).
+fn deadline_key(deadline: f64) -> u64 {
+    deadline.max(0.0).to_bits()
 }
 
 impl PersistentGroup {
@@ -128,6 +142,7 @@ impl PersistentGroup {
             round_robin: 0,
             next_read: from + 1,
             outstanding: BTreeMap::new(),
+            deadlines: BTreeSet::new(),
             retry: VecDeque::new(),
             done: BTreeSet::new(),
             checkpoint: from,
@@ -135,6 +150,7 @@ impl PersistentGroup {
             handled_since_written: 0,
             written_at: 0.0,
             parked: Vec::new(),
+            parked_numbers: 0,
             retries: 0,
         }
     }
@@ -149,14 +165,17 @@ impl PersistentGroup {
     /// A consumer went away (it crashed): what it held is sent again, to whoever has room.
     pub fn disconnect(&mut self, consumer: usize) {
         self.connected.retain(|c| *c != consumer);
-        let held = std::mem::take(&mut self.in_flight[consumer.min(self.consumers - 1)]);
+        let held: Vec<u64> = self.in_flight[consumer.min(self.consumers - 1)]
+            .iter()
+            .copied()
+            .collect();
         for position in held.into_iter().rev() {
-            if let Some(message) = self.outstanding.get_mut(&position) {
-                message.with = None;
+            if self.take_back(position).is_some() {
                 self.retries += 1;
                 self.retry.push_front(position);
             }
         }
+        self.in_flight[consumer.min(self.consumers - 1)].clear();
     }
 
     /// The messages to send now, from the log `log` (position `p` at index `p - 1`): retries
@@ -215,6 +234,7 @@ impl PersistentGroup {
         message.attempts += 1;
         message.with = Some((consumer, deadline));
         self.in_flight[consumer].insert(position);
+        self.deadlines.insert((deadline_key(deadline), position));
         Some(Dispatch {
             consumer,
             position,
@@ -275,9 +295,7 @@ impl PersistentGroup {
             return;
         }
         message.last_error = Some(reason.to_string());
-        if let Some((consumer, _)) = message.with.take() {
-            self.in_flight[consumer].remove(&position);
-        }
+        self.take_back(position);
         match action {
             NackAction::Skip => self.finish(position, now),
             NackAction::Park => self.park(position, reason.to_string(), now, log),
@@ -288,22 +306,22 @@ impl PersistentGroup {
     /// Sends again the messages whose time ran out (or parks them past `maxRetryCount`); returns
     /// the earliest deadline still ahead, if any.
     pub fn time_out(&mut self, now: f64, log: &[StoredEvent]) -> Option<f64> {
+        let due = deadline_key(now);
         let expired: Vec<u64> = self
-            .outstanding
+            .deadlines
             .iter()
-            .filter_map(|(position, m)| m.with.filter(|(_, at)| *at <= now).map(|_| *position))
+            .take_while(|(at, _)| *at <= due)
+            .map(|(_, position)| *position)
             .collect();
         for position in expired {
-            if let Some(message) = self.outstanding.get_mut(&position) {
-                if let Some((consumer, _)) = message.with.take() {
-                    self.in_flight[consumer].remove(&position);
-                }
-                if message.last_error.is_none() {
-                    message.last_error = Some(format!(
-                        "not acknowledged within {} ms",
-                        self.settings.message_timeout_ms
-                    ));
-                }
+            self.take_back(position);
+            if let Some(message) = self.outstanding.get_mut(&position)
+                && message.last_error.is_none()
+            {
+                message.last_error = Some(format!(
+                    "not acknowledged within {} ms",
+                    self.settings.message_timeout_ms
+                ));
             }
             self.retry_or_park(position, now, log);
         }
@@ -312,10 +330,16 @@ impl PersistentGroup {
 
     /// The earliest time a message in flight times out.
     pub fn next_deadline(&self) -> Option<f64> {
-        self.outstanding
-            .values()
-            .filter_map(|m| m.with.map(|(_, at)| at))
-            .min_by(f64::total_cmp)
+        self.deadlines.first().map(|(at, _)| f64::from_bits(*at))
+    }
+
+    /// Takes a message back from the consumer it is with (handled, nacked, timed out, or the
+    /// consumer gone); returns that consumer.
+    fn take_back(&mut self, position: u64) -> Option<usize> {
+        let (consumer, deadline) = self.outstanding.get_mut(&position)?.with.take()?;
+        self.in_flight[consumer].remove(&position);
+        self.deadlines.remove(&(deadline_key(deadline), position));
+        Some(consumer)
     }
 
     fn retry_or_park(&mut self, position: u64, now: f64, log: &[StoredEvent]) {
@@ -343,23 +367,22 @@ impl PersistentGroup {
         let attempts = self.outstanding.get(&position).map_or(0, |m| m.attempts);
         if let Some(event) = log.get(position as usize - 1) {
             self.parked.push(Parked {
+                number: self.parked_numbers,
                 position,
                 aggregate_id: event.aggregate_id.to_string(),
                 event_type: event.event_type.to_string(),
                 attempts,
                 reason,
             });
+            self.parked_numbers += 1;
         }
         // A parked message counts as handled for the checkpoint: it waits in the parked list.
         self.finish(position, now);
     }
 
     fn finish(&mut self, position: u64, now: f64) {
-        if let Some(message) = self.outstanding.remove(&position)
-            && let Some((consumer, _)) = message.with
-        {
-            self.in_flight[consumer].remove(&position);
-        }
+        self.take_back(position);
+        self.outstanding.remove(&position);
         self.retry.retain(|p| *p != position);
         self.done.insert(position);
         while self.done.remove(&(self.checkpoint + 1)) {
@@ -376,13 +399,14 @@ impl PersistentGroup {
         }
     }
 
-    /// Sends the parked messages again (those at or before `stop_at`, if given), ahead of new
-    /// ones, each with a fresh count of retries; they leave the parked list (and come back to it
-    /// if they fail again).
+    /// Sends the parked messages again, ahead of new ones, each with a fresh count of retries:
+    /// all of them, or with `stop_at` those numbered below it in the parked stream (KurrentDB's
+    /// `stopAt`: it reads the parked stream from its start up to that event number). They leave
+    /// the parked list (the stream is truncated past them) and come back to it if they fail again.
     pub fn replay_parked(&mut self, stop_at: Option<u64>) -> usize {
         let (replayed, kept): (Vec<Parked>, Vec<Parked>) = std::mem::take(&mut self.parked)
             .into_iter()
-            .partition(|p| stop_at.is_none_or(|stop| p.position <= stop));
+            .partition(|p| stop_at.is_none_or(|stop| p.number < stop));
         self.parked = kept;
         for parked in replayed.iter().rev() {
             self.outstanding.insert(
@@ -406,8 +430,10 @@ impl PersistentGroup {
         let parked = std::mem::take(&mut self.parked);
         let retries = self.retries;
         let connected = std::mem::take(&mut self.connected);
+        let numbers = self.parked_numbers;
         *self = restarted;
         self.parked = parked;
+        self.parked_numbers = numbers;
         self.retries = retries;
         self.connected = connected;
     }

@@ -4,7 +4,8 @@
 //! own checkpoint), a consumer node's side (`node`: what it does with a delivery, when it
 //! commits and acks, where it crashes), the simulated link between them (`link`), and the lab
 //! that runs them on simulated time from a seed, keeps the trace of every message (`trace`) and
-//! says where a consumer went wrong (`lab`). No clock, no JS, no SQLite: the read model a node
+//! says where a consumer went wrong (`lab`), and whether each consumer's read model answers as the log
+//! does (`verdict`). No clock, no JS, no SQLite: the read model a node
 //! writes is behind [`Handler`]; the web layer runs each node in a worker.
 
 mod catch_up;
@@ -15,6 +16,7 @@ mod link;
 mod node;
 mod settings;
 mod trace;
+mod verdict;
 
 pub use catch_up::CatchUpFeed;
 pub use error::LabError;
@@ -26,6 +28,7 @@ pub use node::{
 };
 pub use settings::{
     CommitMode, GroupSettings, LabSettings, LinkSettings, NackAction, Strategy, SubscriptionKind,
-    Topology, kurrent_body,
+    Topology, kurrent_body, kurrent_streams,
 };
 pub use trace::{Arrow, ArrowKind, Fate};
+pub use verdict::{Answered, ConsumerVerdict, Rows, Verdict, Verdicts, consumer_name, judge};

@@ -351,3 +351,17 @@ pub fn kurrent_body(group: &GroupSettings, consumers: u32) -> Value {
         "namedConsumerStrategy": group.strategy.kurrent_name(),
     })
 }
+
+/// The streams a persistent subscription over these aggregates reads in KurrentDB: each
+/// category's `$ce-` stream (the part of an id before its first `-`, as the by-category system
+/// projection names it, hence `resolveLinktos`); an id without a `-` is a stream of its own.
+pub fn kurrent_streams<'a>(aggregate_ids: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let streams: std::collections::BTreeSet<String> = aggregate_ids
+        .into_iter()
+        .map(|id| match id.split_once('-') {
+            Some((category, _)) if !category.is_empty() => format!("$ce-{category}"),
+            _ => id.to_string(),
+        })
+        .collect();
+    streams.into_iter().collect()
+}

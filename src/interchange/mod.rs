@@ -25,7 +25,9 @@ use crate::write_side::NewEvent;
 pub use fixture::{Fixture, FixtureEvent, FixtureRun, fixture_of};
 pub use import::{ImportSummary, InterchangeError, import_into};
 pub use problems::{ImportError, Problem};
-pub use share::{MAX_LINK_CHARS, SharedScenario, read_share_link, share_link};
+pub use share::{
+    MAX_LINK_CHARS, SharedScenario, pack_link, read_share_link, share_link, unpack_link,
+};
 pub use time::{format_rfc3339, parse_rfc3339};
 
 /// Largest file a reader accepts.

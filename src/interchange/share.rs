@@ -37,6 +37,11 @@ pub fn share_link(domain: &Domain, events: &[StoredEvent]) -> Option<String> {
         "scenario": serde_json::from_str::<Value>(&domain.scenario().to_json()).ok()?,
         "events": ndjson::write(&header_of(domain), events),
     });
+    pack_link(&payload)
+}
+
+/// Any JSON as link data: deflated, then base64url; `None` past [`MAX_LINK_CHARS`].
+pub fn pack_link(payload: &Value) -> Option<String> {
     let compressed = miniz_oxide::deflate::compress_to_vec(payload.to_string().as_bytes(), 9);
     let link = URL_SAFE_NO_PAD.encode(compressed);
     (link.len() <= MAX_LINK_CHARS).then_some(link)
@@ -48,37 +53,7 @@ pub fn read_share_link(link: &str) -> Result<SharedScenario, ImportError> {
     let data = link.trim();
     let data = data.strip_prefix('#').unwrap_or(data);
     let data = data.strip_prefix("share=").unwrap_or(data);
-    if data.len() > MAX_LINK_CHARS {
-        return Err(ImportError::at(
-            "link",
-            format!(
-                "it is {} characters, more than the {MAX_LINK_CHARS} a link may hold",
-                data.len()
-            ),
-        ));
-    }
-    let compressed = URL_SAFE_NO_PAD
-        .decode(data.trim_end_matches('='))
-        .map_err(|e| {
-            ImportError::at(
-                "link",
-                format!(
-                    "it was cut short or damaged (not base64url: {e}); copy the whole link again"
-                ),
-            )
-        })?;
-    let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(&compressed, MAX_IMPORT_BYTES)
-        .map_err(|e| {
-        let why = match e.status {
-            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
-                "it unpacks to more than the 64 MB a link may hold".to_string()
-            }
-            _ => "it was cut short or damaged; copy the whole link again".to_string(),
-        };
-        ImportError::at("link", why)
-    })?;
-    let payload: Value = serde_json::from_str(text(&bytes)?)
-        .map_err(|e| ImportError::at("link", format!("its content is not JSON: {e}")))?;
+    let payload = unpack_link(data, "link")?;
     if payload.get("format").and_then(Value::as_str) != Some(FORMAT) {
         return Err(ImportError::at(
             "link",
@@ -96,4 +71,41 @@ pub fn read_share_link(link: &str) -> Result<SharedScenario, ImportError> {
         .ok_or_else(|| ImportError::at("link", "it holds no events"))?;
     let exchange = ndjson::read(events)?;
     Ok(SharedScenario { scenario, exchange })
+}
+
+/// Reads link data that [`pack_link`] wrote back into JSON; every refusal names `what` and says
+/// what is wrong with it.
+pub fn unpack_link(data: &str, what: &str) -> Result<Value, ImportError> {
+    if data.len() > MAX_LINK_CHARS {
+        return Err(ImportError::at(
+            what,
+            format!(
+                "it is {} characters, more than the {MAX_LINK_CHARS} a link may hold",
+                data.len()
+            ),
+        ));
+    }
+    let compressed = URL_SAFE_NO_PAD
+        .decode(data.trim_end_matches('='))
+        .map_err(|e| {
+            ImportError::at(
+                what,
+                format!(
+                    "it was cut short or damaged (not base64url: {e}); copy the whole link again"
+                ),
+            )
+        })?;
+    let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(&compressed, MAX_IMPORT_BYTES)
+        .map_err(|e| {
+        let why = match e.status {
+            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
+                "it unpacks to more than the 64 MB a link may hold".to_string()
+            }
+            _ => "it was cut short or damaged; copy the whole link again".to_string(),
+        };
+        ImportError::at(what, why)
+    })?;
+    let payload: Value = serde_json::from_str(text(&bytes)?)
+        .map_err(|e| ImportError::at(what, format!("its content is not JSON: {e}")))?;
+    Ok(payload)
 }

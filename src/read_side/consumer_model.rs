@@ -1,7 +1,8 @@
 //! A consumer node's read model: some of the scenario's projections in a SQLite database of the
 //! node's own (in memory, or a file on a VFS: the origin-private file system in a worker), with
-//! the inbox of handled event ids and the node's checkpoint beside them. One event per
-//! transaction: its statements, and its inbox row when asked, all or nothing. A strict model
+//! the inbox of handled event ids and the node's checkpoint beside them. Each event all or
+//! nothing (its statements, and its inbox row when asked, in a savepoint of its own); the events
+//! handed over together commit together, before the node answers for any of them. A strict model
 //! fails an update or delete that changes no row (the row it is about is not there yet: an
 //! event handled before the one that creates it), as an object-mapping projection would.
 
@@ -152,6 +153,30 @@ impl ConsumerModel {
         Ok(())
     }
 
+    /// Starts a batch: the events applied until [`ConsumerModel::commit_batch`] commit together
+    /// (one commit instead of one per event: each commit writes the database file), each still
+    /// all or nothing.
+    pub fn begin_batch(&mut self) -> Result<(), ProjectionError> {
+        if self.connection.is_autocommit() {
+            self.connection
+                .execute_batch("BEGIN")
+                .map_err(|e| sql("consumer read model", e))?;
+        }
+        Ok(())
+    }
+
+    /// Commits the batch begun (nothing to do outside one).
+    pub fn commit_batch(&mut self) -> Result<(), ProjectionError> {
+        if !self.connection.is_autocommit()
+            && let Err(error) = self.connection.execute_batch("COMMIT")
+        {
+            // Nothing of the batch was kept: the transaction does not stay open behind it.
+            let _ = self.connection.execute_batch("ROLLBACK");
+            return Err(sql("consumer read model", error));
+        }
+        Ok(())
+    }
+
     /// Events whose effect is recorded in the inbox.
     pub fn inbox_len(&self) -> Result<u64, ProjectionError> {
         self.connection
@@ -168,7 +193,8 @@ impl ConsumerModel {
     }
 
     fn write(&mut self, event: &StoredEvent, inbox: bool) -> Result<Applied, String> {
-        let transaction = self.connection.transaction().map_err(sqlite_message)?;
+        // A savepoint: a transaction of its own outside a batch, a nested one inside.
+        let transaction = self.connection.savepoint().map_err(sqlite_message)?;
         let id = event.event_id.to_string();
         if inbox {
             let seen: Option<i64> = transaction
@@ -219,7 +245,7 @@ impl ConsumerModel {
 
 impl Handler for ConsumerModel {
     fn apply(&mut self, event: &StoredEvent, inbox: bool) -> Result<Applied, String> {
-        // A failed statement rolls the transaction back when it is dropped: nothing written.
+        // A failed statement rolls the savepoint back when it is dropped: nothing written.
         self.write(event, inbox)
     }
 

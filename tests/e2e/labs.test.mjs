@@ -1,5 +1,5 @@
 // End-to-end tests of the two-tab labs and the tour: CRUD's lost update beside the log, the
-// guided optimistic-concurrency conflict, and the seven-step tour (opened on a first visit,
+// guided optimistic-concurrency conflict, and the eight-step tour (opened on a first visit,
 // remembered, reopened).
 import { rm } from "node:fs/promises";
 import { after, before, test } from "node:test";
@@ -76,7 +76,7 @@ test("the guided conflict in two tabs: both load v3, one wins, the other sees ex
   await second.close();
 });
 
-test("the tour: seven steps on a first visit, each doing something on the page; closed, remembered, reopened", async () => {
+test("the tour: eight steps on a first visit, each doing something on the page; closed, remembered, reopened", async () => {
   // A browser of its own, on which the tour was never seen.
   const profile = `${browser.profile}-tour`;
   const context = await launch(profile, { tourSeen: false });
@@ -85,8 +85,8 @@ test("the tour: seven steps on a first visit, each doing something on the page; 
     await page.goto(pageUrl(browser.url, { name: freshName("tour") }));
     await page.waitForSelector("[data-testid=tour]:not([hidden])", { timeout: 30_000 });
     const seen = [];
-    for (let step = 1; step <= 7; step++) {
-      await page.waitForFunction((n) => document.querySelector("#tour-progress").textContent === `Step ${n} of 7`, step);
+    for (let step = 1; step <= 8; step++) {
+      await page.waitForFunction((n) => document.querySelector("#tour-progress").textContent === `Step ${n} of 8`, step);
       const target = await page.evaluate(() => document.querySelector(".tour-target")?.id);
       seen.push([await page.textContent("#tour-title"), target]);
       if (step === 2) await page.waitForFunction(() => document.querySelector("#as-of").textContent.startsWith("As of position 2 of 3"));
@@ -102,6 +102,7 @@ test("the tour: seven steps on a first visit, each doing something on the page; 
       ["Projections are eventually consistent", "read-model-panel"],
       ["Time travel, recovery, what-if", "what-if-panel"],
       ["Schema versions and compensation", "schema-panel"],
+      ["Between the log and its consumers, a network", "consumers-panel"],
     ]);
     await page.waitForSelector("[data-testid=tour]", { state: "hidden" });
     await page.reload();

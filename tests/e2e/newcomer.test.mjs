@@ -48,7 +48,7 @@ async function scrollSettled(page) {
 
 /** Waits until the tour shows step `n` and that step has done what it does. */
 async function atStep(page, n) {
-  await page.waitForFunction((n) => document.querySelector("#tour-progress").textContent === `Step ${n} of 7`, n);
+  await page.waitForFunction((n) => document.querySelector("#tour-progress").textContent === `Step ${n} of 8`, n);
   await page.waitForFunction(() => document.querySelector("#tour").dataset.state !== "running", null, { timeout: 30_000 });
   await scrollSettled(page);
 }
@@ -74,7 +74,7 @@ for (const scenario of ["orders", "users"]) {
       await waitForLog(page);
       const aggregate = await page.$eval("#events tbody tr[data-position] td[data-col=aggregate]", (td) => td.firstChild.textContent);
       const texts = [];
-      for (let step = 1; step <= 7; step++) {
+      for (let step = 1; step <= 8; step++) {
         await atStep(page, step);
         texts.push(await page.textContent("#tour-text"));
         assert.equal(await page.textContent("#tour-result"), "", `step ${step} did what it says without an error`);
@@ -115,7 +115,7 @@ for (const width of [390, 1280]) {
         await page.setViewportSize({ width, height: width < 600 ? 844 : 900 });
         await page.goto(pageUrl(browser.url, { scenario, name: freshName(`tour-view-${width}`) }));
         await page.waitForSelector("[data-testid=tour]:not([hidden])", { timeout: 30_000 });
-        for (let step = 1; step <= 7; step++) {
+        for (let step = 1; step <= 8; step++) {
           await atStep(page, step);
           const id = await page.evaluate(() => document.querySelector(".tour-target")?.id);
           const place = await panelPlace(page, id);

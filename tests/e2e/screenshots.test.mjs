@@ -1,5 +1,5 @@
 // Screenshots of every panel of every shipped scenario at 1280 and 390 px, light and dark, on a
-// log with some history (generated commands and snapshots), saved under
+// log with some history (generated commands and snapshots, a consumers lab run paused mid-run), saved under
 // target/screenshots/<scenario>/<width>-<theme>/ as test artifacts (never committed) for people
 // to look at. The test checks that each panel is there, has a size, fits the width, and that the
 // page raised no error on the way.
@@ -37,6 +37,11 @@ for (const scenario of ["bank", "orders", "users"]) {
       await page.waitForSelector("#generate-result[data-kind=ok]", { timeout: 60_000 });
       await page.click("#suggested button:first-child");
       await page.waitForSelector("#query-status[data-kind=ok]");
+      // A consumers lab run over a link that repeats messages, paused mid-run.
+      await page.fill("[data-testid=lab-link-duplicatePercent]", "20");
+      await page.click("[data-testid=lab-start]");
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=space-time] .st-arrow").length > 10, null, { timeout: 30_000 });
+      await page.click("[data-testid=lab-play]");
       for (const theme of ["light", "dark"]) {
         await page.emulateMedia({ colorScheme: theme });
         const dir = `target/screenshots/${scenario}/${width}-${theme}`;

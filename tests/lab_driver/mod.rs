@@ -3,7 +3,9 @@
 //! crashes, as the page does with workers.
 #![allow(dead_code)]
 
-use es_sandbox::consumers::{ConsumerNode, Handler, Happening, Lab, LabSettings, NodeConfig};
+use es_sandbox::consumers::{
+    ConsumerNode, Handler, Happening, Lab, LabSettings, NodeConfig, Scripted,
+};
 use es_sandbox::event::StoredEvent;
 
 /// A run's node: its config, the node, and whether it runs.
@@ -36,6 +38,16 @@ impl<H: Handler> Run<H> {
     pub fn new(
         settings: LabSettings,
         log: Vec<StoredEvent>,
+        handler: impl FnMut(usize) -> H,
+    ) -> Self {
+        Self::scripted(settings, log, Vec::new(), handler)
+    }
+
+    /// The same, doing what `script` says when it says (an earlier run's, to reproduce it).
+    pub fn scripted(
+        settings: LabSettings,
+        log: Vec<StoredEvent>,
+        script: Vec<Scripted>,
         mut handler: impl FnMut(usize) -> H,
     ) -> Self {
         let head = log.len() as u64;
@@ -47,7 +59,7 @@ impl<H: Handler> Run<H> {
                 running: false,
             })
             .collect();
-        let lab = Lab::new(settings, log, head, Vec::new()).unwrap_or_else(|e| panic!("{e}"));
+        let lab = Lab::new(settings, log, head, script).unwrap_or_else(|e| panic!("{e}"));
         Run {
             lab,
             nodes,
@@ -96,39 +108,53 @@ impl<H: Handler> Run<H> {
     /// to `batch` deliveries together.
     pub fn run(&mut self, batch: usize, max_ms: f64) {
         for _ in 0..2_000_000 {
-            if self.lab.next_at().is_some_and(|at| at > max_ms) {
+            if self.lab.next_at().is_some_and(|at| at > max_ms) || !self.once(batch, max_ms) {
                 return;
             }
-            let deliveries = self.lab.deliveries(batch);
-            if !deliveries.is_empty() {
-                for happening in deliveries {
-                    self.deliver(happening);
-                }
-                continue;
+        }
+        panic!("the run did not settle");
+    }
+
+    /// Does `steps` things the lab says happen next (fewer if it settles first).
+    pub fn steps(&mut self, steps: usize) {
+        for _ in 0..steps {
+            if !self.once(1, f64::INFINITY) {
+                return;
             }
-            match self.lab.next_happening() {
-                None => return,
-                Some(Happening::Start { consumer }) => {
-                    let node = &mut self.nodes[consumer];
-                    // A new node over the durable state of the one before.
-                    let Some(before) = node.node.take() else {
-                        continue;
-                    };
+        }
+    }
+
+    /// Does the next thing (a batch of up to `batch` deliveries up to `until`, or one
+    /// happening); false when nothing is scheduled.
+    fn once(&mut self, batch: usize, until: f64) -> bool {
+        let deliveries = self.lab.deliveries(batch, until);
+        if !deliveries.is_empty() {
+            for happening in deliveries {
+                self.deliver(happening);
+            }
+            return true;
+        }
+        match self.lab.next_happening() {
+            None => return false,
+            Some(Happening::Start { consumer }) => {
+                let node = &mut self.nodes[consumer];
+                // A new node over the durable state of the one before.
+                if let Some(before) = node.node.take() {
                     let restarted = ConsumerNode::new(node.config, before.into_handler());
                     let replies = restarted.start();
                     node.node = Some(restarted);
                     node.running = true;
                     self.lab.started(consumer, replies);
                 }
-                Some(Happening::Arm { consumer, point }) => {
-                    if let Some(node) = self.nodes[consumer].node.as_mut() {
-                        node.arm(point);
-                    }
-                }
-                Some(happening @ Happening::Deliver { .. }) => self.deliver(happening),
-                Some(Happening::Internal) => {}
             }
+            Some(Happening::Arm { consumer, point }) => {
+                if let Some(node) = self.nodes[consumer].node.as_mut() {
+                    node.arm(point);
+                }
+            }
+            Some(happening @ Happening::Deliver { .. }) => self.deliver(happening),
+            Some(Happening::Internal) => {}
         }
-        panic!("the run did not settle");
+        true
     }
 }

@@ -16,6 +16,7 @@ export const PANELS = [
   { name: "read-model", tag: "es-read-model", section: "read-model-panel", label: "Read model", wide: true, readModel: true },
   { name: "query", tag: "es-query", section: "query-panel", label: "Query", wide: true, readModel: true },
   { name: "what-if", tag: "es-what-if", section: "what-if-panel", label: "What-if", wide: true, readModel: true },
+  { name: "consumers", tag: "es-consumers", section: "consumers-panel", label: "Consumers", wide: true, readModel: true },
   { name: "snapshots", tag: "es-snapshots", section: "snapshots-panel", label: "Snapshots" },
   { name: "storage", tag: "es-storage", section: "storage-panel", label: "Storage" },
   { name: "crud", tag: "es-crud", section: "crud-panel", label: "CRUD vs log", wide: true },

@@ -11,6 +11,17 @@ const FORMATS = [
   ["cloudEvents", "CloudEvents (JSON batch)", "cloudevents.json"],
 ];
 
+/**
+ * The page's address with a share link's data in its fragment: this page's own (the query
+ * dropped) on the page, the full page next to the modules from an embed (another namespace).
+ */
+export function shareUrl(data, namespace) {
+  const url = namespace === "page" ? new URL(location.href) : new URL("../index.html", import.meta.url);
+  url.search = "";
+  url.hash = `share=${data}`;
+  return url.href;
+}
+
 /** A short, stable name for a link's store: the same link opens the same store. */
 export function linkStoreName(data) {
   let hash = 0x811c9dc5;
@@ -184,11 +195,9 @@ class ExchangePanel extends Panel {
   async #link() {
     const data = await this.session.sandbox?.shareLink();
     if (!data) return undefined;
-    const url = this.#ownsAddress ? new URL(location.href) : new URL("../index.html", import.meta.url);
-    url.search = "";
-    url.hash = `share=${data}`;
+    const url = shareUrl(data, this.session.namespace);
     if (this.#ownsAddress) history.replaceState(null, "", url);
-    return url.href;
+    return url;
   }
 
   /** Keeps the address bar's link current as the log grows, at most once a second. */

@@ -17,6 +17,12 @@ class QueryPanel extends Panel {
         el("p", { class: "muted" }, "One read-only SQL statement (SQLite; PRAGMA table_info(name) describes a table). Ctrl+Enter runs it. Try:"),
         el("p", { id: "suggested", class: "suggested" }),
         el(
+          "label",
+          { id: "query-target-label", class: "inline", hidden: "" },
+          "Ask ",
+          el("select", { id: "query-target", "data-testid": "query-target" }),
+        ),
+        el(
           "form",
           { id: "query-form" },
           el("textarea", { name: "sql", rows: 3, spellcheck: "false", "data-testid": "sql", "aria-label": "SQL" }),
@@ -47,7 +53,22 @@ class QueryPanel extends Panel {
   #lastSql;
   #again;
 
+  /** Offers the consumers lab's read models as well as the page's, while a run exists. */
+  #targets() {
+    const lab = this.session.lab;
+    const select = this.$("#query-target");
+    const keep = select.value;
+    fill(
+      select,
+      el("option", { value: "" }, "the page's read model"),
+      (lab?.names ?? []).map((name, i) => el("option", { value: String(i) }, `consumer ${name}'s read model (consumers lab)`)),
+    );
+    select.value = [...select.options].some((o) => o.value === keep) ? keep : "";
+    this.$("#query-target-label").hidden = !lab;
+  }
+
   attach(session) {
+    this.on("lab", () => this.#targets());
     this.on("opening", () => {
       this.begin();
       this.#lastSql = undefined;
@@ -86,6 +107,8 @@ class QueryPanel extends Panel {
     this.#lastSql = sql;
     this.#remember(sql);
     const status = this.$("#query-status");
+    const target = this.$("#query-target").value;
+    if (target !== "" && this.session.lab) return this.#askConsumer(Number(target), sql, latest);
     const exclude = [...excluded];
     const hypothetical = exclude.length > 0 || cursor !== undefined;
     try {
@@ -96,11 +119,7 @@ class QueryPanel extends Panel {
       const sources = hypothetical ? [] : await sandbox.sources(answer.tables);
       // A scenario switched (or a newer query started) meanwhile: this answer is not for this panel.
       if (!latest() || this.session.sandbox !== sandbox) return;
-      fill(this.$("#query-result thead"), el("tr", {}, answer.columns.map((c) => el("th", { scope: "col" }, c))));
-      fill(
-        this.$("#query-result tbody"),
-        answer.rows.map((row) => el("tr", {}, row.map((value) => cell(value)))),
-      );
+      this.#show(answer);
       const more = answer.totalRows - answer.rows.length;
       const notes = [
         `${answer.totalRows} row(s) in ${answer.ms.toFixed(1)} ms`,
@@ -116,6 +135,43 @@ class QueryPanel extends Panel {
       fill(this.$("#query-result tbody"));
       showResult(status, "error", error.message);
     }
+  }
+
+  /** Runs the statement on a consumer's read model, in its worker, and says which one answered. */
+  async #askConsumer(consumer, sql, latest) {
+    const lab = this.session.lab;
+    const status = this.$("#query-status");
+    const name = lab.names[consumer];
+    try {
+      delete status.dataset.kind;
+      status.textContent = `Asking consumer ${name}…`;
+      const answer = await lab.runner.query(consumer, sql, QUERY_LIMITS);
+      if (!latest()) return;
+      if (!answer) throw new Error(`Consumer ${name} is down (its worker is restarting): ask again when it is back.`);
+      this.#show(answer);
+      const c = lab.runner.lab.status().consumers[consumer];
+      const notes = [
+        `Consumer ${name}'s read model answered (in its worker, ${lab.runner.storage[consumer] ?? "its own database"})`,
+        `${answer.totalRows} row(s) in ${answer.ms.toFixed(1)} ms`,
+        `its subscription has handled the log up to position ${c.checkpoint} of ${lab.runner.lab.status().head}${c.behind ? `: ${c.behind} behind, the answer may be stale` : ""}`,
+        this.session.cursor !== undefined || this.session.excluded.size ? "time travel and what-if apply to the page's read model only" : "",
+      ];
+      showResult(status, "ok", notes.filter(Boolean).join("; ") + ".");
+    } catch (error) {
+      if (!latest()) return;
+      fill(this.$("#query-result thead"));
+      fill(this.$("#query-result tbody"));
+      showResult(status, "error", error.message);
+    }
+  }
+
+  /** Shows an answer's columns and rows. */
+  #show(answer) {
+    fill(this.$("#query-result thead"), el("tr", {}, answer.columns.map((c) => el("th", { scope: "col" }, c))));
+    fill(
+      this.$("#query-result tbody"),
+      answer.rows.map((row) => el("tr", {}, row.map((value) => cell(value)))),
+    );
   }
 
   #history() {

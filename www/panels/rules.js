@@ -169,6 +169,21 @@ class RulesPanel extends Panel {
     showResult(this.$("#rules-result"), opened ? "ok" : "error", opened ? `Back to the shipped ${name} rules.` : "The store did not open; see the status above.");
   }
 
+  /** Opens a projection's definition in the editor and brings the editor into view. */
+  editProjection(name) {
+    try {
+      this.#keep();
+    } catch (error) {
+      showError(this.$("#rules-result"), error);
+      return;
+    }
+    const index = (this.#draft.projections ?? []).findIndex((p) => p.name === name);
+    if (index < 0) return;
+    this.#show(`projection:${index}`);
+    this.scrollIntoView({ block: "start" });
+    this.#editor.element.querySelector("textarea")?.focus({ preventScroll: true });
+  }
+
   /** Adds an upcaster to the next schema version of an event type, and opens it in the editor. */
   addUpcaster(eventType) {
     const result = this.$("#rules-result");

@@ -1,4 +1,4 @@
-// <es-tour>: a guided tour in seven short steps, one per idea of event sourcing, each doing
+// <es-tour>: a guided tour in eight short steps, one per idea of event sourcing, each doing
 // something on the page and pointing at it, in the words of the open scenario. It opens on a
 // first visit, can be closed at any step, reopened from the header, and remembers that it was
 // seen.
@@ -26,17 +26,17 @@ function changed(step) {
 }
 
 /**
- * What the tour says about the open scenario: the selected aggregate, its type, its events and
- * what each changed (from a traced replay), so that every step speaks of the log on the page.
+ * What the tour says about the open scenario: its name, the selected aggregate, its type, its
+ * events and what each changed (from a traced replay), so that every step speaks of the log on the page.
  */
 async function factsOf(session) {
   const sandbox = session.sandbox;
   const id = session.aggregate;
-  if (!id) return { id: "", type: "aggregate", events: [], steps: [] };
+  if (!id) return { id: "", type: "aggregate", events: [], steps: [], scenario: session.scenario };
   const type = sandbox.aggregateType(id)?.name ?? "aggregate";
   const events = await sandbox.events({ aggregateId: id, fromPosition: 1, limit: 2 });
   const replay = await sandbox.replay(id, { trace: true, useSnapshots: false });
-  return { id, type, events, steps: replay.trace?.steps ?? [] };
+  return { id, type, events, steps: replay.trace?.steps ?? [], scenario: session.scenario };
 }
 
 /** How a step's text names the aggregate's second event, or says there is none. */
@@ -113,6 +113,15 @@ const STEPS = [
       "Stored events never change. A new shape gets a new schema version and an upcaster reads old events in it. A mistake is corrected by a new event (a compensation), never by editing the past.",
     section: "schema-panel",
     run: async (session) => session.putBack(),
+  },
+  {
+    title: "Between the log and its consumers, a network",
+    text: ({ scenario }) =>
+      scenario === "bank"
+        ? "Consumers reach the log over a network that loses, repeats and reorders messages. In the consumers lab, two consumers in workers of their own now follow the log over a link that delivers some messages twice; the deposits projection counts, so a consumer without an inbox counts a deposit twice, and its verdict says where it parted from the log. The guided sequence goes on from there: an inbox, a crash, competing consumers, a poison event."
+        : "Consumers reach the log over a network that loses, repeats and reorders messages. In the consumers lab, two consumers in workers of their own now follow this log over a link that delivers some messages twice, each with its own read model, and each verdict says whether it still answers as the log does. The lab's guided sequence, on the bank scenario, goes on from there.",
+    section: "consumers-panel",
+    run: async () => document.querySelector("es-consumers")?.tourStep(),
   },
 ];
 

@@ -10,23 +10,27 @@ use crate::consumers::{ArrowKind, Fate, Handled, Outcome, Reply};
 impl Lab {
     /// The deliveries that can be handed to nodes now, together (at most `limit`): those at the
     /// front of the queue that arrive before anything they cause could reach anyone (the link's
-    /// latency after the first), so that answering them together runs exactly as answering them
-    /// one by one. Each must be answered with [`Lab::handled`], in order. Empty when the next
-    /// thing is not a delivery (call [`Lab::next_happening`]).
-    pub fn deliveries(&mut self, limit: usize) -> Vec<Happening> {
+    /// latency after the first), and none after simulated time `until` (a run stopped there is
+    /// the same however it was batched), so that answering them together runs exactly as
+    /// answering them one by one. Each must be answered with [`Lab::handled`], in order. Empty
+    /// when the next thing is not a delivery (call [`Lab::next_happening`]).
+    pub fn deliveries(&mut self, limit: usize, until: f64) -> Vec<Happening> {
         let mut batch = Vec::new();
         if !self.awaiting.is_empty() {
             return batch;
         }
         let mut horizon = f64::INFINITY;
         while batch.len() < limit {
-            let Some(Reverse((Time(at), seq))) = self.queue.peek().copied() else {
+            let Some(Reverse((Time(at), _, seq))) = self.queue.peek().copied() else {
                 break;
             };
             let Some((_, Scheduled::Down(arrow))) = self.scheduled.get(&seq).cloned() else {
                 break;
             };
-            if at >= horizon || (horizon.is_finite() && self.settings.link.latency_ms == 0.0) {
+            if at > until
+                || at >= horizon
+                || (horizon.is_finite() && self.settings.link.latency_ms == 0.0)
+            {
                 break;
             }
             horizon = horizon.min(at + self.settings.link.latency_ms);
@@ -65,9 +69,12 @@ impl Lab {
         }
         // Consumers starting at the same moment join before anything is handed out, so that
         // a pinned group spreads the aggregates over all of them from the start.
-        let another_starts_now = self.queue.peek().is_some_and(|Reverse((Time(at), seq))| {
-            *at <= self.now && matches!(self.scheduled.get(seq), Some((_, Scheduled::Start(_))))
-        });
+        let another_starts_now = self
+            .queue
+            .peek()
+            .is_some_and(|Reverse((Time(at), _, seq))| {
+                *at <= self.now && matches!(self.scheduled.get(seq), Some((_, Scheduled::Start(_))))
+            });
         if !another_starts_now {
             self.pump();
         }
@@ -106,7 +113,7 @@ impl Lab {
         match &handled.outcome {
             Outcome::Applied => {
                 lane.counts.applied += 1;
-                *lane.written.entry(position).or_default() += 1;
+                lane.wrote(position);
             }
             Outcome::Absorbed => lane.counts.absorbed += 1,
             Outcome::Ignored { .. } => lane.counts.ignored += 1,
@@ -114,7 +121,7 @@ impl Lab {
             Outcome::Crashed { written, .. } => {
                 lane.counts.crashes += 1;
                 if *written {
-                    *lane.written.entry(position).or_default() += 1;
+                    lane.wrote(position);
                 }
             }
         }

@@ -12,8 +12,9 @@ mod status;
 mod store_side;
 mod trace;
 
+use std::cell::Cell;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 
 pub use script::{Action, Scripted};
 pub use status::{ConsumerStatus, Divergence, LabStatus};
@@ -26,8 +27,9 @@ use crate::event::StoredEvent;
 use crate::random::Random;
 use script::check_action;
 
-/// What happens next in a run, for the caller to do.
-#[derive(Clone, Debug, PartialEq)]
+/// What happens next in a run, for the caller to do (to JS: `{ kind: "deliver", … }`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
 pub enum Happening {
     /// A delivery reaches a running consumer: hand it to the node and give back what it did
     /// ([`Lab::handled`]).
@@ -106,6 +108,22 @@ struct Lane {
     heard_back: bool,
     /// Times each position's effect was written by this consumer.
     written: BTreeMap<u64, u32>,
+    /// Positions written more than once (a divergence for good: counts only grow).
+    doubles: BTreeSet<u64>,
+    /// Positions 1 to this were each written at least once: where the search for a position
+    /// never written goes on (it stops at a parked one, which may still come back).
+    written_through: Cell<u64>,
+}
+
+impl Lane {
+    /// Its node wrote the effect of the event at `position`.
+    fn wrote(&mut self, position: u64) {
+        let times = self.written.entry(position).or_default();
+        *times += 1;
+        if *times > 1 {
+            self.doubles.insert(position);
+        }
+    }
 }
 
 /// A delivery handed to a node, waiting for its answer.
@@ -137,7 +155,10 @@ pub struct Lab {
     known: u64,
     store: Store,
     lanes: Vec<Lane>,
-    queue: BinaryHeap<Reverse<(Time, u64)>>,
+    /// What is scheduled, in time order; at the same time, what the run's script does comes
+    /// after everything else, so that an action done during a run (planned late) and the same
+    /// action in a reproduced run (planned at its start) take the same turn.
+    queue: BinaryHeap<Reverse<(Time, bool, u64)>>,
     scheduled: HashMap<u64, (f64, Scheduled)>,
     seq: u64,
     arrows: VecDeque<Arrow>,
@@ -226,6 +247,8 @@ impl Lab {
                 said_at_start: Vec::new(),
                 heard_back: false,
                 written: BTreeMap::new(),
+                doubles: BTreeSet::new(),
+                written_through: Cell::new(0),
             })
             .collect();
         let known = head.min(log.len() as u64);
@@ -242,7 +265,7 @@ impl Lab {
             arrows: VecDeque::new(),
             arrow_count: 0,
             payloads: HashMap::new(),
-            digest: 0xcbf2_9ce4_8422_2325,
+            digest: 0,
             script: Vec::new(),
             awaiting: VecDeque::new(),
             wake_at: None,
@@ -273,14 +296,27 @@ impl Lab {
 
     /// When the next thing happens, if anything is to.
     pub fn next_at(&self) -> Option<f64> {
-        self.queue.peek().map(|Reverse((Time(at), _))| *at)
+        self.queue.peek().map(|Reverse((Time(at), _, _))| *at)
     }
 
     /// Does an action now (it is added to the script).
     pub fn act(&mut self, action: Action) -> Result<(), LabError> {
+        self.act_at(action, self.now)
+    }
+
+    /// Does an action at simulated time `at_ms` (now, if that has passed): a page acts at its
+    /// clock's time, which may be past the last thing that happened.
+    pub fn act_at(&mut self, action: Action, at_ms: f64) -> Result<(), LabError> {
         check_action(&self.settings, &action)?;
+        if !at_ms.is_finite() {
+            return Err(LabError::Setting {
+                setting: "atMs",
+                range: "a finite time",
+                given: at_ms.to_string(),
+            });
+        }
         self.plan(Scripted {
-            at_ms: self.now,
+            at_ms: at_ms.max(self.now),
             action,
         });
         Ok(())
@@ -289,11 +325,23 @@ impl Lab {
     /// The store's log grew (events appended during the run): the lab's store knows the new
     /// events from now on.
     pub fn log_grew(&mut self, log: Vec<StoredEvent>) {
+        self.log_grew_at(log, self.now);
+    }
+
+    /// The same, at simulated time `at_ms` (now, if that has passed or is not a time).
+    pub fn log_grew_at(&mut self, log: Vec<StoredEvent>, at_ms: f64) {
         let head = log.len() as u64;
+        // Only what is new since the last call: a growth already planned is not planned again.
+        let grew = log.len() > self.log.len() && head > self.known;
         self.log = log;
-        if head > self.known {
+        if grew {
+            let at_ms = if at_ms.is_finite() {
+                at_ms.max(self.now)
+            } else {
+                self.now
+            };
             self.plan(Scripted {
-                at_ms: self.now,
+                at_ms,
                 action: Action::LogGrew { head },
             });
         }
@@ -308,7 +356,8 @@ impl Lab {
 
     fn schedule(&mut self, at: f64, what: Scheduled) {
         self.seq += 1;
-        self.queue.push(Reverse((Time(at), self.seq)));
+        let scripted = matches!(what, Scheduled::Action(_));
+        self.queue.push(Reverse((Time(at), scripted, self.seq)));
         self.scheduled.insert(self.seq, (at, what));
     }
 
@@ -318,7 +367,7 @@ impl Lab {
         if !self.awaiting.is_empty() {
             return None;
         }
-        let Reverse((Time(at), seq)) = self.queue.pop()?;
+        let Reverse((Time(at), _, seq)) = self.queue.pop()?;
         let (_, what) = self.scheduled.remove(&seq)?;
         self.now = self.now.max(at);
         Some(self.happen(what))

@@ -23,9 +23,10 @@ pub enum Action {
         /// Where.
         point: CrashPoint,
     },
-    /// Send the parked messages again (those at or before `stopAt`), ahead of new ones.
+    /// Send the parked messages again, ahead of new ones: all, or those numbered below
+    /// `stopAt` in the parked stream (KurrentDB's `replayParked?stopAt=`).
     ReplayParked {
-        /// The last position to replay (`None`: all).
+        /// The parked stream's event number to stop at (`None`: all).
         stop_at: Option<u64>,
     },
     /// Restart the store's side of the subscriptions (a leader change): persistent groups

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{Lab, Store, group_of};
-use crate::consumers::{GroupStatus, Parked, PersistentGroup};
+use crate::consumers::{GroupStatus, Parked, PersistentGroup, consumer_name};
 
 /// How a consumer is doing, for the page.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -14,6 +14,8 @@ use crate::consumers::{GroupStatus, Parked, PersistentGroup};
 pub struct ConsumerStatus {
     /// The consumer (from 0).
     pub consumer: usize,
+    /// Its name on the page (A, B, …).
+    pub name: String,
     /// Whether its node runs (not crashed, not restarting).
     pub running: bool,
     /// Whether its link is cut.
@@ -55,6 +57,8 @@ pub struct ConsumerStatus {
 pub struct Divergence {
     /// The position.
     pub position: u64,
+    /// The aggregate of its event.
+    pub aggregate_id: String,
     /// How many times its effect was written (0: lost; 2 or more: applied again).
     pub applied: u32,
     /// The same in words: "position 7 applied twice".
@@ -117,6 +121,7 @@ impl Lab {
         };
         ConsumerStatus {
             consumer,
+            name: consumer_name(consumer),
             running: lane.running,
             cut: lane.cut,
             checkpoint,
@@ -141,7 +146,7 @@ impl Lab {
     /// it handled, for a competing one (the others are its peers'). Parked positions are not
     /// divergences: they wait in the parked list.
     pub(super) fn divergence(&self, consumer: usize, checkpoint: u64) -> Option<Divergence> {
-        let written = &self.lanes[consumer].written;
+        let lane = &self.lanes[consumer];
         let parked: Vec<u64> = match &self.store {
             Store::Groups(groups) => {
                 let (index, _) = group_of(&self.settings, consumer);
@@ -154,23 +159,54 @@ impl Lab {
             }
             Store::Feeds(_) => Vec::new(),
         };
-        let times = |position: u64| written.get(&position).copied().unwrap_or(0);
-        let found = if self.settings.competing() {
-            written.iter().find(|(_, n)| **n > 1).map(|(p, n)| (*p, *n))
-        } else {
-            (1..=checkpoint)
-                .filter(|p| !parked.contains(p))
-                .map(|p| (p, times(p)))
-                .find(|(_, n)| *n != 1)
+        let times = |position: u64| lane.written.get(&position).copied().unwrap_or(0);
+        let first_double = |up_to: u64| {
+            lane.doubles
+                .iter()
+                .copied()
+                .take_while(|p| *p <= up_to)
+                .find(|p| !parked.contains(p))
         };
-        found.map(|(position, applied)| Divergence {
-            position,
-            applied,
-            says: match applied {
-                0 => format!("position {position} never applied (lost)"),
-                2 => format!("position {position} applied twice"),
-                n => format!("position {position} applied {n} times"),
-            },
+        let found = if self.settings.competing() {
+            first_double(u64::MAX)
+        } else {
+            // Positions never written: from where every one before was, to the checkpoint.
+            let mut through = lane.written_through.get();
+            let mut advancing = true;
+            let mut never = None;
+            for position in through + 1..=checkpoint {
+                if parked.contains(&position) {
+                    advancing = false;
+                } else if times(position) == 0 {
+                    never = Some(position);
+                    break;
+                } else if advancing {
+                    through = position;
+                }
+            }
+            lane.written_through.set(through);
+            match (never, first_double(checkpoint)) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        }
+        .map(|position| (position, times(position)));
+        found.map(|(position, applied)| {
+            let aggregate_id = position
+                .checked_sub(1)
+                .and_then(|index| self.log.get(index as usize))
+                .map(|event| event.aggregate_id.to_string())
+                .unwrap_or_default();
+            Divergence {
+                position,
+                applied,
+                says: match applied {
+                    0 => format!("position {position} ({aggregate_id}) never applied (lost)"),
+                    2 => format!("position {position} ({aggregate_id}) applied twice"),
+                    n => format!("position {position} ({aggregate_id}) applied {n} times"),
+                },
+                aggregate_id,
+            }
         })
     }
 

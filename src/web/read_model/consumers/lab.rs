@@ -1,22 +1,19 @@
-//! The consumers lab on the page (`ConsumersLab` to JS), opened from a sandbox over its log: the
-//! core's lab, and a reference read model of the same projections fed every event the lab's
-//! store knows once, in order (a perfect consumer: the log's truth the consumers' answers are
-//! held against). It says what happens next; the page hands deliveries to the workers and
-//! brings back what they did.
+//! The consumers lab on the page (`ConsumersLab` to JS), opened from a sandbox over its log
+//! (`opening`): the core's lab, and the log's truth (`truth`) the consumers' answers are held
+//! against. It says what happens next; the page hands deliveries to the workers and brings back
+//! what they did.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use super::NodeOptions;
+use super::dto::{AnswerJs, TruthAnswer, VerdictsJs};
 use super::node::HandledJs;
-use crate::consumers::{
-    Action, CrashPoint, Delivery, Handled, Handler, Happening, Lab, LabSettings, Reply, Scripted,
-    kurrent_body,
-};
-use crate::read_side::ConsumerModel;
+use super::shared_run::SharedRun;
+use super::truth::Truth;
+use crate::consumers::{Action, Handled, Lab, Reply, judge, kurrent_body, kurrent_streams};
 use crate::sandbox::{Sandbox, SandboxError};
 use crate::scenario::ProjectionSpec;
 use crate::store::ReadAll;
@@ -27,84 +24,29 @@ use crate::web::read_model::dto::{QueryAnswer, QueryOptions};
 use crate::web::read_model::projecting::clock_ms;
 use crate::web::runtime::promise;
 
-/// Options of `Sandbox.consumersLab`.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-struct LabOptions {
-    /// The run's settings (seed, subscription, link, …).
-    settings: LabSettings,
-    /// What is done during the run (an earlier run's, to reproduce it).
-    script: Vec<Scripted>,
-    /// How far the lab's store knows the log at the start (default: all of it).
-    head: Option<u64>,
-    /// The projections the consumers run, by name (default: all of the scenario's).
-    projections: Vec<String>,
-    /// Or their definitions, whole (a shared run's: they may differ from the scenario's).
-    definitions: Vec<ProjectionSpec>,
-    /// Whether an update or delete that changes no row fails (default: yes).
-    strict: Option<bool>,
-    /// What keeps this lab's workers' files apart from another's (an embed's).
-    namespace: String,
-}
-
-/// A lab's state for a share link: the same state reproduces the same run.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct LabState<'a> {
-    settings: &'a LabSettings,
-    script: &'a [Scripted],
-    head: u64,
-    definitions: &'a [ProjectionSpec],
-    strict: bool,
-}
-
-/// What happens next, as JS sees it.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
-enum HappeningJs<'a> {
-    Deliver {
-        consumer: usize,
-        arrow: u64,
-        delivery: &'a Delivery,
-    },
-    Start {
-        consumer: usize,
-    },
-    Arm {
-        consumer: usize,
-        point: CrashPoint,
-    },
-    Internal,
-}
-
-fn happening_js(happening: &Happening) -> HappeningJs<'_> {
-    match happening {
-        Happening::Deliver {
-            consumer,
-            arrow,
-            delivery,
-        } => HappeningJs::Deliver {
-            consumer: *consumer,
-            arrow: *arrow,
-            delivery,
-        },
-        Happening::Start { consumer } => HappeningJs::Start {
-            consumer: *consumer,
-        },
-        Happening::Arm { consumer, point } => HappeningJs::Arm {
-            consumer: *consumer,
-            point: *point,
-        },
-        Happening::Internal => HappeningJs::Internal,
-    }
-}
+/// The group's name in KurrentDB.
+const KURRENT_GROUP: &str = "es-sandbox-lab";
 
 /// A consumers lab over a sandbox's log.
 #[wasm_bindgen(js_name = ConsumersLab)]
 pub struct JsLab {
-    sandbox: Rc<Sandbox<BrowserStore>>,
+    pub(super) sandbox: Rc<Sandbox<BrowserStore>>,
     /// Shared with a `refresh` in flight, which takes the log in when it has read it.
-    core: Rc<RefCell<LabCore>>,
+    pub(super) core: Rc<RefCell<LabCore>>,
+}
+
+/// The lab and what it keeps beside it.
+pub(super) struct LabCore {
+    pub lab: Lab,
+    pub truth: Truth,
+    /// The projections consumers ran at the start.
+    pub specs: Vec<ProjectionSpec>,
+    pub strict: bool,
+    pub head: u64,
+    /// Where this run's workers keep their files.
+    pub directory: String,
+    /// The shared run this one reproduces, if it does.
+    pub shared: Option<SharedRun>,
 }
 
 impl LabCore {
@@ -115,86 +57,13 @@ impl LabCore {
             .and_then(|d| serde_json::from_value(d.clone()).ok())
             .unwrap_or_else(|| self.specs.clone())
     }
-}
 
-/// The lab and what it keeps beside it.
-struct LabCore {
-    lab: Lab,
-    truth: ConsumerModel,
-    fed: u64,
-    /// The projections consumers ran at the start.
-    specs: Vec<ProjectionSpec>,
-    strict: bool,
-    head: u64,
-    /// Where this run's workers keep their files.
-    directory: String,
-}
-
-#[wasm_bindgen(js_class = Sandbox)]
-impl JsSandbox {
-    /// A consumers lab over this sandbox's log: `{ settings?, script?, head?, projections?,
-    /// strict?, namespace? }`.
-    #[wasm_bindgen(js_name = consumersLab, unchecked_return_type = "Promise<ConsumersLab>")]
-    pub fn consumers_lab(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "object | undefined")] lab_options: JsValue,
-    ) -> js_sys::Promise {
-        let lab_options: Result<LabOptions, _> = options(lab_options, "lab options");
-        let sandbox = Rc::clone(&self.inner);
-        let future = self.guarded(async move {
-            let lab_options = lab_options?;
-            let log = sandbox
-                .write()
-                .events(&ReadAll::from_position(1, usize::MAX))
-                .await?;
-            let domain = sandbox.shared_domain();
-            let all = &domain.scenario().projections;
-            let projections: Vec<String> =
-                if lab_options.projections.is_empty() && lab_options.definitions.is_empty() {
-                    all.iter().map(|p| p.name.clone()).collect()
-                } else {
-                    lab_options.projections.clone()
-                };
-            if let Some(unknown) = projections
-                .iter()
-                .find(|n| !all.iter().any(|p| &p.name == *n))
-            {
-                return Err(SandboxError::bad_input(
-                    "lab options",
-                    format!("the scenario has no projection {unknown:?}"),
-                ));
-            }
-            let specs: Vec<_> = all
-                .iter()
-                .filter(|p| projections.contains(&p.name))
-                .cloned()
-                .collect();
-            let strict = lab_options.strict.unwrap_or(true);
-            let truth = ConsumerModel::open(Rc::clone(&domain), &specs, ":memory:", None, strict)?;
-            let head = lab_options.head.unwrap_or(log.len() as u64);
-            let lab = Lab::new(lab_options.settings, log, head, lab_options.script)
-                .map_err(|e| SandboxError::bad_input("lab settings", e.to_string()))?;
-            let run = uuid::Uuid::new_v4().simple().to_string();
-            let namespace = if lab_options.namespace.is_empty() {
-                "page".to_string()
-            } else {
-                lab_options.namespace
-            };
-            let core = LabCore {
-                lab,
-                truth,
-                fed: 0,
-                specs,
-                strict,
-                head,
-                directory: format!("es-sandbox-consumers/{namespace}/{}", &run[..12]),
-            };
-            Ok(JsLab {
-                sandbox,
-                core: Rc::new(RefCell::new(core)),
-            })
-        });
-        wasm_bindgen_futures::future_to_promise(async move { Ok(future.await?.into()) })
+    /// The reference read model, up to date with the store and the deployed projections.
+    fn truth(&mut self, sandbox: &Sandbox<BrowserStore>) -> Result<&mut Truth, SandboxError> {
+        let deployed = self.deployed();
+        self.truth.follow(sandbox.shared_domain(), deployed)?;
+        self.truth.catch_up(self.lab.known_events());
+        Ok(&mut self.truth)
     }
 }
 
@@ -229,15 +98,19 @@ impl JsLab {
     #[wasm_bindgen(js_name = next)]
     pub fn next_happening(&mut self) -> Result<JsValue, JsValue> {
         match self.core.borrow_mut().lab.next_happening() {
-            Some(happening) => Ok(to_js(&happening_js(&happening))?),
+            Some(happening) => Ok(to_js(&happening)?),
             None => Ok(JsValue::NULL),
         }
     }
 
-    /// The deliveries that can be handed to the workers now, together (at most `limit`).
-    pub fn deliveries(&mut self, limit: usize) -> Result<JsValue, JsValue> {
-        let batch = self.core.borrow_mut().lab.deliveries(limit.max(1));
-        let batch: Vec<HappeningJs<'_>> = batch.iter().map(happening_js).collect();
+    /// The deliveries that can be handed to the workers now, together (at most `limit`, none
+    /// after simulated time `untilMs`).
+    pub fn deliveries(&mut self, limit: usize, until_ms: f64) -> Result<JsValue, JsValue> {
+        let batch = self
+            .core
+            .borrow_mut()
+            .lab
+            .deliveries(limit.max(1), until_ms);
         Ok(to_js(&batch)?)
     }
 
@@ -271,21 +144,20 @@ impl JsLab {
         Ok(())
     }
 
-    /// Does an action now: `{ action: "partition", consumer, cut }`, `{ action: "crash",
-    /// consumer, point }`, `{ action: "replayParked", stopAt? }`, `{ action: "restartGroup" }`.
-    pub fn act(&mut self, action: JsValue) -> Result<(), JsValue> {
+    /// Does an action at simulated time `atMs` (default: the lab's now): `{ action:
+    /// "partition", consumer, cut }`, `{ action: "crash", consumer, point }`, `{ action:
+    /// "replayParked", stopAt? }`, `{ action: "restartGroup" }`. It goes into the run's script.
+    pub fn act(&mut self, action: JsValue, at_ms: Option<f64>) -> Result<(), JsValue> {
         let action: Action = from_json(action, "action")?;
-        self.core
-            .borrow_mut()
-            .lab
-            .act(action)
-            .map_err(|e| bad("action", e))
+        let mut core = self.core.borrow_mut();
+        let at = at_ms.unwrap_or_else(|| core.lab.now());
+        core.lab.act_at(action, at).map_err(|e| bad("action", e))
     }
 
-    /// Reads the sandbox's log: what was appended since, the lab's store knows from now.
-    /// Resolves to the log's head.
+    /// Reads the sandbox's log: what was appended since, the lab's store knows from simulated
+    /// time `atMs` (default: the lab's now). Resolves to the log's head.
     #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
-    pub fn refresh(&self) -> js_sys::Promise {
+    pub fn refresh(&self, at_ms: Option<f64>) -> js_sys::Promise {
         let (sandbox, core) = (Rc::clone(&self.sandbox), Rc::clone(&self.core));
         promise(async move {
             let log = sandbox
@@ -294,9 +166,8 @@ impl JsLab {
                 .await?;
             let head = log.len();
             let mut core = core.borrow_mut();
-            if head > core.lab.known_events().len() {
-                core.lab.log_grew(log);
-            }
+            let at = at_ms.unwrap_or_else(|| core.lab.now());
+            core.lab.log_grew_at(log, at);
             Ok(head)
         })
     }
@@ -304,7 +175,7 @@ impl JsLab {
     /// Goes on over a sandbox opened again (the same store under edited rules): if the
     /// projections the consumers run changed, every consumer is redeployed with the new ones
     /// (stopped, started again over its files: its tables stay, its handlers are new), and the
-    /// reference read model is built again with them. Resolves to whether they changed.
+    /// log's truth follows them. Resolves to whether they changed.
     #[wasm_bindgen(js_name = followSandbox)]
     pub fn follow_sandbox(&mut self, sandbox: &JsSandbox) -> Result<bool, JsValue> {
         self.sandbox = Rc::clone(&sandbox.inner);
@@ -325,14 +196,17 @@ impl JsLab {
         if fresh == deployed {
             return Ok(false);
         }
-        core.truth = ConsumerModel::open(domain, &fresh, ":memory:", None, core.strict)
-            .map_err(SandboxError::from)?;
-        core.fed = 0;
         let definitions = serde_json::to_value(&fresh).map_err(|e| bad("projections", e))?;
         core.lab
             .act(Action::Redeploy { definitions })
             .map_err(|e| bad("redeploy", e))?;
         Ok(true)
+    }
+
+    /// The run's settings.
+    #[wasm_bindgen(unchecked_return_type = "object")]
+    pub fn settings(&self) -> Result<JsValue, JsValue> {
+        Ok(to_js(self.core.borrow().lab.settings())?)
     }
 
     /// How the run is doing.
@@ -352,7 +226,7 @@ impl JsLab {
     }
 
     /// The log's truth: the reference read model (every event the lab's store knows, once, in
-    /// order) answers a read-only statement.
+    /// order, through the projections consumers run now) answers a read-only statement.
     pub fn truth(
         &mut self,
         sql: &str,
@@ -360,51 +234,81 @@ impl JsLab {
     ) -> Result<JsValue, JsValue> {
         let query_options: QueryOptions = options(query_options, "query options")?;
         let mut core = self.core.borrow_mut();
-        let LabCore {
-            lab, truth, fed, ..
-        } = &mut *core;
-        let known = lab.known_events();
-        for event in &known[*fed as usize..] {
-            truth
-                .apply(event, false)
-                .map_err(|e| bad("the reference read model", e))?;
-        }
-        *fed = known.len() as u64;
-        let started = clock_ms();
-        let result = truth
-            .query(sql, &query_options.limits(clock_ms))
-            .map_err(SandboxError::from)?;
-        Ok(to_js(&QueryAnswer {
-            ms: clock_ms() - started,
-            what_if: false,
-            as_of: None,
-            sources: Vec::new(),
-            result,
+        let truth = core.truth(&self.sandbox)?;
+        let answer = answer(truth, sql, &query_options)?;
+        Ok(to_js(&TruthAnswer {
+            answer,
+            failed: truth.failed(),
         })?)
     }
 
-    /// The run's state for a share link: its settings, its script so far, the head it started
-    /// at, its projections and strictness.
-    #[wasm_bindgen(unchecked_return_type = "object")]
-    pub fn state(&self) -> Result<JsValue, JsValue> {
+    /// Each consumer's verdict on a question: `answers[i]` is consumer `i`'s answer (from its
+    /// worker: a query answer, `{ error }`, or `null` while it is down), held against the
+    /// log's truth. Resolves to `{ truth, consumers, together }`.
+    pub fn verdicts(
+        &mut self,
+        sql: &str,
+        #[wasm_bindgen(unchecked_param_type = "(object | null)[]")] answers: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let answers: Vec<Option<AnswerJs>> = from_json(answers, "answers")?;
+        let mut core = self.core.borrow_mut();
+        let status = core.lab.status();
+        let truth = core.truth(&self.sandbox)?;
+        let answer = answer(truth, sql, &QueryOptions::default())?;
+        let answered: Vec<_> = answers.into_iter().map(AnswerJs::into_answered).collect();
+        let verdicts = judge(&status, &answer.result.rows, &answered);
+        Ok(to_js(&VerdictsJs {
+            truth: TruthAnswer {
+                answer,
+                failed: truth.failed(),
+            },
+            consumers: verdicts.consumers,
+            together: verdicts.together,
+        })?)
+    }
+
+    /// The run as link data (`Sandbox.consumersLab({ shared })` makes it again), up to
+    /// simulated time `untilMs`; `undefined` when it would not fit in a link.
+    #[wasm_bindgen(js_name = shareData)]
+    pub fn share_data(&self, until_ms: f64) -> Option<String> {
         let core = self.core.borrow();
-        Ok(to_js(&LabState {
-            settings: core.lab.settings(),
-            script: core.lab.script(),
-            head: core.head,
-            definitions: &core.specs,
-            strict: core.strict,
-        })?)
+        SharedRun::pack(&core.lab, core.head, &core.specs, core.strict, until_ms)
     }
 
-    /// The group's settings as KurrentDB takes them (`PUT /subscriptions/{stream}/{group}`),
-    /// as pretty JSON.
-    #[wasm_bindgen(js_name = kurrentBody)]
-    pub fn kurrent_body(&self) -> String {
+    /// The shared run this one reproduces: `{ untilMs, digest, arrows }`, or `undefined`.
+    #[wasm_bindgen(js_name = sharedRun, unchecked_return_type = "object | undefined")]
+    pub fn shared_run(&self) -> Result<JsValue, JsValue> {
+        match &self.core.borrow().shared {
+            Some(run) => Ok(to_js(&serde_json::json!({
+                "untilMs": run.until_ms,
+                "digest": run.digest,
+                "arrows": run.arrows,
+            }))?),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    /// The group as KurrentDB would create it: `{ group, requests: [{ method, path, body }] }`,
+    /// one `PUT /subscriptions/{stream}/{group}` per stream the log's aggregates are in.
+    #[wasm_bindgen(js_name = kurrentSubscription, unchecked_return_type = "object")]
+    pub fn kurrent_subscription(&self) -> Result<JsValue, JsValue> {
         let core = self.core.borrow();
         let settings = core.lab.settings();
-        serde_json::to_string_pretty(&kurrent_body(&settings.group, settings.consumers))
-            .unwrap_or_default()
+        let body = kurrent_body(&settings.group, settings.consumers);
+        let ids = core.lab.known_events().iter().map(|e| &*e.aggregate_id);
+        let requests: Vec<_> = kurrent_streams(ids)
+            .into_iter()
+            .map(|stream| {
+                serde_json::json!({
+                    "method": "PUT",
+                    "path": format!("/subscriptions/{stream}/{KURRENT_GROUP}"),
+                    "body": body,
+                })
+            })
+            .collect();
+        Ok(to_js(
+            &serde_json::json!({ "group": KURRENT_GROUP, "requests": requests }),
+        )?)
     }
 
     /// When the next thing happens, in simulated milliseconds (`undefined`: nothing is to).
@@ -417,4 +321,21 @@ impl JsLab {
     pub fn now(&self) -> f64 {
         self.core.borrow().lab.now()
     }
+}
+
+/// The truth's answer to a statement, timed.
+fn answer(
+    truth: &mut Truth,
+    sql: &str,
+    query_options: &QueryOptions,
+) -> Result<QueryAnswer, SandboxError> {
+    let started = clock_ms();
+    let result = truth.query(sql, &query_options.limits(clock_ms))?;
+    Ok(QueryAnswer {
+        ms: clock_ms() - started,
+        what_if: false,
+        as_of: None,
+        sources: Vec::new(),
+        result,
+    })
 }

@@ -1,10 +1,15 @@
 //! The consumers lab in the browser: the lab itself runs on the page (`lab`: the store's side,
-//! the links, the trace, and a reference read model that is the log's truth), each consumer node
-//! in a worker of its own with its read model in the origin-private file system (`node`). The
-//! page's script only carries messages between them and paces simulated time.
+//! the links, the trace; `truth`: a reference read model that is the log's truth; `opening`: a
+//! run from options or from a shared run's link data, `shared_run`), each consumer node in a
+//! worker of its own with its read model in the origin-private file system (`node`). The page's
+//! script only carries messages between them (`dto`) and paces simulated time.
 
+mod dto;
 pub mod lab;
 pub mod node;
+mod opening;
+mod shared_run;
+mod truth;
 
 use serde::{Deserialize, Serialize};
 

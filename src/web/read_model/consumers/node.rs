@@ -144,6 +144,12 @@ impl JsConsumer {
     #[wasm_bindgen(unchecked_return_type = "object[]")]
     pub fn receive(&mut self, batch: JsValue) -> Result<JsValue, JsValue> {
         let batch: Vec<Item> = from_json(batch, "deliveries")?;
+        // The batch commits together, before the node answers for any of it (a crash point
+        // stops the batch there: what was written before it is committed too).
+        self.node
+            .handler_mut()
+            .begin_batch()
+            .map_err(SandboxError::from)?;
         let done: Vec<Done> = batch
             .into_iter()
             .map(|item| {
@@ -164,6 +170,10 @@ impl JsConsumer {
                 }
             })
             .collect();
+        self.node
+            .handler_mut()
+            .commit_batch()
+            .map_err(SandboxError::from)?;
         Ok(to_js(&done)?)
     }
 
