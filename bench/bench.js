@@ -313,7 +313,85 @@ export async function queryLatency(name) {
   return { sql: mid(tries.sql), js: mid(tries.js), rows };
 }
 
+// ---- the limit: bare IndexedDB over es-sandbox's own segment records ----
+function limitOpen(name) {
+  return new Promise((done, fail) => {
+    const request = indexedDB.open(`limit-${name}`, 1);
+    request.onupgradeneeded = () => {
+      request.result.createObjectStore("segments");
+      request.result.createObjectStore("meta");
+    };
+    request.onsuccess = () => done(request.result);
+    request.onerror = () => fail(request.error);
+  });
+}
+
+/**
+ * The fastest any store can write these events in this browser: the segment records es-sandbox
+ * wrote for the same 100,000 events (read back from its database, so already encoded), each
+ * written as es-sandbox commits it (the segment and the commit record in one transaction), with
+ * no rules, no checks and no encoding. Run after `esBatched` on the same name.
+ */
+export async function limitBatched(name) {
+  const source = await new Promise((done, fail) => {
+    const request = indexedDB.open(`es-sandbox/${name}`);
+    request.onsuccess = () => done(request.result);
+    request.onerror = () => fail(request.error);
+  });
+  const tx = source.transaction("segments");
+  const store = tx.objectStore("segments");
+  const [keys, values] = await Promise.all([request(store.getAllKeys()), request(store.getAll())]);
+  source.close();
+  const total = values.reduce((sum, v) => sum + v.byteLength, 0);
+  const db = await limitOpen(name);
+  const { ms } = await time(async () => {
+    for (let i = 0; i < keys.length; i += 1) {
+      const write = db.transaction(["segments", "meta"], "readwrite");
+      write.objectStore("segments").add(values[i], keys[i]);
+      write.objectStore("meta").put(JSON.stringify({ position: keys[i], eventId: "…" }), "head");
+      await committed(write);
+    }
+  });
+  db.close();
+  return { ms, segments: keys.length, bytes: total };
+}
+
+/** A bare `getAll` of those records after a reload: the fastest cold load there is. */
+export async function limitLoad(name) {
+  const { ms, result } = await time(async () => {
+    const db = await limitOpen(name);
+    const segments = await request(db.transaction("segments").objectStore("segments").getAll());
+    db.close();
+    return segments.length;
+  });
+  return { ms, segments: result };
+}
+
+/**
+ * The fold's peers: the 10,000 events of one aggregate folded through the rules (a replay
+ * without snapshots), and the same events, read out once, folded by the JS reducer a
+ * developer would write. Milliseconds, medians of 5 tries.
+ */
+export async function foldPeers(name) {
+  const sandbox = await esOpen(name);
+  const events = await sandbox.events({ aggregateId: "acc-3", limit: 20_000 });
+  const tries = { rules: [], js: [] };
+  let balances = [];
+  for (let i = 0; i < 5; i += 1) {
+    const rules = await time(() => sandbox.replay("acc-3", { useSnapshots: false }));
+    const js = await time(async () => reduce(events));
+    tries.rules.push(rules.ms);
+    tries.js.push(js.ms);
+    balances = [rules.result.state.balance, js.result];
+  }
+  sandbox.close();
+  if (balances[0] !== balances[1]) throw new Error(`the rules say ${balances[0]}, the reducer ${balances[1]}`);
+  const mid = (list) => list.sort((a, b) => a - b)[Math.floor(list.length / 2)];
+  return { rules: mid(tries.rules), js: mid(tries.js), events: events.length };
+}
+
 window.bench = {
+  limitBatched, limitLoad, foldPeers,
   esProjection, queryLatency,
   esBatched, esLoadAndReplay, dexieBatched, dexieLoadAndReplay, rawBatched, rawLoadAndReplay, singles, concurrent,
 };
