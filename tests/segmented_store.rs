@@ -313,7 +313,46 @@ fn concurrent_appends_share_one_write_and_keep_their_own_answers() {
         Err(StoreError::Conflict { actual: 6, .. })
     ));
     assert_eq!(io.disk.borrow().writes, 2);
+    // The group's eight appends are one segment, not eight: few records to decode on opening.
+    assert_eq!(
+        io.disk
+            .borrow()
+            .segments
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        [1, 2]
+    );
     assert_eq!(positions_and_ids(&open(&io)), positions_and_ids(&store));
+}
+
+#[test]
+fn a_generation_over_many_aggregates_writes_each_round_together() {
+    let io = disk();
+    let sandbox = block_on(es_sandbox::Sandbox::open(
+        open(&io),
+        es_sandbox::shipped("bank").unwrap_or_else(|e| panic!("{e}")),
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let seeded = io.disk.borrow().writes;
+    let generated =
+        block_on(sandbox.write().generate(6_000, 7, 0)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(generated.aggregates > 10, "{generated:?}");
+    // Three rounds of 2,000 commands, each over a dozen aggregates or more: a round is one
+    // write (two when a write is still in flight as the others queue), never one per aggregate.
+    let disk = io.disk.borrow();
+    assert!(disk.writes - seeded <= 6, "{} writes", disk.writes - seeded);
+    assert!(
+        disk.segments.len() <= 6 + seeded,
+        "{} segments",
+        disk.segments.len()
+    );
+    drop(disk);
+    let reopened = open(&io);
+    assert_eq!(
+        block_on(reopened.head_position()).unwrap_or_default(),
+        block_on(sandbox.store().head_position()).unwrap_or_default()
+    );
 }
 
 #[test]

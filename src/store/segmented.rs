@@ -20,7 +20,8 @@ use futures_channel::oneshot;
 use super::chain::{self, Problem};
 use super::{
     AppendOutcome, Discontinuity, EventLog, EventStore, Head, News, Origin, Prepared, RawSegment,
-    ReadAll, SegmentIo, StoreError, StreamInfo, VersionRange, WriteError, insert_snapshot,
+    ReadAll, SegmentCodec, SegmentIo, StoreError, StreamInfo, VersionRange, WriteError,
+    insert_snapshot,
 };
 use crate::event::{EventId, ProposedEvent, StoredEvent};
 use crate::expected::ExpectedVersion;
@@ -167,8 +168,9 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
         }
     }
 
-    /// Decides a group of appends against the log, writes the new events as one segment per
-    /// append with the new commit record in one write, and answers each append. When another
+    /// Decides a group of appends against the log, writes the new events (contiguous, so in
+    /// as few segments as [`group_segments`] makes) with the new commit record in one write,
+    /// and answers each append. When another
     /// writer got in first, catches up and decides again.
     async fn commit_group(&self, group: Vec<Pending>) {
         let (requests, replies): (Vec<_>, Vec<_>) = group
@@ -190,10 +192,7 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
                 .last()
                 .and_then(|events| events.last())
                 .map(Head::of);
-            let segments: Vec<RawSegment> = written
-                .iter()
-                .filter_map(|events| Some((events.first()?.position, codec.encode(events))))
-                .collect();
+            let segments = group_segments(codec, &written);
             let outcome = match new_head {
                 None => Ok(()),
                 Some(head) => self.io.write(self.committed.get(), segments, head).await,
@@ -371,4 +370,28 @@ impl Drop for WritingFlag<'_> {
     fn drop(&mut self) {
         self.0.set(false);
     }
+}
+
+/// Most events one segment of a group holds: a group of many small appends (a generation over
+/// hundreds of aggregates) is written as few segments, not one per append, so that opening the
+/// store later decodes few records and each event carries little of a record's overhead.
+pub const GROUP_SEGMENT_EVENTS: usize = 10_000;
+
+/// The segments a group's new events are written as: the events are contiguous positions
+/// (the group was decided in order), so they are cut into runs of at most
+/// [`GROUP_SEGMENT_EVENTS`], each keyed by its first position.
+fn group_segments(codec: SegmentCodec, written: &[&[StoredEvent]]) -> Vec<RawSegment> {
+    // One append's events are already a slice; several are joined (a copy) first.
+    let joined: Vec<StoredEvent>;
+    let events = match written {
+        [one] => *one,
+        _ => {
+            joined = written.iter().flat_map(|e| e.iter().cloned()).collect();
+            &joined
+        }
+    };
+    events
+        .chunks(GROUP_SEGMENT_EVENTS)
+        .filter_map(|run| Some((run.first()?.position, codec.encode(run))))
+        .collect()
 }

@@ -248,26 +248,34 @@ impl<S: EventStore> WriteSide<S> {
 
     /// Appends what a generation decided, per aggregate, with the version each started from as
     /// the expected version; keeps the decided states and takes the snapshots that are due.
+    /// The aggregates' appends are issued together, so that the store commits them as one
+    /// group (one storage transaction, one segment) rather than one write per aggregate: with
+    /// hundreds of aggregates in the pool, writing them one by one made generating slow down
+    /// as the pool grew, and left the log in tiny segments.
     async fn write_generated(
         &self,
         pending: BTreeMap<String, (u64, Vec<ProposedEvent>)>,
         heads: &HashMap<String, HeadState>,
     ) -> Result<(), WriteSideError> {
-        for (aggregate_id, (from_version, events)) in pending {
-            let expected = ExpectedVersion::Exact(from_version);
-            // The store splits nothing: a batch is at most its limit, so write in pieces.
-            let mut version = from_version;
-            for piece in events.chunks(crate::store::MAX_BATCH) {
-                let expected = if version == from_version {
-                    expected
-                } else {
-                    ExpectedVersion::Exact(version)
-                };
-                self.store
-                    .append(&aggregate_id, expected, piece.to_vec())
-                    .await?;
-                version += piece.len() as u64;
-            }
+        let appends =
+            pending
+                .into_iter()
+                .map(|(aggregate_id, (from_version, events))| async move {
+                    // The store splits nothing: a batch is at most its limit, so write in pieces.
+                    let mut version = from_version;
+                    for piece in events.chunks(crate::store::MAX_BATCH) {
+                        self.store
+                            .append(
+                                &aggregate_id,
+                                ExpectedVersion::Exact(version),
+                                piece.to_vec(),
+                            )
+                            .await?;
+                        version += piece.len() as u64;
+                    }
+                    Ok::<_, WriteSideError>(aggregate_id)
+                });
+        for aggregate_id in futures_util::future::try_join_all(appends).await? {
             if let Some(head) = heads.get(&aggregate_id) {
                 self.heads.keep_newest(&aggregate_id, head.clone());
             }

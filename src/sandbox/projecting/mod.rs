@@ -15,10 +15,21 @@ use crate::event::EventId;
 use crate::read_side::{self, Projected, ReadModel};
 use crate::store::{EventStore, ReadAll};
 
-/// A sandbox's read side: its read model and the schedule of its catch-ups.
+/// A sandbox's read side: its read model, the schedule of its catch-ups, and the last read
+/// model as of a past position (time travel).
 pub struct ReadSide {
     model: RefCell<ReadModel>,
     following: Following,
+    past: RefCell<Option<Past>>,
+}
+
+/// A read model projected from the log up to a position. Positions up to it never change while
+/// a sandbox is open (the log only grows, and the scenario's projections are the sandbox's
+/// own), so a later position needs only the events after it: a slider moved forward costs the
+/// events it passes, not the whole log again.
+struct Past {
+    position: u64,
+    model: ReadModel,
 }
 
 /// Opens the read side of a compiled scenario: its projections' tables, empty.
@@ -26,6 +37,7 @@ pub(super) fn open(domain: &Domain) -> Result<ReadSide, SandboxError> {
     Ok(ReadSide {
         model: RefCell::new(ReadModel::open(&domain.scenario().projections)?),
         following: Following::new(true),
+        past: RefCell::new(None),
     })
 }
 
@@ -91,5 +103,42 @@ impl<S: EventStore> Sandbox<S> {
             .read_all(&ReadAll::from_position(1, until))
             .await?;
         Ok(read_side::what_if(&self.domain, events, exclude)?)
+    }
+
+    /// Runs `look` on the read model without `exclude` and as of `as_of` (as
+    /// [`Sandbox::hypothetical`] makes it). As of a position with nothing left out, it is the
+    /// read model kept from the last such look, brought forward when the position is later
+    /// (only the events in between are projected), made anew when it is earlier.
+    pub async fn with_hypothetical<T>(
+        &self,
+        exclude: &[EventId],
+        as_of: Option<u64>,
+        look: impl FnOnce(&mut ReadModel) -> Result<T, SandboxError>,
+    ) -> Result<T, SandboxError> {
+        let Some(position) = as_of.filter(|_| exclude.is_empty()) else {
+            return look(&mut self.hypothetical(exclude, as_of).await?);
+        };
+        let head = self.store().head_position().await?;
+        let position = position.min(head);
+        let kept = self.read.past.borrow_mut().take();
+        let mut past = match kept {
+            Some(past) if past.position <= position => past,
+            _ => Past {
+                position: 0,
+                model: ReadModel::open(&self.domain.scenario().projections)?,
+            },
+        };
+        let missing = usize::try_from(position - past.position).unwrap_or(usize::MAX);
+        if missing > 0 {
+            let events = self
+                .store()
+                .read_all(&ReadAll::from_position(past.position + 1, missing))
+                .await?;
+            past.model.project(&self.domain, events);
+            past.position = position;
+        }
+        let answer = look(&mut past.model);
+        *self.read.past.borrow_mut() = Some(past);
+        answer
     }
 }

@@ -214,9 +214,10 @@ impl JsSandbox {
             let what_if = !query.exclude.is_empty();
             let result = if query.hypothetical() {
                 sandbox
-                    .hypothetical(&query.exclude, query.as_of)
+                    .with_hypothetical(&query.exclude, query.as_of, |model| {
+                        Ok(model.query(&sql, &limits)?)
+                    })
                     .await?
-                    .query(&sql, &limits)?
             } else {
                 sandbox.read_mut().query(&sql, &limits)?
             };
@@ -283,8 +284,9 @@ impl JsSandbox {
         let copying = self.guarded(async move {
             let copy = copy?;
             let bytes = if copy.hypothetical() {
-                let mut model = sandbox.hypothetical(&copy.exclude, copy.as_of).await?;
-                model.to_bytes().map_err(SandboxError::from)?
+                sandbox
+                    .with_hypothetical(&copy.exclude, copy.as_of, |model| Ok(model.to_bytes()?))
+                    .await?
             } else {
                 sandbox.read_mut().to_bytes().map_err(SandboxError::from)?
             };
