@@ -78,7 +78,11 @@ test("snapshots: markers in the table, the interval knob, taking one, the replay
   await waitForLog(page, 12);
   // acc-001 went from version 3 to more; its snapshots are marked in the log.
   await page.selectOption("#log-aggregate", "acc-001");
-  await page.waitForFunction(() => document.querySelector("#log-count").textContent.includes("match the filters"));
+  // The count comes first; the rows are fetched and drawn after it: wait for acc-001's own rows.
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll("#events tbody tr[data-position]")];
+    return document.querySelector("#log-count").textContent.includes("match the filters") && rows.length > 0 && rows.every((r) => r.querySelector("td[data-col=aggregate]")?.textContent === "acc-001");
+  });
   const badges = await page.$$eval("#events td[data-col=version] .badge", (b) => b.map((x) => x.textContent));
   assert.ok(badges.length >= 1 && badges.every((b) => b === "snapshot"), `${badges}`);
   assert.match(await clickAndWait(page, "[data-testid=take-snapshot]", "#snapshot-result", "ok"), /Took a snapshot of acc-001 after version \d+: a replay now starts there\./);
