@@ -19,8 +19,8 @@ use futures_channel::oneshot;
 
 use super::chain::{self, Problem};
 use super::{
-    AppendOutcome, Discontinuity, EventLog, EventStore, Head, News, Origin, Prepared, RawSegment,
-    ReadAll, SegmentCodec, SegmentIo, StoreError, StreamInfo, VersionRange, WriteError,
+    AppendOutcome, Discontinuity, EventLog, EventStore, Head, MAX_BATCH, News, Origin, Prepared,
+    RawSegment, ReadAll, SegmentCodec, SegmentIo, StoreError, StreamInfo, VersionRange, WriteError,
     insert_snapshot,
 };
 use crate::event::{EventId, ProposedEvent, StoredEvent};
@@ -170,8 +170,7 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
 
     /// Decides a group of appends against the log, writes the new events (contiguous, so in
     /// as few segments as [`group_segments`] makes) with the new commit record in one write,
-    /// and answers each append. When another
-    /// writer got in first, catches up and decides again.
+    /// and answers each append. When another writer got in first, catches up and decides again.
     async fn commit_group(&self, group: Vec<Pending>) {
         let (requests, replies): (Vec<_>, Vec<_>) = group
             .into_iter()
@@ -372,14 +371,10 @@ impl Drop for WritingFlag<'_> {
     }
 }
 
-/// Most events one segment of a group holds: a group of many small appends (a generation over
-/// hundreds of aggregates) is written as few segments, not one per append, so that opening the
-/// store later decodes few records and each event carries little of a record's overhead.
-pub const GROUP_SEGMENT_EVENTS: usize = 10_000;
-
 /// The segments a group's new events are written as: the events are contiguous positions
-/// (the group was decided in order), so they are cut into runs of at most
-/// [`GROUP_SEGMENT_EVENTS`], each keyed by its first position.
+/// (the group was decided in order), so they are cut into runs of at most [`MAX_BATCH`] (no
+/// larger than one append's segment), each keyed by its first position: a group of many small
+/// appends is a few records to decode on opening, not one per append.
 fn group_segments(codec: SegmentCodec, written: &[&[StoredEvent]]) -> Vec<RawSegment> {
     // One append's events are already a slice; several are joined (a copy) first.
     let joined: Vec<StoredEvent>;
@@ -391,7 +386,7 @@ fn group_segments(codec: SegmentCodec, written: &[&[StoredEvent]]) -> Vec<RawSeg
         }
     };
     events
-        .chunks(GROUP_SEGMENT_EVENTS)
+        .chunks(MAX_BATCH)
         .filter_map(|run| Some((run.first()?.position, codec.encode(run))))
         .collect()
 }
