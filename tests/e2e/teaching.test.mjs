@@ -134,6 +134,11 @@ test("generate: the same seed gives the same commands; the table counts and scro
   const count = Number((await text(page, "#log-count")).split(" ")[0].replace(/,/g, ""));
   const sql = await runQuery(page, "SELECT count(*) FROM events WHERE type = 'Deducted'");
   assert.equal(String(count), sql.rows[0][0]);
+  // The filtered rows are drawn after their count: wait for them, then read them.
+  await page.waitForFunction(() => {
+    const cells = [...document.querySelectorAll("#events td[data-col=type]")];
+    return cells.length > 0 && cells.every((c) => c.textContent === "Deducted");
+  }).catch(() => {});
   const types = await page.$$eval("#events td[data-col=type]", (cells) => [...new Set(cells.map((c) => c.textContent))]);
   assert.deepEqual(types, ["Deducted"]);
   await page.close();
