@@ -21,6 +21,7 @@ pub mod error;
 pub mod event;
 pub mod expected;
 pub mod interchange;
+pub mod pacing;
 pub mod random;
 pub mod read_error;
 #[cfg(feature = "read-model")]

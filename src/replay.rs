@@ -161,8 +161,9 @@ pub struct Folded {
     pub steps: Option<Vec<TraceStep>>,
 }
 
-/// Folds events into a state, skipping excluded ids, optionally recording each step.
-pub fn fold_events<'a>(
+/// Folds events into a state, skipping excluded ids, optionally recording each step. It breathes
+/// with the domain's pacer between events: slow rules never hold the thread for long.
+pub async fn fold_events<'a>(
     domain: &Domain,
     aggregate: &AggregateType,
     mut state: Dynamic,
@@ -177,6 +178,7 @@ pub fn fold_events<'a>(
         if !left_out {
             state = fold(domain, aggregate, state, event)?;
             replayed += 1;
+            domain.pacer().breathe().await?;
         }
         if let Some(steps) = steps.as_mut() {
             steps.push(TraceStep {
@@ -221,7 +223,7 @@ pub struct ReplayInput<'a> {
 }
 
 /// Folds a replay's events from its start: the outcome, and the state reached as a script value.
-pub fn replay(
+pub async fn replay(
     domain: &Domain,
     aggregate: &AggregateType,
     input: ReplayInput<'_>,
@@ -242,7 +244,8 @@ pub fn replay(
         input.events,
         input.excluded,
         input.trace,
-    )?;
+    )
+    .await?;
     if let (Some(steps), Some(initial)) = (folded.steps.as_mut(), &initial_state) {
         let mut before = initial;
         for step in steps.iter_mut() {

@@ -22,6 +22,7 @@ pub use info::{AggregateInfo, CommandInfo, EventTypeInfo, ScenarioInfo, VersionS
 pub use shapes::Shapes;
 
 use crate::event::{EventData, StoredEvent, check_aggregate_id};
+use crate::pacing::Pacer;
 use crate::rules::AggregateRules;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::script::{
@@ -161,6 +162,11 @@ impl Domain {
     /// The script engine.
     pub fn engine(&self) -> &ScriptEngine {
         &self.engine
+    }
+
+    /// The pacer the rules' calls are counted by (the engine's).
+    pub fn pacer(&self) -> &Pacer {
+        self.engine.pacer()
     }
 
     /// The aggregate types.

@@ -11,6 +11,8 @@ use std::fmt;
 use rhai::{AST, Dynamic, Engine, EvalAltResult, FuncArgs, ParseError, Position, Scope};
 use serde::Serialize;
 
+use crate::pacing::{Pacer, Stopped};
+
 pub use convert::{data_to_dynamic, dynamic_to_json, json_to_dynamic};
 
 /// Limits that keep a bad script from hanging or exhausting the page.
@@ -114,6 +116,27 @@ impl ScriptError {
     }
 }
 
+impl From<Stopped> for ScriptError {
+    /// Slow work stopped on request is the rules' fault: a limit the user drew.
+    fn from(Stopped(slow): Stopped) -> Self {
+        ScriptError {
+            message: format!(
+                "stopped on request: {} took {:.0} ms over {} calls ({:.1} ms each), {:.0} ms in the rules in all",
+                slow.function,
+                slow.function_ms,
+                slow.calls,
+                slow.ms_per_call(),
+                slow.total_ms
+            ),
+            script: slow.script,
+            function: Some(slow.function),
+            kind: ScriptErrorKind::Limit,
+            line: None,
+            column: None,
+        }
+    }
+}
+
 /// A call's failure: a business rejection (`throw` in a command handler) or a script error.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallError {
@@ -195,6 +218,7 @@ impl Script {
 pub struct ScriptEngine {
     engine: Engine,
     limits: ScriptLimits,
+    pacer: Pacer,
 }
 
 impl fmt::Debug for ScriptEngine {
@@ -230,7 +254,11 @@ impl ScriptEngine {
         // Scripts have no console: output would go nowhere useful and costs time.
         engine.on_print(|_| {});
         engine.on_debug(|_, _, _| {});
-        ScriptEngine { engine, limits }
+        ScriptEngine {
+            engine,
+            limits,
+            pacer: Pacer::default(),
+        }
     }
 
     /// Compiles a script, checking its size first.
@@ -269,9 +297,17 @@ impl ScriptEngine {
     ) -> Result<Dynamic, CallError> {
         let mut scope = Scope::new();
         let options = rhai::CallFnOptions::new().eval_ast(false);
-        self.engine
+        let result = self
+            .engine
             .call_fn_with_options::<Dynamic>(options, &mut scope, &script.ast, function, args)
-            .map_err(|e| self.runtime_error(script, function, &e))
+            .map_err(|e| self.runtime_error(script, function, &e));
+        self.pacer.charge(&script.name, function);
+        result
+    }
+
+    /// The pacer every call is counted by: long work through these scripts breathes with it.
+    pub fn pacer(&self) -> &Pacer {
+        &self.pacer
     }
 }
 

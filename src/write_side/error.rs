@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::domain::DomainError;
 use crate::error::ErrorKind;
 use crate::scenario::ScenarioError;
+use crate::pacing::Stopped;
 use crate::script::ScriptError;
 use crate::store::StoreError;
 
@@ -30,6 +31,12 @@ pub enum WriteSideError {
 impl From<ScriptError> for WriteSideError {
     fn from(error: ScriptError) -> Self {
         WriteSideError::Domain(error.into())
+    }
+}
+
+impl From<Stopped> for WriteSideError {
+    fn from(stopped: Stopped) -> Self {
+        ScriptError::from(stopped).into()
     }
 }
 

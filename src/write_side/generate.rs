@@ -173,6 +173,7 @@ impl<S: EventStore> WriteSide<S> {
                     Err(other) => return Err(other.into()),
                 }
             }
+            self.domain.pacer().breathe().await?;
             let Some(decision) = accepted else {
                 // Nothing more can happen to this one (a shipped order): a new one takes its place.
                 let id = fresh.next(aggregate.rules.id_prefix(), &pool, &heads);

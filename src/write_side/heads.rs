@@ -71,7 +71,8 @@ impl<S: EventStore> WriteSide<S> {
                     &missing,
                     &HashSet::new(),
                     false,
-                )?
+                )
+                .await?
                 .state;
                 HeadState { version, state }
             }

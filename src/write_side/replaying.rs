@@ -115,6 +115,6 @@ impl<S: EventStore> WriteSide<S> {
             excluded_versions,
             trace: options.trace,
         };
-        Ok(replay::replay(&self.domain, aggregate, input)?)
+        Ok(replay::replay(&self.domain, aggregate, input).await?)
     }
 }

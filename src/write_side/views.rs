@@ -214,6 +214,7 @@ impl<S: EventStore> WriteSide<S> {
         let mut points = Vec::new();
         for (index, event) in events.iter().enumerate() {
             state = fold(&self.domain, aggregate, state, event)?;
+            self.domain.pacer().breathe().await?;
             if index % every != 0 && index + 1 != events.len() {
                 continue;
             }

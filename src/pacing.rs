@@ -1,0 +1,299 @@
+//! Pacing work through user rules: every script call is counted and now and then timed, long
+//! loops give their thread back between slices, and past a budget the slowest function is named
+//! to whoever listens, who may stop the work.
+//!
+//! A share link or an imported file brings a stranger's rules: legal under the script limits,
+//! each call may still take many milliseconds, and a replay of thousands of events would freeze
+//! the page that runs it. The pacer keeps the host in charge without a clock of its own: the host
+//! (the page) gives the time, a way to give the thread back, and an ear for slow work. Natively,
+//! with no host, it costs one branch per call and never pauses.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use serde::Serialize;
+
+/// What a host gives the pacer.
+pub trait PaceHost {
+    /// Milliseconds from a fixed origin, never going back.
+    fn now_ms(&self) -> f64;
+    /// Resolves once the thread has done other work (input, rendering).
+    fn breathe(&self) -> Pin<Box<dyn Future<Output = ()>>>;
+    /// Told, past the budget and every so often after, which function is slow.
+    fn slow(&self, report: &SlowWork);
+    /// Whether the host itself asked to stop (an aborted signal).
+    fn stop_requested(&self) -> bool {
+        false
+    }
+}
+
+/// How the pacer slices work and when it calls work slow.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pacing {
+    /// Longest run of work between two breaths.
+    pub slice_ms: f64,
+    /// Work through the rules in one busy period before it is reported.
+    pub budget_ms: f64,
+    /// A function slower than this per call, past the budget, is named as slow; faster ones only
+    /// add up to a long task (a big import of plain rules is not slow rules).
+    pub slow_call_ms: f64,
+    /// A gap this long between calls ends a busy period.
+    pub idle_ms: f64,
+    /// Time between two reports of the same busy period.
+    pub report_every_ms: f64,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Pacing {
+            slice_ms: 12.0,
+            budget_ms: 1_000.0,
+            slow_call_ms: 0.2,
+            idle_ms: 250.0,
+            report_every_ms: 500.0,
+        }
+    }
+}
+
+/// What is slow: the function that took most time in the current busy period.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlowWork {
+    /// The script (`account rules`, `upcasters of Deposited`).
+    pub script: String,
+    /// Its slowest function (`apply_Deposited`).
+    pub function: String,
+    /// Time spent in it, ms.
+    pub function_ms: f64,
+    /// How often it was called.
+    pub calls: u64,
+    /// Time spent in every script of this busy period, ms.
+    pub total_ms: f64,
+}
+
+impl SlowWork {
+    /// Milliseconds per call of the slow function.
+    pub fn ms_per_call(&self) -> f64 {
+        self.function_ms / self.calls.max(1) as f64
+    }
+
+}
+
+/// Work asked to stop, and what was slow in it: scripts turn it into their error
+/// (`ScriptError`'s `From`), so it ends the work as the rules' fault, a limit the user drew.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stopped(pub SlowWork);
+
+/// Calls of one function, and the time charged to them.
+#[derive(Debug)]
+struct Tally {
+    script: Rc<str>,
+    function: Rc<str>,
+    /// Calls since the clock was last read.
+    pending: u32,
+    calls: u64,
+    ms: f64,
+}
+
+/// The current busy period.
+#[derive(Debug, Default)]
+struct Period {
+    tallies: Vec<Tally>,
+    /// When the clock was last read, and when the current slice began.
+    last_read: f64,
+    slice_started: f64,
+    /// Calls between two reads of the clock: 1 while calls are slow, up to 256 while fast.
+    stride: u32,
+    since_read: u32,
+    reported_at: Option<f64>,
+    total_ms: f64,
+}
+
+/// Counts and times script calls, and gives the thread back between slices of long work.
+#[derive(Default)]
+pub struct Pacer {
+    host: RefCell<Option<Rc<dyn PaceHost>>>,
+    pacing: Cell<Option<Pacing>>,
+    period: RefCell<Period>,
+    stop: Cell<bool>,
+}
+
+impl std::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacer")
+            .field("paced", &self.host.borrow().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+const MAX_STRIDE: u32 = 256;
+
+impl Pacer {
+    /// Paces from now on with this host and these settings.
+    pub fn attach(&self, host: Rc<dyn PaceHost>, pacing: Pacing) {
+        let now = host.now_ms();
+        *self.period.borrow_mut() = Period {
+            last_read: now,
+            slice_started: now,
+            stride: 1,
+            ..Period::default()
+        };
+        *self.host.borrow_mut() = Some(host);
+        self.pacing.set(Some(pacing));
+    }
+
+    /// Asks the work of the current busy period to stop at its next breath.
+    pub fn stop(&self) {
+        self.stop.set(true);
+    }
+
+    /// Counts a call of a script's function that has just returned.
+    pub fn charge(&self, script: &str, function: &str) {
+        let (Some(host), Some(pacing)) = (self.host.borrow().clone(), self.pacing.get()) else {
+            return;
+        };
+        let mut period = self.period.borrow_mut();
+        match period
+            .tallies
+            .iter_mut()
+            .find(|t| &*t.function == function && &*t.script == script)
+        {
+            Some(tally) => tally.pending += 1,
+            None => period.tallies.push(Tally {
+                script: script.into(),
+                function: function.into(),
+                pending: 1,
+                calls: 0,
+                ms: 0.0,
+            }),
+        }
+        period.since_read += 1;
+        if period.since_read < period.stride {
+            return;
+        }
+        let now = host.now_ms();
+        let elapsed = now - period.last_read;
+        if elapsed > pacing.idle_ms {
+            // The thread was idle since the last call: this call begins a new busy period.
+            let stride = period.stride;
+            *period = Period {
+                last_read: now,
+                slice_started: now,
+                stride,
+                ..Period::default()
+            };
+            self.stop.set(false);
+            return;
+        }
+        // The time since the last read is shared by the calls made since, by count.
+        let pending: u32 = period.tallies.iter().map(|t| t.pending).sum();
+        for tally in &mut period.tallies {
+            if tally.pending > 0 {
+                tally.ms += elapsed * f64::from(tally.pending) / f64::from(pending.max(1));
+                tally.calls += u64::from(tally.pending);
+                tally.pending = 0;
+            }
+        }
+        period.total_ms += elapsed;
+        period.last_read = now;
+        period.since_read = 0;
+        period.stride = if elapsed < 0.25 {
+            (period.stride * 2).min(MAX_STRIDE)
+        } else if elapsed > 1.0 {
+            (period.stride / 2).max(1)
+        } else {
+            period.stride
+        };
+    }
+
+    /// The slowest function of the current busy period, if the period is past its budget and
+    /// that function is slow per call.
+    pub fn slow_work(&self) -> Option<SlowWork> {
+        let pacing = self.pacing.get()?;
+        let period = self.period.borrow();
+        if period.total_ms < pacing.budget_ms {
+            return None;
+        }
+        let slowest = period
+            .tallies
+            .iter()
+            .filter(|t| t.calls > 0)
+            .max_by(|a, b| a.ms.total_cmp(&b.ms))?;
+        let report = SlowWork {
+            script: slowest.script.to_string(),
+            function: slowest.function.to_string(),
+            function_ms: slowest.ms,
+            calls: slowest.calls,
+            total_ms: period.total_ms,
+        };
+        (report.ms_per_call() >= pacing.slow_call_ms).then_some(report)
+    }
+
+    /// Between two steps of long work: gives the thread back if the slice is over, reports slow
+    /// work past the budget, and ends the work with the slow function's error if it was asked
+    /// to stop.
+    pub async fn breathe(&self) -> Result<(), Stopped> {
+        let (Some(host), Some(pacing)) = (self.host.borrow().clone(), self.pacing.get()) else {
+            return Ok(());
+        };
+        self.check_stop(host.as_ref(), pacing)?;
+        let (slice_over, last_read) = {
+            let period = self.period.borrow();
+            (
+                period.last_read - period.slice_started >= pacing.slice_ms,
+                period.last_read,
+            )
+        };
+        if !slice_over {
+            return Ok(());
+        }
+        if let Some(report) = self.slow_work() {
+            let due = self
+                .period
+                .borrow()
+                .reported_at
+                .is_none_or(|at| last_read - at >= pacing.report_every_ms);
+            if due {
+                self.period.borrow_mut().reported_at = Some(last_read);
+                host.slow(&report);
+            }
+        }
+        host.breathe().await;
+        // The pause is not the rules' time: the clock starts again after it.
+        let now = host.now_ms();
+        {
+            let mut period = self.period.borrow_mut();
+            period.last_read = now;
+            period.slice_started = now;
+            period.since_read = 0;
+            for tally in &mut period.tallies {
+                tally.pending = 0;
+            }
+        }
+        self.check_stop(host.as_ref(), pacing)
+    }
+
+    fn check_stop(&self, host: &dyn PaceHost, pacing: Pacing) -> Result<(), Stopped> {
+        if self.stop.get() && host.now_ms() - self.period.borrow().last_read > pacing.idle_ms {
+            // A stop asked for work that has ended does not stop the next.
+            self.stop.set(false);
+        }
+        if !self.stop.get() && !host.stop_requested() {
+            return Ok(());
+        }
+        let period = self.period.borrow();
+        let slowest = period
+            .tallies
+            .iter()
+            .max_by(|a, b| a.ms.total_cmp(&b.ms));
+        Err(Stopped(SlowWork {
+            script: slowest.map_or_else(|| "the rules".into(), |t| t.script.to_string()),
+            function: slowest.map_or_else(|| "the work".into(), |t| t.function.to_string()),
+            function_ms: slowest.map_or(0.0, |t| t.ms),
+            calls: slowest.map_or(0, |t| t.calls),
+            total_ms: period.total_ms,
+        }))
+    }
+}
