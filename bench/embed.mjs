@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { launch } from "../tests/e2e/harness.mjs";
 import { startServer } from "../scripts/static-server.mjs";
+import { longestTask, watchLongTasks } from "./long-tasks.mjs";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const median = (values) => {
@@ -42,13 +43,14 @@ function watchEmbeds() {
 }
 
 const { server, url } = await startServer({ root: "dist", port: 0, pages: { "/docs.html": DOCS } });
-const results = { paint: [], a: [], b: [], c: [], wasm: [] };
+const results = { paint: [], a: [], b: [], c: [], wasm: [], longest: [] };
 for (let run = 1; run <= RUNS; run += 1) {
   process.stderr.write(`embed run ${run}/${RUNS}…\n`);
   const profile = await mkdtemp(join(tmpdir(), "es-sandbox-embed-bench-"));
   const context = await launch(profile);
   const page = await context.newPage();
   await page.addInitScript(watchEmbeds);
+  await page.addInitScript(watchLongTasks);
   await page.goto(`${url}docs.html`);
   await page.waitForFunction(() => Object.keys(window.__ready).length === 3, null, { timeout: 60_000 });
   const measured = await page.evaluate(() => ({
@@ -62,6 +64,7 @@ for (let run = 1; run <= RUNS; run += 1) {
   results.paint.push(measured.paint);
   for (const id of ["a", "b", "c"]) results[id].push(measured.ready[id]);
   results.wasm.push(measured.wasm);
+  results.longest.push(await longestTask(page));
   await context.close();
   await rm(profile, { recursive: true, force: true });
 }
@@ -85,6 +88,7 @@ const lines = [
   `| Bank embed shows its log (ms) | ${cell(results.a)} |`,
   `| Users embed shows its log (ms) | ${cell(results.b)} |`,
   `| Orders embed, with the query box, shows its log (ms) | ${cell(results.c)} |`,
+  `| Longest main-thread task until then (ms; 50: none over 50) | ${cell(results.longest)} |`,
   `| wasm downloaded by the page (both modules; the test server does not compress) | ${kb(median(results.wasm))} |`,
   `| whole module (\`pkg/\`) | ${size("dist/pkg/es_sandbox_bg.wasm")} |`,
   `| lean module without the read model (\`pkg-lean/\`) | ${size("dist/pkg-lean/es_sandbox_bg.wasm")} |`,

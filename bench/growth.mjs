@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BLANK, launch } from "../tests/e2e/harness.mjs";
 import { startServer } from "../scripts/static-server.mjs";
+import { longestTask, watchLongTasks } from "./long-tasks.mjs";
 
 const SIZES = (process.env.GROWTH_SIZES ?? "10000,100000,1000000").split(",").map(Number);
 
@@ -72,14 +73,18 @@ const rows = [];
 for (const size of SIZES) {
   process.stderr.write(`growth: ${size} commands…\n`);
   const writer = await context.newPage();
+  await writer.addInitScript(watchLongTasks);
   await writer.goto(`${url}blank.html`);
   const generateMs = await writer.evaluate(generate, size);
+  const generateLongest = await longestTask(writer);
   await writer.close();
   const reader = await context.newPage();
+  await reader.addInitScript(watchLongTasks);
   await reader.goto(`${url}blank.html`);
   const opened = await reader.evaluate(open, size);
+  const openLongest = await longestTask(reader);
   await reader.close();
-  rows.push({ size, generateMs, ...opened });
+  rows.push({ size, generateMs, generateLongest, openLongest, ...opened });
   process.stderr.write(`${JSON.stringify(rows.at(-1))}\n`);
 }
 await context.close();
@@ -96,13 +101,14 @@ const lines = [
   "segment records' bytes in IndexedDB (read back bare) per event. Memory: the module's wasm memory and the page's JS heap right",
   "after opening (every event is decoded and held in memory, with its indexes). A page: 200 events from the middle of the log.",
   "Project: every projection (with the `events` mirror) brought to the head, then `SELECT count(*) FROM events`. Replay: the",
-  "largest aggregate, with snapshots and without.",
+  "largest aggregate, with snapshots and without. Longest task: the longest main-thread task while generating, and while opening,",
+  "paging, projecting, querying and replaying (50: none over 50 ms).",
   "",
-  "| events | generate | cold open | wasm memory | JS heap | stored per event (records) | a page of 200 | project all | `count(*)` | replay with / without snapshots (events) |",
-  "|---|---|---|---|---|---|---|---|---|---|",
+  "| events | generate | cold open | wasm memory | JS heap | stored per event (records) | a page of 200 | project all | `count(*)` | replay with / without snapshots (events) | longest task: generate / the rest |",
+  "|---|---|---|---|---|---|---|---|---|---|---|",
   ...rows.map(
     (r) =>
-      `| ${r.events.toLocaleString("en")} | ${s(r.generateMs)} | ${s(r.openMs)} | ${r.wasmMB.toFixed(0)} MB | ${r.heapMB.toFixed(0)} MB | ${(r.bytes / r.events).toFixed(0)} B (${r.records}) | ${s(r.pageMs)} | ${s(r.projectMs)} | ${s(r.queryMs)} | ${s(r.withSnapshotsMs)} / ${s(r.withoutMs)} (${r.largestEvents.toLocaleString("en")}) |`,
+      `| ${r.events.toLocaleString("en")} | ${s(r.generateMs)} | ${s(r.openMs)} | ${r.wasmMB.toFixed(0)} MB | ${r.heapMB.toFixed(0)} MB | ${(r.bytes / r.events).toFixed(0)} B (${r.records}) | ${s(r.pageMs)} | ${s(r.projectMs)} | ${s(r.queryMs)} | ${s(r.withSnapshotsMs)} / ${s(r.withoutMs)} (${r.largestEvents.toLocaleString("en")}) | ${s(r.generateLongest)} / ${s(r.openLongest)} |`,
   ),
   "",
 ];

@@ -78,7 +78,6 @@ impl SlowWork {
     pub fn ms_per_call(&self) -> f64 {
         self.function_ms / self.calls.max(1) as f64
     }
-
 }
 
 /// Work asked to stop, and what was slow in it: scripts turn it into their error
@@ -284,10 +283,7 @@ impl Pacer {
             return Ok(());
         }
         let period = self.period.borrow();
-        let slowest = period
-            .tallies
-            .iter()
-            .max_by(|a, b| a.ms.total_cmp(&b.ms));
+        let slowest = period.tallies.iter().max_by(|a, b| a.ms.total_cmp(&b.ms));
         Err(Stopped(SlowWork {
             script: slowest.map_or_else(|| "the rules".into(), |t| t.script.to_string()),
             function: slowest.map_or_else(|| "the work".into(), |t| t.function.to_string()),

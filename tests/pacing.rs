@@ -85,22 +85,34 @@ fn given_rules_that_take_5_ms_a_call_a_replay_breathes_every_slice_and_gets_the_
     let sandbox = account_with(60);
     let unpaced = ok(block_on(sandbox.write().replay("acc-001", &whole_replay())));
     let host = SteppedHost::new(5.0, false);
-    sandbox.domain().pacer().attach(host.clone(), Pacing::default());
+    sandbox
+        .domain()
+        .pacer()
+        .attach(host.clone(), Pacing::default());
 
     let paced = ok(block_on(sandbox.write().replay("acc-001", &whole_replay())));
 
     assert_eq!(paced.state, unpaced.state);
     // 12 ms slices of 5 ms calls: a breath every third call, give or take the first.
     let breaths = host.breaths.get();
-    assert!((18..=22).contains(&breaths), "{breaths} breaths for 60 calls");
-    assert!(host.reports.borrow().is_empty(), "300 ms is within the budget");
+    assert!(
+        (18..=22).contains(&breaths),
+        "{breaths} breaths for 60 calls"
+    );
+    assert!(
+        host.reports.borrow().is_empty(),
+        "300 ms is within the budget"
+    );
 }
 
 #[test]
 fn given_slow_rules_past_the_budget_the_slow_function_is_named_and_a_stop_ends_the_replay() {
     let sandbox = account_with(400);
     let host = SteppedHost::new(5.0, true);
-    sandbox.domain().pacer().attach(host.clone(), Pacing::default());
+    sandbox
+        .domain()
+        .pacer()
+        .attach(host.clone(), Pacing::default());
 
     let error = match block_on(sandbox.write().replay("acc-001", &whole_replay())) {
         Ok(_) => panic!("the replay went on after the stop"),
@@ -111,8 +123,16 @@ fn given_slow_rules_past_the_budget_the_slow_function_is_named_and_a_stop_ends_t
     let report = reports.first().unwrap_or_else(|| panic!("no report"));
     assert_eq!(report.script, "account rules");
     assert_eq!(report.function, "apply_Deposited");
-    assert!(report.total_ms >= 1_000.0, "reported at {} ms", report.total_ms);
-    assert!(report.calls < 400, "reported after {} of 400 calls", report.calls);
+    assert!(
+        report.total_ms >= 1_000.0,
+        "reported at {} ms",
+        report.total_ms
+    );
+    assert!(
+        report.calls < 400,
+        "reported after {} of 400 calls",
+        report.calls
+    );
     let WriteSideError::Domain(DomainError::Script(script)) = &error else {
         panic!("not the rules' error: {error:?}");
     };
@@ -139,7 +159,11 @@ fn given_fast_rules_past_the_budget_nothing_is_called_slow() {
     ok(block_on(sandbox.write().replay("acc-001", &whole_replay())));
 
     assert!(host.breaths.get() > 0);
-    assert!(host.reports.borrow().is_empty(), "{:?}", host.reports.borrow());
+    assert!(
+        host.reports.borrow().is_empty(),
+        "{:?}",
+        host.reports.borrow()
+    );
 }
 
 #[test]
@@ -147,7 +171,10 @@ fn given_slow_rules_a_generation_stops_on_request_and_keeps_what_it_had_written(
     let sandbox = account_with(0);
     let before = ok(block_on(EventStore::head_position(sandbox.store())));
     let host = SteppedHost::new(5.0, true);
-    sandbox.domain().pacer().attach(host.clone(), Pacing::default());
+    sandbox
+        .domain()
+        .pacer()
+        .attach(host.clone(), Pacing::default());
 
     let error = match block_on(sandbox.write().generate(5_000, 1, 0)) {
         Ok(done) => panic!("generated {done:?} after the stop"),
@@ -177,7 +204,13 @@ fn given_a_file_under_slow_rules_an_import_stops_on_request_and_writes_nothing()
     domain.pacer().attach(host.clone(), Pacing::default());
     let store = MemoryStore::new();
 
-    let error = match block_on(import_into(&store, MemoryStore::new(), domain, &exchange, 0)) {
+    let error = match block_on(import_into(
+        &store,
+        MemoryStore::new(),
+        domain,
+        &exchange,
+        0,
+    )) {
         Ok(summary) => panic!("imported {summary:?} after the stop"),
         Err(error) => error,
     };
@@ -191,7 +224,10 @@ fn given_a_file_under_slow_rules_an_import_stops_on_request_and_writes_nothing()
 fn a_stop_asked_for_ended_work_does_not_stop_the_next() {
     let sandbox = account_with(400);
     let host = SteppedHost::new(5.0, false);
-    sandbox.domain().pacer().attach(host.clone(), Pacing::default());
+    sandbox
+        .domain()
+        .pacer()
+        .attach(host.clone(), Pacing::default());
     sandbox.domain().pacer().stop();
     assert!(block_on(sandbox.write().replay("acc-001", &whole_replay())).is_err());
 

@@ -6,7 +6,8 @@
 // what changed, one or a list of "log" (new events or anything else), "cursor" (time travel),
 // "selection" (the aggregate or event selected) and "whatIf" (events left out or put back):
 // panels that do not show it skip the render), "remote" (detail: { count, last }: another tab
-// appended), "readmodel" (the read model moved), "lab" (a consumers lab run started or ended).
+// appended), "readmodel" (the read model moved), "lab" (a consumers lab run started or ended),
+// "slow" (detail: which rule function is slow and how long it took; `stopSlowWork()` stops it).
 import { loadWasm } from "./wasm-source.js";
 
 const loaded = new Map();
@@ -39,6 +40,8 @@ export class Session extends EventTarget {
   /** The event selected in the log (its row was clicked): the labs act on it. */
   selected;
   #unsubscribe;
+  /** Stops an opening's work through slow rules (the sandbox's own stop takes over once open). */
+  #opening;
   #remote = { count: 0, last: 0, timer: undefined };
   #readModelTimer;
 
@@ -78,7 +81,9 @@ export class Session extends EventTarget {
     let sandbox;
     try {
       const extra = { ...(onOtherScenario ? { onOtherScenario } : {}), ...(share ? { share } : {}), ...(importFile ? { import: importFile } : {}) };
-      sandbox = await this.Sandbox.open({ ...this.store, ...(share ? {} : { scenario }), ...extra });
+      this.#opening = new AbortController();
+      const pacing = { onSlow: (slow) => this.dispatchEvent(new CustomEvent("slow", { detail: slow })), signal: this.#opening.signal };
+      sandbox = await this.Sandbox.open({ ...this.store, ...(share ? {} : { scenario }), ...extra, ...pacing });
     } catch (error) {
       if (error.kind === "otherScenario" && !onOtherScenario && error.details.stored === this.scenario) {
         return this.open({ scenario, storage, name, onOtherScenario: "useStored" });
@@ -103,6 +108,12 @@ export class Session extends EventTarget {
     this.dispatchEvent(new CustomEvent("opened"));
     this.changed();
     return true;
+  }
+
+  /** Stops the work running through slow rules: the opening, or a replay or generation after. */
+  stopSlowWork() {
+    this.#opening?.abort();
+    this.sandbox?.stopSlowWork();
   }
 
   /**

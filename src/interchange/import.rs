@@ -87,7 +87,11 @@ pub async fn import_into<S: EventStore>(
             .await
             .map_err(|e| ImportError::at(&entry.at, e.to_string()))?;
         // A stranger's rules may be slow: the thread is given back between events.
-        domain.pacer().breathe().await.map_err(WriteSideError::from)?;
+        domain
+            .pacer()
+            .breathe()
+            .await
+            .map_err(WriteSideError::from)?;
     }
     let events = scratch
         .store()

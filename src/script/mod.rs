@@ -121,8 +121,7 @@ impl From<Stopped> for ScriptError {
     fn from(Stopped(slow): Stopped) -> Self {
         ScriptError {
             message: format!(
-                "stopped on request: {} took {:.0} ms over {} calls ({:.1} ms each), {:.0} ms in the rules in all",
-                slow.function,
+                "stopped on request: it took {:.0} ms over {} calls ({:.1} ms each), {:.0} ms in the rules in all",
                 slow.function_ms,
                 slow.calls,
                 slow.ms_per_call(),

@@ -84,6 +84,13 @@ impl JsSandbox {
 
 #[wasm_bindgen(js_class = Sandbox)]
 impl JsSandbox {
+    /// Stops the work now running through slow rules (a replay, a generation): it ends with
+    /// the slow function's error, and nothing is half-written. Work that starts later runs.
+    #[wasm_bindgen(js_name = stopSlowWork)]
+    pub fn stop_slow_work(&self) {
+        self.inner.domain().pacer().stop();
+    }
+
     /// Closes the store and stops notifications; every later call fails, saying so.
     pub fn close(&self) {
         self.closed.set(true);

@@ -41,6 +41,12 @@ pub struct OpenOptions {
     /// store if the store is empty.
     #[serde(default)]
     pub share: Option<String>,
+    /// Told while rules are slow (a function, or nothing).
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    pub on_slow: wasm_bindgen::JsValue,
+    /// Stops work through slow rules while opening, when it aborts (an `AbortSignal`).
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    pub signal: wasm_bindgen::JsValue,
     /// A test hook: abort the import's IndexedDB write after this many succeed (only in a module
     /// built with the `test-hooks` feature; the shipped one refuses the field).
     #[cfg(feature = "test-hooks")]

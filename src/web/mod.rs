@@ -14,7 +14,7 @@
 //!   under the segmented store; `indexed_db/`, `local_storage`: the backends;
 //! - `dto`: the option and answer shapes that cross the boundary; `convert`: how they cross;
 //!   `typescript`: their declarations; `error`: errors as JS `Error`s; `runtime`: promises,
-//!   clocks and timers.
+//!   clocks and timers; `pacing_host`: the page as the core's pace host (slow rules).
 
 mod browser_segments;
 mod class;
@@ -29,6 +29,7 @@ mod interchange;
 mod local_storage;
 mod news;
 mod opening;
+mod pacing_host;
 #[cfg(feature = "read-model")]
 pub mod read_model;
 mod reading;

@@ -13,6 +13,7 @@ use super::crud_place::CrudPlace;
 use super::dto::OpenOptions;
 use super::indexed_db::Durability;
 use super::news::Newsroom;
+use super::pacing_host::PageHost;
 use super::runtime::now;
 use super::store;
 use crate::domain::Domain;
@@ -42,6 +43,10 @@ impl JsSandbox {
         };
         let name = open.name.unwrap_or_else(|| scenario.name.clone());
         let domain = Rc::new(Domain::compile(scenario)?);
+        // Whatever the rules cost, the page stays responsive: the import and every replay
+        // breathe between slices, and say which rule is slow.
+        let host = PageHost::new(&open.on_slow, open.signal);
+        host.pace(&domain);
         let store = store::open(open.storage, &name, open.durability).await?;
         #[cfg(feature = "test-hooks")]
         if let Some(writes) = open.abort_import_write_after {
@@ -51,6 +56,9 @@ impl JsSandbox {
             import_before_open(&store, (open.storage, &name), &domain, &exchange, required).await?;
         }
         let sandbox = Rc::new(Sandbox::open_compiled(store, domain, open.on_other_scenario).await?);
+        // The store's own rules may have been compiled anew: they are paced too.
+        host.pace(sandbox.domain());
+        host.opened();
         let head = sandbox.store().head_position().await?;
         let channel = (open.storage != Backend::Memory)
             .then(|| format!("es-sandbox/{}/{name}", open.storage.as_str()));

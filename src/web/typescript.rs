@@ -26,7 +26,14 @@ export interface OpenOptions {
   import?: { format: "ndjson" | "kurrent" | "cloudEvents"; text: string };
   /** A share link's data (after `#share=`): its scenario, and its events if the store is empty. */
   share?: string;
+  /** Told while rules are slow (past a second of work through them, then every half second): which function, how long. */
+  onSlow?: (slow: SlowWork) => void;
+  /** Stops the opening (an import's or a replay's work through slow rules) when it aborts: nothing is written. */
+  signal?: AbortSignal;
 }
+
+/** Rules that are slow: the function that took most time in the current run of work. */
+export interface SlowWork { script: string; function: string; functionMs: number; calls: number; totalMs: number }
 
 /** A store, for the static methods that work without opening it. */
 export interface StoreRef { storage: "memory" | "localstorage" | "indexeddb"; name: string }

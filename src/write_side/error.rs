@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use crate::domain::DomainError;
 use crate::error::ErrorKind;
-use crate::scenario::ScenarioError;
 use crate::pacing::Stopped;
+use crate::scenario::ScenarioError;
 use crate::script::ScriptError;
 use crate::store::StoreError;
 

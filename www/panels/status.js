@@ -9,6 +9,13 @@ class StatusPanel extends Panel {
       el("p", { id: "status", role: "status", class: "muted", "data-testid": "status" }, "Loading…"),
       el("p", { id: "live", role: "status", class: "muted", "data-testid": "live" }),
       el("p", { id: "notice", role: "alert", class: "notice", hidden: "", "data-testid": "notice" }),
+      el(
+        "p",
+        { id: "slow", role: "alert", class: "notice", hidden: "", "data-testid": "slow" },
+        el("span", { id: "slow-text" }),
+        " ",
+        el("button", { id: "slow-stop", type: "button", class: "danger", "data-testid": "slow-stop" }, "Stop"),
+      ),
     ];
   }
 
@@ -31,6 +38,19 @@ class StatusPanel extends Panel {
     this.on("notice", ({ detail: message }) => {
       this.$("#notice").textContent = message;
       this.$("#notice").hidden = !message;
+    });
+    // Slow rules (a stranger's link, say): the page keeps breathing; say which rule, offer to stop.
+    let quiet;
+    this.on("slow", ({ detail: slow }) => {
+      const each = (slow.functionMs / Math.max(1, slow.calls)).toFixed(1);
+      this.$("#slow-text").textContent = `The rules are slow: ${slow.function} (${slow.script}) has run ${Math.round(slow.functionMs).toLocaleString("en")} ms over ${slow.calls.toLocaleString("en")} calls, ${each} ms each. The page stays usable meanwhile.`;
+      this.$("#slow").hidden = false;
+      clearTimeout(quiet);
+      quiet = setTimeout(() => (this.$("#slow").hidden = true), 1500);
+    });
+    this.$("#slow-stop").addEventListener("click", () => {
+      session.stopSlowWork();
+      this.$("#slow").hidden = true;
     });
     this.on("remote", ({ detail }) => {
       this.$("#live").textContent = detail.error
