@@ -110,6 +110,20 @@ struct Period {
     total_ms: f64,
 }
 
+impl Period {
+    /// The function charged most time so far, as a report.
+    fn slowest(&self) -> Option<SlowWork> {
+        let slowest = self.tallies.iter().max_by(|a, b| a.ms.total_cmp(&b.ms))?;
+        Some(SlowWork {
+            script: slowest.script.to_string(),
+            function: slowest.function.to_string(),
+            function_ms: slowest.ms,
+            calls: slowest.calls,
+            total_ms: self.total_ms,
+        })
+    }
+}
+
 /// Counts and times script calls, and gives the thread back between slices of long work.
 #[derive(Default)]
 pub struct Pacer {
@@ -150,7 +164,8 @@ impl Pacer {
 
     /// Counts a call of a script's function that has just returned.
     pub fn charge(&self, script: &str, function: &str) {
-        let (Some(host), Some(pacing)) = (self.host.borrow().clone(), self.pacing.get()) else {
+        let host = self.host.borrow();
+        let (Some(host), Some(pacing)) = (host.as_ref(), self.pacing.get()) else {
             return;
         };
         let mut period = self.period.borrow_mut();
@@ -215,18 +230,8 @@ impl Pacer {
         if period.total_ms < pacing.budget_ms {
             return None;
         }
-        let slowest = period
-            .tallies
-            .iter()
-            .filter(|t| t.calls > 0)
-            .max_by(|a, b| a.ms.total_cmp(&b.ms))?;
-        let report = SlowWork {
-            script: slowest.script.to_string(),
-            function: slowest.function.to_string(),
-            function_ms: slowest.ms,
-            calls: slowest.calls,
-            total_ms: period.total_ms,
-        };
+        // Past the budget, some function has been charged time: the slowest is the one.
+        let report = period.slowest()?;
         (report.ms_per_call() >= pacing.slow_call_ms).then_some(report)
     }
 
@@ -283,13 +288,12 @@ impl Pacer {
             return Ok(());
         }
         let period = self.period.borrow();
-        let slowest = period.tallies.iter().max_by(|a, b| a.ms.total_cmp(&b.ms));
-        Err(Stopped(SlowWork {
-            script: slowest.map_or_else(|| "the rules".into(), |t| t.script.to_string()),
-            function: slowest.map_or_else(|| "the work".into(), |t| t.function.to_string()),
-            function_ms: slowest.map_or(0.0, |t| t.ms),
-            calls: slowest.map_or(0, |t| t.calls),
+        Err(Stopped(period.slowest().unwrap_or_else(|| SlowWork {
+            script: "the rules".into(),
+            function: "the work".into(),
+            function_ms: 0.0,
+            calls: 0,
             total_ms: period.total_ms,
-        }))
+        })))
     }
 }

@@ -73,6 +73,16 @@ fn account_with(events: usize) -> Sandbox<MemoryStore> {
     sandbox
 }
 
+/// Paces a sandbox's rules with a stepped host (default settings).
+fn paced(sandbox: &Sandbox<MemoryStore>, step: f64, stop_when_told: bool) -> Rc<SteppedHost> {
+    let host = SteppedHost::new(step, stop_when_told);
+    sandbox
+        .domain()
+        .pacer()
+        .attach(host.clone(), Pacing::default());
+    host
+}
+
 fn whole_replay() -> ReplayOptions {
     ReplayOptions {
         use_snapshots: false,
@@ -84,11 +94,7 @@ fn whole_replay() -> ReplayOptions {
 fn given_rules_that_take_5_ms_a_call_a_replay_breathes_every_slice_and_gets_the_same_state() {
     let sandbox = account_with(60);
     let unpaced = ok(block_on(sandbox.write().replay("acc-001", &whole_replay())));
-    let host = SteppedHost::new(5.0, false);
-    sandbox
-        .domain()
-        .pacer()
-        .attach(host.clone(), Pacing::default());
+    let host = paced(&sandbox, 5.0, false);
 
     let paced = ok(block_on(sandbox.write().replay("acc-001", &whole_replay())));
 
@@ -108,11 +114,7 @@ fn given_rules_that_take_5_ms_a_call_a_replay_breathes_every_slice_and_gets_the_
 #[test]
 fn given_slow_rules_past_the_budget_the_slow_function_is_named_and_a_stop_ends_the_replay() {
     let sandbox = account_with(400);
-    let host = SteppedHost::new(5.0, true);
-    sandbox
-        .domain()
-        .pacer()
-        .attach(host.clone(), Pacing::default());
+    let host = paced(&sandbox, 5.0, true);
 
     let error = match block_on(sandbox.write().replay("acc-001", &whole_replay())) {
         Ok(_) => panic!("the replay went on after the stop"),
@@ -170,11 +172,7 @@ fn given_fast_rules_past_the_budget_nothing_is_called_slow() {
 fn given_slow_rules_a_generation_stops_on_request_and_keeps_what_it_had_written() {
     let sandbox = account_with(0);
     let before = ok(block_on(EventStore::head_position(sandbox.store())));
-    let host = SteppedHost::new(5.0, true);
-    sandbox
-        .domain()
-        .pacer()
-        .attach(host.clone(), Pacing::default());
+    let host = paced(&sandbox, 5.0, true);
 
     let error = match block_on(sandbox.write().generate(5_000, 1, 0)) {
         Ok(done) => panic!("generated {done:?} after the stop"),
@@ -223,11 +221,7 @@ fn given_a_file_under_slow_rules_an_import_stops_on_request_and_writes_nothing()
 #[test]
 fn a_stop_asked_for_ended_work_does_not_stop_the_next() {
     let sandbox = account_with(400);
-    let host = SteppedHost::new(5.0, false);
-    sandbox
-        .domain()
-        .pacer()
-        .attach(host.clone(), Pacing::default());
+    let host = paced(&sandbox, 5.0, false);
     sandbox.domain().pacer().stop();
     assert!(block_on(sandbox.write().replay("acc-001", &whole_replay())).is_err());
 

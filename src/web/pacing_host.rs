@@ -10,10 +10,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use super::convert::to_js;
+use super::runtime::clock_ms;
 use crate::pacing::{PaceHost, Pacing, SlowWork};
 
 #[wasm_bindgen(inline_js = "
-export function paceNow() { return globalThis.performance.now(); }
 export function paceBreathe() {
   // A message to itself, not scheduler.yield(): a yield's continuation goes before the page's
   // other tasks (its timers, a click's consequences), which would wait for the whole work.
@@ -25,8 +25,6 @@ export function paceBreathe() {
 }
 export function signalAborted(signal) { return signal?.aborted === true; }")]
 extern "C" {
-    #[wasm_bindgen(js_name = paceNow)]
-    fn pace_now() -> f64;
     #[wasm_bindgen(js_name = paceBreathe)]
     fn pace_breathe() -> js_sys::Promise;
     #[wasm_bindgen(js_name = signalAborted)]
@@ -65,7 +63,7 @@ impl PageHost {
 
 impl PaceHost for PageHost {
     fn now_ms(&self) -> f64 {
-        pace_now()
+        clock_ms()
     }
 
     fn breathe(&self) -> Pin<Box<dyn Future<Output = ()>>> {

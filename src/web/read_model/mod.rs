@@ -19,8 +19,8 @@ use crate::read_side::{Projected, ProjectionStatus, ProjectorState};
 use crate::sandbox::SandboxError;
 use crate::scenario::ProjectionSpec;
 use crate::store::EventStore;
+use crate::web::runtime::clock_ms;
 use dto::{ProjectionLag, QueryAnswer, QueryOptions, ReadModelInfo, Source};
-use projecting::clock_ms;
 
 /// Runs one read-only SQL statement on a copy of a read model (`Sandbox.readModelCopy`), wherever
 /// the module is loaded, a worker included: `{ maxRows? (200), timeLimitMs? (2000) }`.

@@ -8,32 +8,13 @@ use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 
-use wasm_bindgen::JsCast;
-
 use crate::read_side::Projected;
 use crate::sandbox::Sandbox;
 use crate::sandbox::projecting::Timer;
 use crate::web::browser_segments::BrowserStore;
 use crate::web::convert::to_js;
 use crate::web::news::Newsroom;
-use crate::web::runtime::sleep;
-
-/// Milliseconds from the page's monotonic clock (`performance.now()` where there is one).
-pub fn clock_ms() -> f64 {
-    let global = js_sys::global();
-    js_sys::Reflect::get(&global, &"performance".into())
-        .ok()
-        .filter(|p| !p.is_undefined())
-        .and_then(|performance| {
-            let now = js_sys::Reflect::get(&performance, &"now".into()).ok()?;
-            now.dyn_into::<js_sys::Function>()
-                .ok()?
-                .call0(&performance)
-                .ok()?
-                .as_f64()
-        })
-        .unwrap_or_else(js_sys::Date::now)
-}
+use crate::web::runtime::{clock_ms, sleep};
 
 /// The page's clock and `setTimeout`.
 struct PageTimer;

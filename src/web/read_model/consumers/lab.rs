@@ -21,7 +21,7 @@ use crate::web::browser_segments::BrowserStore;
 use crate::web::class::JsSandbox;
 use crate::web::convert::{from_json, options, to_js};
 use crate::web::read_model::dto::{QueryAnswer, QueryOptions};
-use crate::web::read_model::projecting::clock_ms;
+use crate::web::runtime::clock_ms;
 use crate::web::runtime::promise;
 
 /// The group's name in KurrentDB.

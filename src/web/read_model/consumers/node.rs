@@ -18,7 +18,7 @@ use crate::sandbox::SandboxError;
 use crate::scenario::Scenario;
 use crate::web::convert::{from_json, options, required, to_js};
 use crate::web::read_model::dto::{QueryAnswer, QueryOptions};
-use crate::web::read_model::projecting::clock_ms;
+use crate::web::runtime::clock_ms;
 use crate::web::runtime::sleep;
 
 /// The VFS a node's read model lives on.
