@@ -126,6 +126,9 @@ async function sliderUpdates(context, url) {
     const info = document.querySelector("#replay-info");
     const times = [];
     for (let i = 0; i < 60; i++) {
+      // Each move in a task of its own, as a user's input events come: without this, moves
+      // that end in promises only would chain into one long task.
+      await new Promise((done) => setTimeout(done, 0));
       const position = 200 + i * 163;
       const changed = new Promise((done) => {
         const observer = new MutationObserver(() => {

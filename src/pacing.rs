@@ -100,9 +100,10 @@ struct Tally {
 #[derive(Debug, Default)]
 struct Period {
     tallies: Vec<Tally>,
-    /// When the clock was last read, and when the current slice began.
+    /// When the clock was last read (the end of the last timed call).
     last_read: f64,
-    slice_started: f64,
+    /// The rules' time since the thread was last given back.
+    in_slice_ms: f64,
     /// Calls between two reads of the clock: 1 while calls are slow, up to 256 while fast.
     stride: u32,
     since_read: u32,
@@ -111,6 +112,48 @@ struct Period {
 }
 
 impl Period {
+    /// Counts a call of a function, to be settled at the next timed call.
+    fn count(&mut self, script: &str, function: &str) {
+        match self
+            .tallies
+            .iter_mut()
+            .find(|t| &*t.function == function && &*t.script == script)
+        {
+            Some(tally) => tally.pending += 1,
+            None => self.tallies.push(Tally {
+                script: script.into(),
+                function: function.into(),
+                pending: 1,
+                calls: 0,
+                ms: 0.0,
+            }),
+        }
+    }
+
+    /// Settles the calls counted since the last timed one, each taken to have lasted as long
+    /// as the timed call (`per_call` ms, ending at `now`), and adapts the stride so that the
+    /// clock is read about every quarter to whole millisecond of calls.
+    fn settle(&mut self, per_call: f64, now: f64) {
+        let pending: u32 = self.tallies.iter().map(|t| t.pending).sum();
+        for tally in &mut self.tallies {
+            tally.ms += per_call * f64::from(tally.pending);
+            tally.calls += u64::from(tally.pending);
+            tally.pending = 0;
+        }
+        let spent = per_call * f64::from(pending);
+        self.total_ms += spent;
+        self.in_slice_ms += spent;
+        self.last_read = now;
+        self.since_read = 0;
+        self.stride = if spent < 0.25 {
+            (self.stride * 2).min(MAX_STRIDE)
+        } else if spent > 1.0 {
+            (self.stride / 2).max(1)
+        } else {
+            self.stride
+        };
+    }
+
     /// The function charged most time so far, as a report.
     fn slowest(&self) -> Option<SlowWork> {
         let slowest = self.tallies.iter().max_by(|a, b| a.ms.total_cmp(&b.ms))?;
@@ -149,7 +192,6 @@ impl Pacer {
         let now = host.now_ms();
         *self.period.borrow_mut() = Period {
             last_read: now,
-            slice_started: now,
             stride: 1,
             ..Period::default()
         };
@@ -162,64 +204,44 @@ impl Pacer {
         self.stop.set(true);
     }
 
-    /// Counts a call of a script's function that has just returned.
-    pub fn charge(&self, script: &str, function: &str) {
-        let host = self.host.borrow();
-        let (Some(host), Some(pacing)) = (host.as_ref(), self.pacing.get()) else {
-            return;
+    /// Makes a call of a script's function, counting it. Most calls are only counted: every
+    /// `stride`-th is timed, and its time stands for each call counted since. Only the calls
+    /// are timed, never the time between them: what the page does between two replays (its
+    /// storage, its drawing, its idle moments) is not the rules' time.
+    pub fn time<T>(&self, script: &str, function: &str, call: impl FnOnce() -> T) -> T {
+        // Pacing is set together with the host: without it nothing is counted.
+        let Some(pacing) = self.pacing.get() else {
+            return call();
         };
-        let mut period = self.period.borrow_mut();
-        match period
-            .tallies
-            .iter_mut()
-            .find(|t| &*t.function == function && &*t.script == script)
-        {
-            Some(tally) => tally.pending += 1,
-            None => period.tallies.push(Tally {
-                script: script.into(),
-                function: function.into(),
-                pending: 1,
-                calls: 0,
-                ms: 0.0,
-            }),
+        let timed = {
+            let mut period = self.period.borrow_mut();
+            period.since_read += 1;
+            period.since_read >= period.stride
+        };
+        if !timed {
+            self.period.borrow_mut().count(script, function);
+            return call();
         }
-        period.since_read += 1;
-        if period.since_read < period.stride {
-            return;
-        }
-        let now = host.now_ms();
-        let elapsed = now - period.last_read;
-        if elapsed > pacing.idle_ms {
-            // The thread was idle since the last call: this call begins a new busy period.
+        let Some(host) = self.host.borrow().clone() else {
+            return call();
+        };
+        let before = host.now_ms();
+        if before - self.period.borrow().last_read > pacing.idle_ms {
+            // Nothing ran through the rules for a while: this call begins a new busy period.
+            let mut period = self.period.borrow_mut();
             let stride = period.stride;
             *period = Period {
-                last_read: now,
-                slice_started: now,
+                last_read: before,
                 stride,
                 ..Period::default()
             };
             self.stop.set(false);
-            return;
         }
-        // The time since the last read is shared by the calls made since, by count.
-        let pending: u32 = period.tallies.iter().map(|t| t.pending).sum();
-        for tally in &mut period.tallies {
-            if tally.pending > 0 {
-                tally.ms += elapsed * f64::from(tally.pending) / f64::from(pending.max(1));
-                tally.calls += u64::from(tally.pending);
-                tally.pending = 0;
-            }
-        }
-        period.total_ms += elapsed;
-        period.last_read = now;
-        period.since_read = 0;
-        period.stride = if elapsed < 0.25 {
-            (period.stride * 2).min(MAX_STRIDE)
-        } else if elapsed > 1.0 {
-            (period.stride / 2).max(1)
-        } else {
-            period.stride
-        };
+        self.period.borrow_mut().count(script, function);
+        let result = call();
+        let after = host.now_ms();
+        self.period.borrow_mut().settle(after - before, after);
+        result
     }
 
     /// The slowest function of the current busy period, if the period is past its budget and
@@ -245,10 +267,7 @@ impl Pacer {
         self.check_stop(host.as_ref(), pacing)?;
         let (slice_over, last_read) = {
             let period = self.period.borrow();
-            (
-                period.last_read - period.slice_started >= pacing.slice_ms,
-                period.last_read,
-            )
+            (period.in_slice_ms >= pacing.slice_ms, period.last_read)
         };
         if !slice_over {
             return Ok(());
@@ -265,16 +284,12 @@ impl Pacer {
             }
         }
         host.breathe().await;
-        // The pause is not the rules' time: the clock starts again after it.
+        // A new slice begins; however long the pause, the work goes on in the same period.
         let now = host.now_ms();
         {
             let mut period = self.period.borrow_mut();
             period.last_read = now;
-            period.slice_started = now;
-            period.since_read = 0;
-            for tally in &mut period.tallies {
-                tally.pending = 0;
-            }
+            period.in_slice_ms = 0.0;
         }
         self.check_stop(host.as_ref(), pacing)
     }

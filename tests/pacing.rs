@@ -229,3 +229,24 @@ fn a_stop_asked_for_ended_work_does_not_stop_the_next() {
     host.now.set(host.now.get() + 1_000.0);
     ok(block_on(sandbox.write().replay("acc-001", &whole_replay())));
 }
+
+#[test]
+fn given_fast_rules_the_time_between_replays_is_not_the_rules_time() {
+    let sandbox = account_with(10);
+    let host = paced(&sandbox, 0.01, false);
+
+    // The page works on between replays (storage, drawing) for 100 ms each time, a slider's pace.
+    for _ in 0..30 {
+        ok(block_on(sandbox.write().replay("acc-001", &whole_replay())));
+        host.now.set(host.now.get() + 100.0);
+    }
+
+    // Were the gaps charged to the rules, each replay would begin past its slice, and the
+    // 3 s would be named slow rules.
+    assert_eq!(host.breaths.get(), 0, "fast replays gave the thread back");
+    assert!(
+        host.reports.borrow().is_empty(),
+        "{:?}",
+        host.reports.borrow()
+    );
+}

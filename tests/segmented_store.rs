@@ -38,6 +38,8 @@ struct Disk {
     delayed: Vec<(RawSegment, usize)>,
     /// How many times a reader paused to wait for other tabs.
     pauses: usize,
+    /// How many times long work gave the thread back.
+    breaths: usize,
     /// The scenario document recorded with the store.
     scenario: Option<String>,
 }
@@ -144,6 +146,11 @@ impl SegmentIo for FakeIo {
         self.disk.borrow_mut().pauses += 1;
     }
 
+    async fn breathe(&self) {
+        self.disk.borrow_mut().breaths += 1;
+        YieldOnce(false).await;
+    }
+
     async fn read_snapshots(&self) -> Result<Vec<Snapshot>, StoreError> {
         Ok(self.disk.borrow().snapshots.clone())
     }
@@ -220,6 +227,32 @@ fn a_reopened_store_reads_everything_back() {
     block_on(contract::reads(&first)).unwrap_or_else(|e| panic!("{e}"));
     let again = open(&io);
     assert_eq!(positions_and_ids(&again), positions_and_ids(&first));
+}
+
+#[test]
+fn a_large_log_opens_in_slices_breathing_between_and_reads_back_whole() {
+    let io = disk();
+    let first = open(&io);
+    for batch in 0..5 {
+        let events = (0..10_000)
+            .map(|n| ProposedEvent {
+                event_id: es_sandbox::event::EventId::new_random(),
+                ..event(1, "Deposited", batch * 10_000 + n)
+            })
+            .collect();
+        block_on(first.append("acc-1", Any, events)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    io.disk.borrow_mut().breaths = 0;
+
+    let again = open(&io);
+
+    assert_eq!(positions_and_ids(&again), positions_and_ids(&first));
+    // One breath before each of the 5 segments, and one after each slice of the index.
+    let breaths = io.disk.borrow().breaths;
+    assert!(
+        breaths >= 5 + 3,
+        "{breaths} breaths while opening 50,000 events"
+    );
 }
 
 #[test]

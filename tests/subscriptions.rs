@@ -10,7 +10,7 @@ use std::rc::Rc;
 use es_sandbox::event::{EventData, EventId, Metadata, ProposedEvent, StoredEvent};
 use es_sandbox::expected::ExpectedVersion;
 use es_sandbox::store::{EventStore, MemoryStore, News, Origin};
-use es_sandbox::subscription::{Moved, NewsPump, Serial, Sink, SubscriberId, Subscribers};
+use es_sandbox::subscription::{Moved, NewsPump, ROUND, Serial, Sink, SubscriberId, Subscribers};
 use futures::executor::block_on;
 use proptest::prelude::*;
 
@@ -62,7 +62,8 @@ fn append(store: &MemoryStore, aggregate: &str, count: u64, next: &mut u64) {
 
 fn pump(pump: &NewsPump, store: &MemoryStore, subscribers: &Subscribers<Recorder>) -> Vec<Moved> {
     let mut moved = Vec::new();
-    block_on(pump.run(store, subscribers, |m| moved.push(m))).unwrap_or_else(|e| panic!("{e}"));
+    block_on(pump.run(store, subscribers, |m| moved.push(m), async || {}))
+        .unwrap_or_else(|e| panic!("{e}"));
     moved
 }
 
@@ -223,21 +224,29 @@ fn the_pump_says_when_the_log_moved_and_hands_a_long_log_over_in_rounds() {
     let subscribers = Subscribers::default();
     let recorder = Recorder::default();
     subscribers.subscribe(recorder.clone(), 0);
-    let moved = pump(&news, &store, &subscribers);
-    // 15,000 events in rounds of 10,000: two rounds, each past what the pump had seen.
+    let mut moved = Vec::new();
+    let pauses = std::cell::Cell::new(0);
+    let run = news.run(
+        &store,
+        &subscribers,
+        |m| moved.push(m),
+        async || pauses.set(pauses.get() + 1),
+    );
+    block_on(run).unwrap_or_else(|e| panic!("{e}"));
+    // 15,000 events in rounds of ROUND: each round past what the pump had seen, with a pause
+    // after each round that handed something out.
+    let heads: Vec<u64> = (1..)
+        .map(|round| (round * ROUND as u64).min(15_000))
+        .take(15_000usize.div_ceil(ROUND))
+        .collect();
     assert_eq!(
         moved,
-        vec![
-            Moved {
-                head: 10_000,
-                ours: true
-            },
-            Moved {
-                head: 15_000,
-                ours: true
-            }
-        ]
+        heads
+            .iter()
+            .map(|&head| Moved { head, ours: true })
+            .collect::<Vec<_>>()
     );
+    assert_eq!(pauses.get(), heads.len());
     assert_eq!(recorder.positions(), (1..=15_000).collect::<Vec<u64>>());
     // Nothing new: the pump says nothing and hands out nothing.
     assert_eq!(pump(&news, &store, &subscribers), vec![]);

@@ -320,6 +320,39 @@ fn storage_counts_events_and_snapshots_per_aggregate_the_largest_first() {
 }
 
 #[test]
+fn storage_measured_again_after_appends_equals_measuring_every_event_afresh() {
+    let sandbox = open(scenario("bank", 4));
+    let first = ok(block_on(sandbox.write().storage()));
+    run(&sandbox, "acc-002", "Create", json!({ "balance": 1 }));
+    for amount in 1..=5 {
+        run(&sandbox, "acc-001", "Deposit", json!({ "amount": amount }));
+        run(&sandbox, "acc-002", "Deposit", json!({ "amount": amount }));
+    }
+    let again = ok(block_on(sandbox.write().storage()));
+
+    let events = ok(block_on(
+        sandbox.write().events(&ReadAll::from_position(1, 1_000)),
+    ));
+    let afresh = |id: &str| -> usize {
+        events
+            .iter()
+            .filter(|e| &*e.aggregate_id == id)
+            .map(|e| serde_json::to_string(e).map_or(0, |t| t.len()))
+            .sum()
+    };
+    let bytes = |id: &str| {
+        again
+            .aggregates
+            .iter()
+            .find(|a| a.aggregate_id == id)
+            .map(|a| a.bytes)
+    };
+    assert!(again.bytes > first.bytes);
+    assert_eq!(bytes("acc-001"), Some(afresh("acc-001")));
+    assert_eq!(bytes("acc-002"), Some(afresh("acc-002")));
+}
+
+#[test]
 fn an_old_event_is_shown_as_stored_and_as_upcast_with_its_upcaster() {
     let sandbox = open(scenario("users", 100));
     let events = ok(block_on(

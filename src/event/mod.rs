@@ -138,6 +138,54 @@ impl StoredEvent {
             && self.data == proposed.data
             && self.metadata == proposed.metadata
     }
+
+    /// The length of this event as compact JSON (what `serde_json::to_string` gives), counted
+    /// without writing it: the storage view sums it over every event of the log.
+    pub fn json_len(&self) -> usize {
+        let metadata = &self.metadata;
+        let optional = |name: &str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map_or(0, |v| name.len() + json_string_len(v))
+        };
+        r#"{"position":"#.len()
+            + digits(self.position)
+            + r#","eventId":""#.len()
+            + 36
+            + r#"","aggregateId":"#.len()
+            + json_string_len(&self.aggregate_id)
+            + r#","version":"#.len()
+            + digits(self.version)
+            + r#","type":"#.len()
+            + json_string_len(&self.event_type)
+            + r#","schemaVersion":"#.len()
+            + digits(u64::from(self.schema_version))
+            + r#","data":"#.len()
+            + self.data.as_json().len()
+            + r#","timestamp":"#.len()
+            + usize::from(metadata.timestamp < 0)
+            + digits(metadata.timestamp.unsigned_abs())
+            + optional(r#","correlationId":"#, &metadata.correlation_id)
+            + optional(r#","causationId":"#, &metadata.causation_id)
+            + "}".len()
+    }
+}
+
+/// Decimal digits of a number.
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
+/// The length of a string as a JSON string, quotes and serde_json's escapes included.
+fn json_string_len(text: &str) -> usize {
+    2 + text
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
 }
 
 #[cfg(test)]
@@ -211,6 +259,38 @@ mod tests {
             assert_eq!(check_aggregate_id(id).is_ok(), *ok, "aggregate id {id:?}");
         }
         assert!(check_aggregate_id(&"x".repeat(MAX_AGGREGATE_ID_LEN + 1)).is_err());
+    }
+
+    // Property tests run natively (proptest is a native dev-dependency).
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest::proptest! {
+        #[test]
+        fn json_len_is_the_length_of_the_json(
+            position in proptest::num::u64::ANY,
+            version in proptest::num::u64::ANY,
+            schema_version in proptest::num::u32::ANY,
+            timestamp in proptest::num::i64::ANY,
+            aggregate_id in "\\PC{0,12}|[\"\\\\\u{0}-\u{1f}a-z]{0,12}",
+            event_type in "[A-Za-z]{1,8}",
+            text in "\\PC{0,8}|[\"\\\\\u{0}-\u{1f}é]{0,8}",
+            correlation in proptest::option::of("[\"\\\\\u{0}-\u{1f}x]{0,6}"),
+            causation in proptest::option::of("\\PC{0,6}"),
+        ) {
+            let data = EventData::from_value(json!({ "text": text, "n": position }))
+                .unwrap_or_else(|_| EventData::empty());
+            let event = StoredEvent {
+                position,
+                event_id: EventId::derived(&text),
+                aggregate_id: aggregate_id.into(),
+                version,
+                event_type: event_type.into(),
+                schema_version,
+                data,
+                metadata: Metadata { timestamp, correlation_id: correlation, causation_id: causation },
+            };
+            let json = serde_json::to_string(&event).unwrap_or_default();
+            proptest::prop_assert_eq!(event.json_len(), json.len(), "{}", json);
+        }
     }
 
     #[test]

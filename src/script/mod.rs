@@ -296,12 +296,17 @@ impl ScriptEngine {
     ) -> Result<Dynamic, CallError> {
         let mut scope = Scope::new();
         let options = rhai::CallFnOptions::new().eval_ast(false);
-        let result = self
-            .engine
-            .call_fn_with_options::<Dynamic>(options, &mut scope, &script.ast, function, args)
-            .map_err(|e| self.runtime_error(script, function, &e));
-        self.pacer.charge(&script.name, function);
-        result
+        self.pacer
+            .time(&script.name, function, || {
+                self.engine.call_fn_with_options::<Dynamic>(
+                    options,
+                    &mut scope,
+                    &script.ast,
+                    function,
+                    args,
+                )
+            })
+            .map_err(|e| self.runtime_error(script, function, &e))
     }
 
     /// The pacer every call is counted by: long work through these scripts breathes with it.

@@ -59,14 +59,15 @@ impl Chain {
 /// one before it, decode, and hold events that start at its key. Stops at the first that does
 /// not, or at the commit record's position, and checks that the event there is the one the
 /// record names. A chain that stops short of the record without a problem may still fill up
-/// (see [`CommitStyle::RecordLast`]); the caller decides when it is missing.
-fn decode_chain(
-    codec: SegmentCodec,
-    style: CommitStyle,
+/// (see [`CommitStyle::RecordLast`]); the caller decides when it is missing. It lets the backend
+/// breathe before each segment: a large log decodes in many short tasks on a page.
+async fn decode_chain<Io: SegmentIo>(
+    io: &Io,
     from: u64,
     record: &CommitRecord,
-    segments: Vec<(u64, Result<Vec<u8>, String>)>,
+    segments: &[(u64, Result<Vec<u8>, String>)],
 ) -> Chain {
+    let (codec, style) = (io.codec(), io.commit_style());
     let limit = record.head().map(|h| h.position);
     let mut events: Vec<StoredEvent> = Vec::new();
     let mut ends = Vec::new();
@@ -79,6 +80,8 @@ fn decode_chain(
     };
     let mut found = None;
     for (key, bytes) in segments {
+        let key = *key;
+        io.breathe().await;
         let beyond = limit.is_some_and(|limit| key > limit);
         if style == CommitStyle::RecordLast && (beyond || key < next) {
             // An interrupted write left it: it was never acknowledged.
@@ -86,7 +89,7 @@ fn decode_chain(
         }
         if beyond {
             // Say what is wrong with the record itself first, if anything is.
-            let reason = match bytes.and_then(|bytes| codec.decode(&bytes)) {
+            let reason = match decode(codec, bytes) {
                 Err(reason) => reason,
                 Ok(_) => format!(
                     "it lies beyond the last acknowledged position {}: it was added by hand",
@@ -117,7 +120,7 @@ fn decode_chain(
             );
             break;
         }
-        match bytes.and_then(|bytes| codec.decode(&bytes)) {
+        match decode(codec, bytes) {
             Err(reason) => found = problem(key, reason),
             Ok(segment) if segment.first().map(|e| e.position) != Some(key) => {
                 found = problem(
@@ -174,6 +177,17 @@ fn decode_chain(
         ends,
         problem: found,
     }
+}
+
+/// A stored value as a segment, or why it is not one.
+fn decode(
+    codec: SegmentCodec,
+    bytes: &Result<Vec<u8>, String>,
+) -> Result<Vec<StoredEvent>, String> {
+    bytes
+        .as_ref()
+        .map_err(String::clone)
+        .and_then(|bytes| codec.decode(bytes))
 }
 
 /// Reads what is stored without opening it: how far the log is intact, and what follows.
@@ -242,13 +256,7 @@ pub(super) async fn read_chain<Io: SegmentIo>(
     loop {
         let read = io.read_log(from).await?;
         let record = read.record.clone();
-        let chain = decode_chain(
-            io.codec(),
-            io.commit_style(),
-            from,
-            &record,
-            read.segments.clone(),
-        );
+        let chain = decode_chain(io, from, &record, &read.segments).await;
         let short = chain.problem.is_none()
             && record
                 .head()

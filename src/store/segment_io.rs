@@ -110,6 +110,11 @@ pub trait SegmentIo {
     /// Waits a moment, so that other tabs' writes can arrive (see [`CommitStyle::RecordLast`]).
     async fn pause(&self);
 
+    /// Gives the thread back now and then during long work (decoding a large log on opening),
+    /// so that the page that reads stays responsive. Storage with no page to answer does
+    /// nothing.
+    async fn breathe(&self) {}
+
     /// Every stored snapshot, in any order. Snapshots that do not read are left out: they are
     /// only shortcuts.
     async fn read_snapshots(&self) -> Result<Vec<Snapshot>, StoreError>;

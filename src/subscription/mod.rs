@@ -8,6 +8,6 @@ mod pump;
 mod serial;
 mod subscribers;
 
-pub use pump::{Moved, NewsPump};
+pub use pump::{Moved, NewsPump, ROUND};
 pub use serial::Serial;
 pub use subscribers::{Sink, SubscriberId, Subscribers};

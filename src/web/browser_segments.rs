@@ -228,6 +228,11 @@ impl SegmentIo for BrowserSegments {
         each!(self, io => io.pause().await)
     }
 
+    async fn breathe(&self) {
+        // Whatever holds the segments, decoding them runs on the page's thread.
+        super::runtime::breathe_now_and_then().await;
+    }
+
     async fn read_snapshots(&self) -> Result<Vec<Snapshot>, StoreError> {
         each!(self, io => io.read_snapshots().await)
     }

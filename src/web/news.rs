@@ -16,6 +16,7 @@ use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::browser_segments::BrowserStore;
 use super::convert::to_js;
+use super::runtime::breathe;
 use crate::event::StoredEvent;
 use crate::sandbox::{Sandbox, SandboxError};
 use crate::store::Origin;
@@ -142,11 +143,16 @@ impl Newsroom {
         spawn_local(async move {
             loop {
                 let Some(this) = news.upgrade() else { return };
+                // The page's other tasks run between rounds: a long catch-up is many short
+                // tasks, not one.
                 let run = this
                     .pump
-                    .run(this.sandbox.store(), &this.subscribers, |moved| {
-                        this.moved(moved)
-                    })
+                    .run(
+                        this.sandbox.store(),
+                        &this.subscribers,
+                        |moved| this.moved(moved),
+                        async || breathe().await,
+                    )
                     .await;
                 if let Err(error) = run {
                     this.tell_error(SandboxError::from(error).into());

@@ -10,23 +10,12 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use super::convert::to_js;
-use super::runtime::clock_ms;
+use super::runtime::{breathe, clock_ms};
 use crate::pacing::{PaceHost, Pacing, SlowWork};
 
 #[wasm_bindgen(inline_js = "
-export function paceBreathe() {
-  // A message to itself, not scheduler.yield(): a yield's continuation goes before the page's
-  // other tasks (its timers, a click's consequences), which would wait for the whole work.
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
-    channel.port2.postMessage(0);
-  });
-}
 export function signalAborted(signal) { return signal?.aborted === true; }")]
 extern "C" {
-    #[wasm_bindgen(js_name = paceBreathe)]
-    fn pace_breathe() -> js_sys::Promise;
     #[wasm_bindgen(js_name = signalAborted)]
     fn signal_aborted(signal: &JsValue) -> bool;
 }
@@ -67,10 +56,7 @@ impl PaceHost for PageHost {
     }
 
     fn breathe(&self) -> Pin<Box<dyn Future<Output = ()>>> {
-        let promise = pace_breathe();
-        Box::pin(async move {
-            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-        })
+        Box::pin(breathe())
     }
 
     fn slow(&self, report: &SlowWork) {

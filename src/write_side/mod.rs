@@ -10,6 +10,7 @@ mod heads;
 mod replaying;
 mod requests;
 mod seed;
+mod sizes;
 mod snapshots;
 mod views;
 
@@ -36,6 +37,8 @@ pub struct WriteSide<S> {
     store: S,
     domain: Rc<Domain>,
     heads: Heads,
+    /// The JSON size of each aggregate's events, for the storage view.
+    sizes: sizes::StreamSizes,
     snapshots: snapshots::Claims,
     /// Take a snapshot every this many events per aggregate (0: never automatically); the
     /// scenario's at first, a knob on the page.
@@ -58,6 +61,7 @@ impl<S: EventStore> WriteSide<S> {
             snapshot_interval: std::cell::Cell::new(domain.scenario().snapshot_interval),
             domain,
             heads: Heads::default(),
+            sizes: sizes::StreamSizes::default(),
             snapshots: snapshots::Claims::default(),
         }
     }

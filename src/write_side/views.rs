@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::WriteSide;
 use super::WriteSideError;
+use super::sizes::json_size;
 use crate::aggregate::{fold, initial_state};
 use crate::event::{EventId, StoredEvent};
 use crate::replay::SkippedSnapshot;
@@ -139,7 +140,7 @@ impl<S: EventStore> WriteSide<S> {
                     version: snapshot.version,
                     position: event.map(|e| e.position),
                     stale,
-                    bytes: serde_json::to_string(&snapshot).map_or(0, |t| t.len()),
+                    bytes: json_size(&snapshot),
                 });
             }
         }
@@ -150,15 +151,15 @@ impl<S: EventStore> WriteSide<S> {
     pub async fn storage(&self) -> Result<Storage, WriteSideError> {
         let mut aggregates = Vec::new();
         for stream in self.store.streams().await? {
-            let events = self
-                .store
-                .read_stream(&stream.aggregate_id, VersionRange::ALL)
+            let bytes = self
+                .sizes
+                .bytes(&self.store, &stream.aggregate_id, stream.version)
                 .await?;
             let snapshots = self.store.snapshots(&stream.aggregate_id).await?;
             aggregates.push(AggregateStorage {
                 aggregate_id: stream.aggregate_id,
                 events: stream.version,
-                bytes: events.iter().map(json_size).sum(),
+                bytes,
                 snapshots: snapshots.len(),
                 snapshot_bytes: snapshots.iter().map(json_size).sum(),
             });
@@ -271,11 +272,6 @@ impl<S: EventStore> WriteSide<S> {
     pub async fn count(&self, query: &ReadAll) -> Result<usize, WriteSideError> {
         Ok(self.store.count(query).await?)
     }
-}
-
-/// The size of a value as compact JSON.
-fn json_size<T: Serialize>(value: &T) -> usize {
-    serde_json::to_string(value).map_or(0, |t| t.len())
 }
 
 /// The top-level fields of a state that are numbers, in the state's order.

@@ -7,6 +7,9 @@ import { Panel } from "./panel.js";
 import { fillLabCommand, parseJson, showError } from "./forms.js";
 import { attachLab, labForm, labSteps, wireLab } from "./two-tab-lab.js";
 
+/** The log events the panel lists under the row: the last ones. */
+const SHOWN = 15;
+
 class CrudPanel extends Panel {
   /** The row as this tab read it in the lab: { aggregateId, row, writes, at }. */
   #read;
@@ -106,11 +109,12 @@ class CrudPanel extends Panel {
     const { sandbox, aggregate } = this.session;
     if (!sandbox || !aggregate) return;
     const latest = this.begin();
-    const [row, events, replay] = await Promise.all([
-      sandbox.crudRead(aggregate),
-      sandbox.events({ aggregateId: aggregate, fromPosition: 1, limit: 1_000_000 }),
-      sandbox.replay(aggregate),
-    ]);
+    const [row, replay] = await Promise.all([sandbox.crudRead(aggregate), sandbox.replay(aggregate)]);
+    if (!latest()) return;
+    // Only the last events are shown: fetch those, not the whole stream (thousands after a
+    // generation, which took half a second to hand over).
+    const earlier = Math.max(0, replay.headVersion - SHOWN);
+    const shown = await sandbox.events({ aggregateId: aggregate, fromPosition: 1, skip: earlier, limit: SHOWN });
     if (!latest()) return;
     const lab = this.$("#crud-lab");
     fillLabCommand(this.session, lab, { example: !lab.payload.value });
@@ -132,10 +136,9 @@ class CrudPanel extends Panel {
     this.$("#crud-row-note").textContent = row
       ? `Written ${row.writes} time(s), last at ${formatTime(row.updatedAt)}. That is all it remembers: not what happened, nor in which order.${differs ? ` It differs from the log's state ${compact(replay.state)}: an update was lost, or commands ran elsewhere.` : ""}`
       : "No row yet.";
-    const shown = events.slice(-15);
     fill(
       this.$("#crud-log"),
-      events.length > shown.length ? [el("li", { class: "muted" }, `… ${events.length - shown.length} earlier event(s)`)] : [],
+      earlier > 0 ? [el("li", { class: "muted" }, `… ${earlier} earlier event(s)`)] : [],
       shown.map((e) => el("li", { value: e.version }, el("b", {}, `v${e.version} ${e.type}`), " ", compact(e.data))),
       el("li", { class: "result-line" }, `= ${compact(replay.state)}`),
     );

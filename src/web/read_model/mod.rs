@@ -14,9 +14,10 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::class::JsSandbox;
 use super::convert::{from_json, options, to_js};
-use super::runtime::promise;
+use super::runtime::{breathe, promise};
 use crate::read_side::{Projected, ProjectionStatus, ProjectorState};
 use crate::sandbox::SandboxError;
+use crate::sandbox::projecting::CHUNK;
 use crate::scenario::ProjectionSpec;
 use crate::store::EventStore;
 use crate::web::runtime::clock_ms;
@@ -91,19 +92,22 @@ impl JsSandbox {
         }))
     }
 
-    /// Brings every running projection up to the head of the log now; resolves to what it did.
+    /// Brings every running projection up to the head of the log now, in chunks with a breath
+    /// between; resolves to what it did.
     #[wasm_bindgen(unchecked_return_type = "Promise<Projected>")]
     pub fn project(&self) -> js_sys::Promise {
         let sandbox = Rc::clone(&self.inner);
         promise(self.guarded(async move {
             let mut total = Projected::default();
+            // In chunks with a breath between: projecting a long log is many short tasks.
             loop {
-                let round = sandbox.project(usize::MAX).await?;
+                let round = sandbox.project(CHUNK).await?;
                 total.stopped.extend(round.stopped);
                 if round.applied == 0 {
                     return Ok(total);
                 }
                 total.applied += round.applied;
+                breathe().await;
             }
         }))
     }
