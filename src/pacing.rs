@@ -104,7 +104,7 @@ struct Period {
     last_read: f64,
     /// The rules' time since the thread was last given back.
     in_slice_ms: f64,
-    /// Calls between two reads of the clock: 1 while calls are slow, up to 256 while fast.
+    /// Calls between two reads of the clock: 1 while calls are slow, up to 8 while fast.
     stride: u32,
     since_read: u32,
     reported_at: Option<f64>,
@@ -184,7 +184,9 @@ impl std::fmt::Debug for Pacer {
     }
 }
 
-const MAX_STRIDE: u32 = 256;
+/// At most this many calls run untimed: a call after fast ones may be a stranger's slow one,
+/// and reading the clock costs a few hundredths of a call.
+const MAX_STRIDE: u32 = 8;
 
 impl Pacer {
     /// Paces from now on with this host and these settings.
@@ -216,7 +218,13 @@ impl Pacer {
         let timed = {
             let mut period = self.period.borrow_mut();
             period.since_read += 1;
-            period.since_read >= period.stride
+            // A function's first call in a period is always timed: a stranger's slow rules
+            // after fast ones must not run a long stride of calls before the clock is read.
+            let unseen = !period
+                .tallies
+                .iter()
+                .any(|t| &*t.function == function && &*t.script == script);
+            period.since_read >= period.stride || unseen
         };
         if !timed {
             self.period.borrow_mut().count(script, function);
@@ -228,11 +236,9 @@ impl Pacer {
         let before = host.now_ms();
         if before - self.period.borrow().last_read > pacing.idle_ms {
             // Nothing ran through the rules for a while: this call begins a new busy period.
-            let mut period = self.period.borrow_mut();
-            let stride = period.stride;
-            *period = Period {
+            *self.period.borrow_mut() = Period {
                 last_read: before,
-                stride,
+                stride: 1,
                 ..Period::default()
             };
             self.stop.set(false);

@@ -25,7 +25,7 @@ fn ok<T, E: std::fmt::Display>(result: Result<T, E>) -> T {
 /// A host whose clock moves `step` ms at every read, as if each script call took that long.
 struct SteppedHost {
     now: Cell<f64>,
-    step: f64,
+    step: Cell<f64>,
     breaths: Cell<u32>,
     reports: RefCell<Vec<SlowWork>>,
     /// Asks to stop once told of slow work, as a user pressing Stop would.
@@ -36,7 +36,7 @@ impl SteppedHost {
     fn new(step: f64, stop_when_told: bool) -> Rc<Self> {
         Rc::new(SteppedHost {
             now: Cell::new(0.0),
-            step,
+            step: Cell::new(step),
             breaths: Cell::new(0),
             reports: RefCell::new(Vec::new()),
             stop_when_told,
@@ -46,7 +46,7 @@ impl SteppedHost {
 
 impl PaceHost for SteppedHost {
     fn now_ms(&self) -> f64 {
-        self.now.set(self.now.get() + self.step);
+        self.now.set(self.now.get() + self.step.get());
         self.now.get()
     }
     fn breathe(&self) -> Pin<Box<dyn Future<Output = ()>>> {
@@ -248,5 +248,27 @@ fn given_fast_rules_the_time_between_replays_is_not_the_rules_time() {
         host.reports.borrow().is_empty(),
         "{:?}",
         host.reports.borrow()
+    );
+}
+
+#[test]
+fn given_slow_rules_after_fast_ones_the_first_slow_calls_are_timed_and_breathe() {
+    let sandbox = account_with(60);
+    let host = paced(&sandbox, 0.001, false);
+    // Fast rules let the clock be read only every few hundred calls.
+    ok(block_on(sandbox.write().replay("acc-001", &whole_replay())));
+    ok(block_on(sandbox.write().replay("acc-001", &whole_replay())));
+
+    // A second later, the same functions take 5 ms a call (a stranger's rules, say).
+    host.now.set(host.now.get() + 1_000.0);
+    host.step.set(5.0);
+    ok(block_on(sandbox.write().replay("acc-001", &whole_replay())));
+
+    // As for rules slow from the start, a breath about every third call, once the first few
+    // slow calls (at most a stride of them) have been timed.
+    let breaths = host.breaths.get();
+    assert!(
+        (16..=22).contains(&breaths),
+        "{breaths} breaths for 61 slow calls"
     );
 }

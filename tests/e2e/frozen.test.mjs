@@ -16,13 +16,16 @@ after(async () => {
   await browser?.close();
 });
 
-/** A bank link whose apply_Deposited loops about 100,000 operations per event, with `deposits` of them. */
-async function slowLink(deposits) {
+/**
+ * A bank link whose apply_Deposited loops about 100,000 operations per event (`slow`; otherwise
+ * the bank's own rules), with `deposits` of them.
+ */
+async function slowLink(deposits, slow = true) {
   const bank = JSON.parse(await readFile("scenarios/bank.json", "utf8"));
   const rules = bank.aggregates[0].rules;
   const at = rules.indexOf("fn apply_Deposited(state, data) {");
   assert.ok(at >= 0, "the bank rules have apply_Deposited");
-  rules.splice(at + 1, 0, "    let spent = 0; for i in 0..20000 { spent += 1; }");
+  if (slow) rules.splice(at + 1, 0, "    let spent = 0; for i in 0..20000 { spent += 1; }");
   const header = { format: "es-sandbox/events", formatVersion: 1, scenario: "bank", events: deposits + 1 };
   const event = (version, type, data) => ({
     position: version,
@@ -60,7 +63,20 @@ function watchStalls() {
   }, 10);
 }
 
+/** The longest stall of the page while it opens the same link under the bank's own rules. */
+async function ownStall() {
+  const page = await browser.context.newPage();
+  await page.addInitScript(watchStalls);
+  await page.goto(`${browser.url}#share=${await slowLink(600, false)}`);
+  await page.waitForFunction(() => window.stalls.shown !== undefined, null, { timeout: 60_000 });
+  await page.waitForTimeout(500);
+  const stalls = await page.evaluate(() => window.stalls);
+  await page.close();
+  return Math.max(0, ...stalls.gaps.filter(([end]) => end > stalls.opening).map(([, gap]) => gap));
+}
+
 test("a link with slow rules opens without freezing the page, naming the slow rule while it runs", async (t) => {
+  const own = await ownStall();
   const link = await slowLink(600);
   const page = await browser.context.newPage();
   await page.addInitScript(watchStalls);
@@ -73,10 +89,13 @@ test("a link with slow rules opens without freezing the page, naming the slow ru
   const stalls = await page.evaluate(() => window.stalls);
   const longest = (from, to = Infinity) => Math.max(0, ...stalls.gaps.filter(([end]) => end > from && end <= to).map(([, gap]) => gap));
   const rules = longest(stalls.slow, stalls.shown);
-  t.diagnostic(`longest stall: ${longest(0).toFixed(0)} ms from the page's start, ${longest(stalls.opening).toFixed(0)} ms from "Opening…", ${rules.toFixed(0)} ms while the rules were named slow (${(stalls.shown - stalls.slow).toFixed(0)} ms of it)`);
+  t.diagnostic(`longest stall: ${longest(0).toFixed(0)} ms from the page's start, ${longest(stalls.opening).toFixed(0)} ms from "Opening…", ${rules.toFixed(0)} ms while the rules were named slow (${(stalls.shown - stalls.slow).toFixed(0)} ms of it); the same link under the bank's own rules: ${own.toFixed(0)} ms`);
   // Unpaced, the same link held the thread for seconds; a slice is 12 ms and one call a few ms.
+  // The page's own drawing of the opened link (measured with fast rules, on this machine) is not
+  // the rules' doing: the slow rules may add at most 50 ms to it (and 200 ms is allowed anyway).
   assert.ok(stalls.shown > stalls.slow, "the slow rules were named while they ran");
-  assert.ok(rules < 200, `the page stalled ${rules.toFixed(0)} ms while the slow rules ran`);
+  const bound = Math.max(200, own + 50);
+  assert.ok(rules < bound, `the page stalled ${rules.toFixed(0)} ms while the slow rules ran (bound ${bound.toFixed(0)} ms)`);
   await page.close();
 });
 
