@@ -112,21 +112,28 @@ struct Period {
 }
 
 impl Period {
-    /// Counts a call of a function, to be settled at the next timed call.
-    fn count(&mut self, script: &str, function: &str) {
+    /// Counts a call of a function, to be settled at the next timed call; true when it is the
+    /// function's first call in this period.
+    fn count(&mut self, script: &str, function: &str) -> bool {
         match self
             .tallies
             .iter_mut()
             .find(|t| &*t.function == function && &*t.script == script)
         {
-            Some(tally) => tally.pending += 1,
-            None => self.tallies.push(Tally {
-                script: script.into(),
-                function: function.into(),
-                pending: 1,
-                calls: 0,
-                ms: 0.0,
-            }),
+            Some(tally) => {
+                tally.pending += 1;
+                false
+            }
+            None => {
+                self.tallies.push(Tally {
+                    script: script.into(),
+                    function: function.into(),
+                    pending: 1,
+                    calls: 0,
+                    ms: 0.0,
+                });
+                true
+            }
         }
     }
 
@@ -220,14 +227,10 @@ impl Pacer {
             period.since_read += 1;
             // A function's first call in a period is always timed: a stranger's slow rules
             // after fast ones must not run a long stride of calls before the clock is read.
-            let unseen = !period
-                .tallies
-                .iter()
-                .any(|t| &*t.function == function && &*t.script == script);
+            let unseen = period.count(script, function);
             period.since_read >= period.stride || unseen
         };
         if !timed {
-            self.period.borrow_mut().count(script, function);
             return call();
         }
         let Some(host) = self.host.borrow().clone() else {
@@ -236,14 +239,16 @@ impl Pacer {
         let before = host.now_ms();
         if before - self.period.borrow().last_read > pacing.idle_ms {
             // Nothing ran through the rules for a while: this call begins a new busy period.
-            *self.period.borrow_mut() = Period {
+            let mut period = Period {
                 last_read: before,
                 stride: 1,
                 ..Period::default()
             };
+            // The old period's count of this call went with it.
+            period.count(script, function);
+            *self.period.borrow_mut() = period;
             self.stop.set(false);
         }
-        self.period.borrow_mut().count(script, function);
         let result = call();
         let after = host.now_ms();
         self.period.borrow_mut().settle(after - before, after);
