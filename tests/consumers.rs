@@ -457,6 +457,43 @@ fn the_same_seed_gives_the_same_run_batched_or_one_by_one() {
 }
 
 #[test]
+fn a_run_driven_to_a_time_in_frames_stops_there_as_one_driven_there_at_once() {
+    // A page plays a run a frame at a time; its link replays to the time in one go. Messages
+    // that arrive without a delivery (over a cut link, or dropped) must not let the run take
+    // a step past the time it was driven to.
+    let log = log(3, 6);
+    let mut settings = settings(31);
+    settings.link = faulty(20.0, 20.0, 0.0, 0.0);
+    let cut = || Action::Partition {
+        consumer: 1,
+        cut: true,
+    };
+    for until in (1..60).map(|i| f64::from(i) * 23.0) {
+        let mut framed = new_run(settings.clone(), log.clone());
+        framed.lab.act(cut()).unwrap_or_else(|e| panic!("{e}"));
+        let mut frame = 0.0;
+        while frame < until {
+            frame = f64::min(frame + 7.0, until);
+            framed.run(64, frame);
+            assert!(
+                framed.lab.now() <= frame,
+                "{} past {frame} ms",
+                framed.lab.now()
+            );
+        }
+        let mut straight = new_run(settings.clone(), log.clone());
+        straight.lab.act(cut()).unwrap_or_else(|e| panic!("{e}"));
+        straight.run(64, until);
+        assert_eq!(framed.delivered, straight.delivered, "to {until} ms");
+        assert_eq!(
+            framed.lab.status().digest,
+            straight.lab.status().digest,
+            "to {until} ms"
+        );
+    }
+}
+
+#[test]
 fn actions_done_during_a_run_reproduce_from_its_script_message_for_message() {
     let log = log(3, 6);
     let mut settings = settings(21);

@@ -120,7 +120,7 @@ export class LabRunner extends EventTarget {
       await this.#deliver(batch);
       return "deliver";
     }
-    const happening = this.lab.next();
+    const happening = this.lab.next(untilMs);
     if (!happening) return undefined;
     switch (happening.kind) {
       case "start":

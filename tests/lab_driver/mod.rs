@@ -134,7 +134,7 @@ impl<H: Handler> Run<H> {
             }
             return true;
         }
-        match self.lab.next_happening() {
+        match self.lab.next_happening(until) {
             None => return false,
             Some(Happening::Start { consumer }) => {
                 let node = &mut self.nodes[consumer];

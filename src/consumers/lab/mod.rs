@@ -361,10 +361,12 @@ impl Lab {
         self.scheduled.insert(self.seq, (at, what));
     }
 
-    /// What happens next, with the clock moved to it; `None` when nothing is scheduled (the
-    /// run waits for an action or an append), or while deliveries handed out are unanswered.
-    pub fn next_happening(&mut self) -> Option<Happening> {
-        if !self.awaiting.is_empty() {
+    /// What happens next, up to simulated time `until`, with the clock moved to it; `None`
+    /// when nothing is scheduled by then (the run waits for an action, an append or a later
+    /// call), or while deliveries handed out are unanswered. A run driven to a time never
+    /// steps past it, however its driver cuts the way there (frames, or one go).
+    pub fn next_happening(&mut self, until: f64) -> Option<Happening> {
+        if !self.awaiting.is_empty() || self.next_at().is_none_or(|at| at > until) {
             return None;
         }
         let Reverse((Time(at), _, seq)) = self.queue.pop()?;

@@ -93,11 +93,13 @@ impl JsLab {
         Ok(to_js(&options)?)
     }
 
-    /// What happens next (`{ kind: "deliver" | "start" | "arm" | "internal", … }`), with the
-    /// lab's clock moved to it; `null` when nothing is scheduled.
+    /// What happens next up to simulated time `untilMs` (default: whenever), with the lab's
+    /// clock moved to it (`{ kind: "deliver" | "start" | "arm" | "internal", … }`); `null`
+    /// when nothing is scheduled by then.
     #[wasm_bindgen(js_name = next)]
-    pub fn next_happening(&mut self) -> Result<JsValue, JsValue> {
-        match self.core.borrow_mut().lab.next_happening() {
+    pub fn next_happening(&mut self, until_ms: Option<f64>) -> Result<JsValue, JsValue> {
+        let until = until_ms.unwrap_or(f64::INFINITY);
+        match self.core.borrow_mut().lab.next_happening(until) {
             Some(happening) => Ok(to_js(&happening)?),
             None => Ok(JsValue::NULL),
         }
