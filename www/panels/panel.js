@@ -5,6 +5,23 @@
 export function touches(detail, kinds) {
   return [].concat(detail).some((kind) => kinds.includes(kind));
 }
+/**
+ * The session events whose handlers draw: each panel's handler of one of them runs in a task of
+ * its own, in the order they came, so a new log or a change on a large one never holds the page
+ * in one long task of every panel drawing in turn.
+ */
+const DRAWING = new Set(["opened", "changed"]);
+const turns = [];
+
+/**
+ * Runs `work` in a task of its own after those queued before it. A timer, not a message: the
+ * page's own timers and drawing get their turn between two panels too.
+ */
+function inTurn(work) {
+  turns.push(work);
+  setTimeout(() => turns.shift()?.(), 0);
+}
+
 export class Panel extends HTMLElement {
   #session;
   #listening = [];
@@ -29,10 +46,15 @@ export class Panel extends HTMLElement {
     this.#stopListening();
   }
 
-  /** Listens to a session event for as long as the panel shows this session. */
+  /**
+   * Listens to a session event for as long as the panel shows this session; the handler of an
+   * event that draws runs in a task of its own, unless the panel stopped listening meanwhile.
+   */
   on(type, handler) {
-    this.#session.addEventListener(type, handler);
-    this.#listening.push([type, handler]);
+    const entry = [type, handler];
+    if (DRAWING.has(type)) entry[1] = (event) => inTurn(() => this.#listening.includes(entry) && handler(event));
+    this.#session.addEventListener(type, entry[1]);
+    this.#listening.push(entry);
   }
 
   /**
