@@ -96,14 +96,16 @@ const WASM = ${JSON.stringify(wasm.toString("base64"))};
 const WORKER = ${JSON.stringify(worker)};
 const CONSUMER = ${JSON.stringify(consumer)};
 let compiled;
-/** Decodes the inlined module, compiles it (asynchronously) and starts it with initSync. */
-export async function loadWasm() {
-  if (!compiled) {
+let started;
+/** Decodes the inlined module, compiles it (asynchronously) and starts it with initSync, once. */
+export function loadWasm() {
+  started ??= (async () => {
     const bytes = Uint8Array.from(atob(WASM), (c) => c.charCodeAt(0));
     compiled = await WebAssembly.compile(bytes);
     glue.initSync({ module: compiled });
-  }
-  return glue;
+    return glue;
+  })();
+  return started;
 }
 /** Starts the query worker from a blob and hands it the compiled module. */
 export function startQueryWorker() {
@@ -136,6 +138,9 @@ export function startConsumerWorker() {
     .replace(/<meta http-equiv="Content-Security-Policy" content="[^"]*">/, `<meta http-equiv="Content-Security-Policy" content="${csp}">`)
     .replace(/<!-- Scripts and styles come from[\s\S]*?-->/, "<!-- One file: the page's modules, its styles and the wasm module are inline; the policy allows exactly them. -->")
     .replace('<link rel="stylesheet" href="style.css">', () => `<style>${style}</style>`)
+    // Everything is inline: nothing to preload.
+    .replace(/ *<!-- Every module the page imports[\s\S]*?-->\n/, "")
+    .replace(/ *<link rel="(?:module)?preload"[^>]*>\n/g, "")
     .replace('<script type="module" src="app.js"></script>', () => `<script type="module">${script}</script>`);
   await writeFile(join(DIST, "es-sandbox.html"), html);
   return html;

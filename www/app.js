@@ -14,6 +14,8 @@ const $ = (selector) => document.querySelector(selector);
 // The panels, in the catalog's order, and a link to each in the section bar.
 $("nav").append(...PANELS.filter((p) => p.label).map((p) => el("a", { href: `#${p.section}` }, p.label)));
 $("main").append(...PANELS.map((p) => el(p.tag, { "data-panel": "", class: p.wide ? "wide" : undefined })));
+// The module downloads and compiles while the panels' modules load.
+const module = loadModule();
 await Promise.all(PANELS.map((p) => import(`./panels/${p.tag.slice("es-".length)}.js`)));
 const scenario = $("#scenario");
 const storage = $("#storage");
@@ -26,7 +28,7 @@ if (worker && "serviceWorker" in navigator && location.protocol !== "file:") {
   navigator.serviceWorker.register(worker).catch(() => {});
 }
 
-const { Sandbox } = await loadModule();
+const { Sandbox } = await module;
 // URL parameters are user input: only known values are used.
 const shipped = Sandbox.shippedScenarios();
 fillSelect(scenario, shipped, shipped.includes(params.get("scenario")) ? params.get("scenario") : "bank");

@@ -94,11 +94,17 @@ class EsSandbox extends HTMLElement {
     if (this.#started) return;
     this.#started = true;
     const tags = this.panels();
+    const lean = !tags.some((tag) => READ_MODEL_PANELS.has(tag));
+    // The module downloads and compiles while the panels' modules load (a failure to load it
+    // is told when the session opens).
+    import("./wasm-source.js")
+      .then(({ loadWasm }) => loadWasm(lean))
+      .catch(() => {});
     const [{ Session }] = await Promise.all([import("./session.js"), ...tags.map((tag) => import(here(`panels/${tag.slice(3)}.js`)))]);
     if (!this.hasAttribute("compact")) await import("./panels/status.js");
     const session = (this.session = new Session());
     session.namespace = this.namespace;
-    session.lean = !tags.some((tag) => READ_MODEL_PANELS.has(tag));
+    session.lean = lean;
     if (this.hasAttribute("readonly")) session.readOnly = "This sandbox is read-only: it shows the log and what it means, and takes no commands.";
     const main = document.createElement("main");
     main.className = this.hasAttribute("compact") ? "embed compact" : "embed";

@@ -10,14 +10,12 @@
 // "slow" (detail: which rule function is slow and how long it took; `stopSlowWork()` stops it).
 import { loadWasm } from "./wasm-source.js";
 
-const loaded = new Map();
 /**
  * Loads a wasm module once per page: the whole one, or with `lean` the one without the read
  * model. Resolves to its JS face.
  */
 export function loadModule({ lean = false } = {}) {
-  if (!loaded.has(lean)) loaded.set(lean, loadWasm(lean));
-  return loaded.get(lean);
+  return loadWasm(lean);
 }
 
 export class Session extends EventTarget {

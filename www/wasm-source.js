@@ -3,27 +3,36 @@
 // with one that has the wasm inlined and starts the worker from a blob.
 
 let compiled;
+const started = new Map();
 
 /**
  * Loads and starts a wasm module: the whole one, or with `lean` the one without the read model
- * (no SQLite). Resolves to its JS face (`Sandbox`, `queryCopy`, …). The whole module is compiled
- * once, and the same compiled module is handed to the consumers lab's workers.
+ * (no SQLite). Resolves to its JS face (`Sandbox`, `queryCopy`, …). Each is started once per
+ * page, and the whole module's compiled form is handed to the consumers lab's workers.
  */
-export async function loadWasm(lean = false) {
-  if (lean) {
-    const glue = await import("./pkg-lean/es_sandbox.js");
-    await glue.default();
-    return glue;
-  }
-  const glue = await import("./pkg/es_sandbox.js");
-  if (!compiled) {
-    const response = fetch(new URL("./pkg/es_sandbox_bg.wasm", import.meta.url));
-    compiled = WebAssembly.compileStreaming
-      ? await WebAssembly.compileStreaming(response)
-      : await WebAssembly.compile(await (await response).arrayBuffer());
-    await glue.default({ module_or_path: compiled });
-  }
+export function loadWasm(lean = false) {
+  if (!started.has(lean)) started.set(lean, start(lean));
+  return started.get(lean);
+}
+
+async function start(lean) {
+  const dir = lean ? "./pkg-lean/" : "./pkg/";
+  // The module downloads and compiles while its glue and the glue's snippets load.
+  const [glue, module] = await Promise.all([
+    lean ? import("./pkg-lean/es_sandbox.js") : import("./pkg/es_sandbox.js"),
+    compile(new URL(`${dir}es_sandbox_bg.wasm`, import.meta.url)),
+  ]);
+  await glue.default({ module_or_path: module });
+  if (!lean) compiled = module;
   return glue;
+}
+
+/** Fetches and compiles a wasm module, streaming where the browser can. */
+function compile(url) {
+  const response = fetch(url);
+  return WebAssembly.compileStreaming
+    ? WebAssembly.compileStreaming(response)
+    : response.then((r) => r.arrayBuffer()).then((bytes) => WebAssembly.compile(bytes));
 }
 
 /** Starts a consumer node's worker (www/consumer-worker.js), handing it the compiled module. */

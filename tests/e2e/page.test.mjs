@@ -2,7 +2,7 @@
 // test uses its own store name, so tests never see each other's events.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { eventRows, openBrowser, openPage, pageUrl } from "./harness.mjs";
+import { eventRows, openBrowser, openPage, pageUrl, waitForLog } from "./harness.mjs";
 
 let browser;
 before(async () => {
@@ -81,5 +81,24 @@ test("event data is rendered as text, never as HTML", async () => {
   const cell = page.locator("#events tbody tr[data-position] td.data").last();
   assert.match(await cell.textContent(), /<img src=x onerror=alert\(1\)>@x/);
   assert.equal(await page.locator("#events img").count(), 0);
+  await page.close();
+});
+
+test("the page preloads exactly the modules it imports, and its wasm, so none waits for the module before it", async () => {
+  const page = await browser.context.newPage();
+  const fetched = new Set();
+  // The glue's snippets are named by a hash of the build: the glue itself is preloaded.
+  page.on("request", (request) => {
+    const path = new URL(request.url()).pathname.slice(1);
+    if (path.endsWith(".js") && !path.startsWith("pkg/snippets/") && request.frame() === page.mainFrame() && !request.isNavigationRequest()) fetched.add(path);
+  });
+  await page.goto(pageUrl(browser.url));
+  await waitForLog(page);
+  await page.waitForLoadState("networkidle");
+  const preloads = await page.$$eval("link[rel=modulepreload]", (links) => links.map((l) => l.getAttribute("href")));
+  const workers = new Set(["query-worker.js", "consumer-worker.js"]);
+  const imported = [...fetched].filter((path) => !workers.has(path));
+  assert.deepEqual([...new Set(preloads)].sort(), imported.sort(), "link rel=modulepreload in index.html lists every module the page imports, and nothing else");
+  assert.equal(await page.$$eval('link[rel=preload][as=fetch][href="pkg/es_sandbox_bg.wasm"]', (l) => l.length), 1);
   await page.close();
 });
