@@ -2,7 +2,7 @@
 // saw-tooth. Hand-drawn rather than a charting library: two charts of at most 500 points need
 // scales, a polyline and clickable points, about a hundred lines with no dependency and no inline
 // script or style for the Content-Security-Policy to allow.
-import { svg } from "./view.js";
+import { formatCount, svg } from "./view.js";
 
 const WIDTH = 560;
 const HEIGHT = 180;
@@ -40,11 +40,11 @@ export function lineChart({ series, xLabel, yLabel, cursor, marks = [], onPick, 
   const yStep = niceStep(y1 - y0);
   for (let y = Math.ceil(y0 / yStep) * yStep; y <= y1; y += yStep) {
     axes.append(svg("line", { class: "grid", x1: PAD.left, y1: sy(y), x2: WIDTH - PAD.right, y2: sy(y) }));
-    axes.append(svg("text", { x: PAD.left - 6, y: sy(y) + 4, "text-anchor": "end" }, y.toLocaleString("en-US")));
+    axes.append(svg("text", { x: PAD.left - 6, y: sy(y) + 4, "text-anchor": "end" }, formatCount(y)));
   }
   const xStep = Math.max(1, niceStep(x1 - x0));
   for (let x = Math.ceil(x0 / xStep) * xStep; x <= x1; x += xStep) {
-    axes.append(svg("text", { x: sx(x), y: HEIGHT - PAD.bottom + 14, "text-anchor": "middle" }, x.toLocaleString("en-US")));
+    axes.append(svg("text", { x: sx(x), y: HEIGHT - PAD.bottom + 14, "text-anchor": "middle" }, formatCount(x)));
   }
   axes.append(svg("text", { x: WIDTH - PAD.right, y: HEIGHT - 2, "text-anchor": "end", class: "label" }, xLabel));
   axes.append(svg("text", { x: 4, y: PAD.top - 2, class: "label" }, yLabel));
@@ -78,7 +78,7 @@ export function lineChart({ series, xLabel, yLabel, cursor, marks = [], onPick, 
     for (const point of points) {
       const [x, y] = point;
       const dot = svg("circle", { cx: sx(x), cy: sy(y), r: 4, tabindex: focusable, role: "button", "aria-label": `${line.name} ${y} at ${xLabel} ${x}` });
-      dot.append(svg("title", {}, `${line.name} ${y.toLocaleString("en-US")} at ${xLabel} ${x}`));
+      dot.append(svg("title", {}, `${line.name} ${formatCount(y)} at ${xLabel} ${x}`));
       dot.addEventListener("click", () => onPick(point, line));
       dot.addEventListener("keydown", (event) => {
         if (event.key === "Enter" || event.key === " ") {

@@ -94,9 +94,13 @@ export function codeEditor({ language: initial, label, rows = 14, testid }) {
       gutter,
       Array.from({ length: lines }, (_, i) => el("div", { class: i + 1 === errorLine ? "error" : undefined }, i + 1)),
     );
-    sync();
+    // Reading the textarea's scroll forces a layout of the page: once in the next frame, not
+    // on every render (a panel out of view renders its editor when a store opens).
+    if (!pending) pending = requestAnimationFrame(sync);
   };
+  let pending;
   const sync = () => {
+    pending = undefined;
     highlight.scrollTop = area.scrollTop;
     highlight.scrollLeft = area.scrollLeft;
     gutter.scrollTop = area.scrollTop;

@@ -84,7 +84,7 @@ test("event data is rendered as text, never as HTML", async () => {
   await page.close();
 });
 
-test("the page preloads exactly the modules it imports, and its wasm, so none waits for the module before it", async () => {
+test("the page preloads exactly the modules it imports, so none waits for the module that imports it", async () => {
   const page = await browser.context.newPage();
   const fetched = new Set();
   // The glue's snippets are named by a hash of the build: the glue itself is preloaded.
@@ -99,6 +99,5 @@ test("the page preloads exactly the modules it imports, and its wasm, so none wa
   const workers = new Set(["query-worker.js", "consumer-worker.js"]);
   const imported = [...fetched].filter((path) => !workers.has(path));
   assert.deepEqual([...new Set(preloads)].sort(), imported.sort(), "link rel=modulepreload in index.html lists every module the page imports, and nothing else");
-  assert.equal(await page.$$eval('link[rel=preload][as=fetch][href="pkg/es_sandbox_bg.wasm"]', (l) => l.length), 1);
   await page.close();
 });

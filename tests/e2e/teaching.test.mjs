@@ -159,6 +159,8 @@ test("what-if side by side: the real and the hypothetical state and answers, dif
   assert.equal(await page.isDisabled("#command-form button"), true);
   assert.match(await text(page, "#command-panel .held"), /A what-if is shown/);
   await page.click("#what-if button");
+  // The button is in the log, at the top: the what-if panel draws when it is back in view.
+  await page.locator("#what-if-panel").scrollIntoViewIfNeeded();
   await page.waitForFunction(() => document.querySelector("#what-if-summary").textContent.startsWith("Nothing left out"));
   assert.equal(await page.isDisabled("#command-form button"), false);
   await page.close();

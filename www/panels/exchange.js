@@ -2,7 +2,7 @@
 // format), KurrentDB append bodies or CloudEvents; import such a file into a new store (all of
 // it or nothing, every problem named by line or path); copy a link that carries the scenario and
 // its log; cut a given/when/then fixture from an aggregate's versions.
-import { button, download, el, fill, showResult } from "../view.js";
+import { button, download, el, fill, formatCount, showResult } from "../view.js";
 import { Panel, touches } from "./panel.js";
 
 const FORMATS = [
@@ -176,7 +176,7 @@ class ExchangePanel extends Panel {
     try {
       await navigator.clipboard.writeText(link);
       const follows = this.#ownsAddress ? " The address bar follows the log from now on." : "";
-      showResult(result, "ok", `Link copied (${link.length.toLocaleString("en-US")} characters).${follows}`);
+      showResult(result, "ok", `Link copied (${formatCount(link.length)} characters).${follows}`);
     } catch {
       field.select();
       showResult(result, "ok", "Copy the link from the field (the browser did not allow copying).");

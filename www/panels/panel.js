@@ -7,20 +7,34 @@ export function touches(detail, kinds) {
 }
 /**
  * The session events whose handlers draw: each panel's handler of one of them runs in a task of
- * its own, in the order they came, so a new log or a change on a large one never holds the page
- * in one long task of every panel drawing in turn.
+ * its own, so a new log or a change on a large one never holds the page in one long task of
+ * every panel drawing in turn.
  */
 const DRAWING = new Set(["opened", "changed"]);
 const turns = [];
 
 /**
- * Runs `work` in a task of its own after those queued before it. A timer, not a message: the
- * page's own timers and drawing get their turn between two panels too.
+ * Runs `work` for `panel` in a task of its own. One turn at a time, each asked for when the one
+ * before has run, so the page's own timers and drawing get their turn between two panels too;
+ * panels near the view go first (the log's first rows before a panel far below), each panel's
+ * work in the order it came.
  */
-function inTurn(work) {
-  turns.push(work);
-  setTimeout(() => turns.shift()?.(), 0);
+function inTurn(panel, work) {
+  turns.push({ panel, work });
+  if (turns.length === 1) turn.port2.postMessage(null);
 }
+
+// A message rather than a timer: chained timers are held back 4 ms each after the fifth.
+const turn = new MessageChannel();
+turn.port1.onmessage = () => {
+  const next = Math.max(0, turns.findIndex((t) => t.panel.nearView));
+  const [{ work }] = turns.splice(next, 1);
+  try {
+    work();
+  } finally {
+    if (turns.length) turn.port2.postMessage(null);
+  }
+};
 
 export class Panel extends HTMLElement {
   #session;
@@ -52,7 +66,10 @@ export class Panel extends HTMLElement {
    */
   on(type, handler) {
     const entry = [type, handler];
-    if (DRAWING.has(type)) entry[1] = (event) => inTurn(() => this.#listening.includes(entry) && handler(event));
+    if (DRAWING.has(type)) {
+      this.#observe();
+      entry[1] = (event) => inTurn(this, () => this.#listening.includes(entry) && handler(event));
+    }
     this.#session.addEventListener(type, entry[1]);
     this.#listening.push(entry);
   }
@@ -69,6 +86,11 @@ export class Panel extends HTMLElement {
       if (this.#visible) render();
       else this.#pending = render;
     });
+  }
+
+  /** Whether the panel is in view or near it (until the browser says, it counts as near). */
+  get nearView() {
+    return this.#visible;
   }
 
   #visible = true;

@@ -1,7 +1,7 @@
 // <es-query>: one read-only SQL statement against the read model (real SQLite), run in a worker
 // so the page stays live. The answer says which projections it read and whether those are
 // behind the log; with events left out, it comes from a what-if read model.
-import { el, fill, showResult } from "../view.js";
+import { el, fill, formatCount, showResult } from "../view.js";
 import { queryInWorker } from "../query-runner.js";
 import { Panel, touches } from "./panel.js";
 
@@ -216,7 +216,7 @@ function cell(value) {
   const text = String(value);
   if (text.length <= LONG_CELL) return el("td", {}, text);
   const td = el("td", { class: "long" }, text.slice(0, LONG_CELL), "… ");
-  const more = el("button", { type: "button", class: "link" }, `show all ${text.length.toLocaleString("en-US")} characters`);
+  const more = el("button", { type: "button", class: "link" }, `show all ${formatCount(text.length)} characters`);
   more.addEventListener("click", () => fill(td, el("div", { class: "all" }, text)));
   td.append(more);
   return td;

@@ -1,5 +1,5 @@
 // <es-status>: what is open and where its events live, and news from other tabs.
-import { el } from "../view.js";
+import { el, formatCount } from "../view.js";
 import { Panel } from "./panel.js";
 
 class StatusPanel extends Panel {
@@ -43,7 +43,7 @@ class StatusPanel extends Panel {
     let quiet;
     this.on("slow", ({ detail: slow }) => {
       const each = (slow.functionMs / Math.max(1, slow.calls)).toFixed(1);
-      this.$("#slow-text").textContent = `The rules are slow: ${slow.function} (${slow.script}) has run ${Math.round(slow.functionMs).toLocaleString("en")} ms over ${slow.calls.toLocaleString("en")} calls, ${each} ms each. The page stays usable meanwhile.`;
+      this.$("#slow-text").textContent = `The rules are slow: ${slow.function} (${slow.script}) has run ${formatCount(Math.round(slow.functionMs))} ms over ${formatCount(slow.calls)} calls, ${each} ms each. The page stays usable meanwhile.`;
       this.$("#slow").hidden = false;
       clearTimeout(quiet);
       quiet = setTimeout(() => (this.$("#slow").hidden = true), 1500);
