@@ -47,9 +47,16 @@ pub fn initial_state(domain: &Domain, aggregate: &AggregateType) -> Result<Dynam
 pub fn fold(
     domain: &Domain,
     aggregate: &AggregateType,
-    state: Dynamic,
+    mut state: Dynamic,
     event: &StoredEvent,
 ) -> Result<Dynamic, ScriptError> {
+    if domain.is_current(event)
+        && aggregate
+            .rules
+            .apply_straight(domain.engine(), &mut state, event)
+    {
+        return Ok(state);
+    }
     let data = domain.rules_data(aggregate, event)?;
     aggregate.rules.apply(domain.engine(), state, data, event)
 }

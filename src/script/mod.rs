@@ -5,6 +5,7 @@
 //! script and, where Rhai knows it, the line and column.
 
 mod convert;
+pub mod straight_line;
 
 use std::fmt;
 
@@ -307,6 +308,12 @@ impl ScriptEngine {
                 )
             })
             .map_err(|e| self.runtime_error(script, function, &e))
+    }
+
+    /// Whether a value is within the engine's size limits for strings, arrays and maps, as
+    /// Rhai checks them after an assignment.
+    pub fn within_size_limits(&self, value: &Dynamic) -> bool {
+        self.engine.ensure_data_size_within_limits(value).is_ok()
     }
 
     /// The pacer every call is counted by: long work through these scripts breathes with it.
