@@ -144,8 +144,12 @@ class StatePanel extends Panel {
     const skipped = hidden > 0 ? [el("li", { class: "muted" }, `… ${formatCount(hidden)} earlier step(s)`)] : [];
     const trace = this.$("#trace");
     fill(trace, start, skipped, shown);
-    // The last step is the one the state shows: keep it in view.
-    trace.scrollTop = trace.scrollHeight;
+    // The last step is the one the state shows: keep it in view. Scrolled at the next frame,
+    // when the page is laid out anyway: reading the height now would lay out the whole page
+    // in the middle of this render, and again after the rest of it.
+    requestAnimationFrame(() => {
+      trace.scrollTop = trace.scrollHeight;
+    });
   }
 
   #renderChart(replay, aggregateId) {
