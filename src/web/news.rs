@@ -4,10 +4,10 @@
 //! The bookkeeping (who was handed what, each position once and in order) is the core's
 //! (`subscription`); here it meets JS: subscribers are JS callbacks, the pump runs in
 //! `spawn_local`, one at a time, and other tabs are told through a `BroadcastChannel` that the
-//! store moved. The message carries no events: the receiving tab reads what is new from storage,
+//! store moved (at once, then at most once every 50 ms while appends keep coming: `Announcer`). The message carries no events: the receiving tab reads what is new from storage,
 //! from its own head, so a missed message loses nothing.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use wasm_bindgen::prelude::*;
@@ -16,11 +16,14 @@ use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::browser_segments::BrowserStore;
 use super::convert::to_js;
-use super::runtime::breathe;
+use super::runtime::{breathe, sleep};
 use crate::event::StoredEvent;
 use crate::sandbox::{Sandbox, SandboxError};
 use crate::store::Origin;
-use crate::subscription::{Moved, NewsPump, Serial, Sink, SubscriberId, Subscribers};
+use crate::subscription::{Announcer, Moved, NewsPump, Serial, Sink, SubscriberId, Subscribers};
+
+/// While appends keep coming, other tabs are told at most this often (ms).
+const ANNOUNCE_PERIOD_MS: f64 = 50.0;
 
 /// The channel's `onmessage` handler, kept alive while listening.
 type MessageHandler = Closure<dyn FnMut(MessageEvent)>;
@@ -51,6 +54,9 @@ pub struct Newsroom {
     sandbox: Rc<Sandbox<BrowserStore>>,
     channel: Option<BroadcastChannel>,
     on_message: RefCell<Option<MessageHandler>>,
+    /// When to tell other tabs (see `Announcer`), and whether its period's timer runs.
+    announcer: RefCell<Announcer>,
+    announcing: Cell<bool>,
     subscribers: Subscribers<JsSink>,
     pump: NewsPump,
     pumping: Serial,
@@ -68,6 +74,8 @@ impl Newsroom {
             sandbox,
             channel: channel.and_then(|name| BroadcastChannel::new(name).ok()),
             on_message: RefCell::new(None),
+            announcer: RefCell::new(Announcer::default()),
+            announcing: Cell::new(false),
             subscribers: Subscribers::default(),
             pump: NewsPump::new(head),
             pumping: Serial::default(),
@@ -164,15 +172,43 @@ impl Newsroom {
         });
     }
 
-    fn moved(&self, moved: Moved) {
-        if moved.ours
-            && let Some(channel) = &self.channel
-        {
-            let _ = channel.post_message(&JsValue::from_f64(moved.head as f64));
+    fn moved(self: &Rc<Self>, moved: Moved) {
+        if moved.ours && self.channel.is_some() {
+            let due = self.announcer.borrow_mut().moved(moved.head);
+            self.post(due);
+            self.keep_announcing();
         }
         if let Some(follow) = self.on_moved.borrow().as_ref() {
             follow();
         }
+    }
+
+    /// Tells other tabs the log reached `head`, if there is one to tell.
+    fn post(&self, head: Option<u64>) {
+        if let (Some(head), Some(channel)) = (head, &self.channel) {
+            let _ = channel.post_message(&JsValue::from_f64(head as f64));
+        }
+    }
+
+    /// Ends the announcer's periods on a timer while it is armed (one timer at a time).
+    fn keep_announcing(self: &Rc<Self>) {
+        if self.announcing.get() || !self.announcer.borrow().armed() {
+            return;
+        }
+        self.announcing.set(true);
+        let news = Rc::downgrade(self);
+        spawn_local(async move {
+            loop {
+                sleep(ANNOUNCE_PERIOD_MS).await;
+                let Some(this) = news.upgrade() else { return };
+                let due = this.announcer.borrow_mut().period_over();
+                this.post(due);
+                if !this.announcer.borrow().armed() {
+                    this.announcing.set(false);
+                    return;
+                }
+            }
+        });
     }
 
     /// Tells every subscriber something that is not events: `{ events: [], source, ...fields }`.
@@ -193,6 +229,9 @@ impl Newsroom {
 
     /// Stops listening to other tabs and drops the subscribers.
     pub fn close(&self) {
+        // Other tabs hear of this tab's last appends before it stops talking.
+        let unsaid = self.announcer.borrow_mut().flush();
+        self.post(unsaid);
         if let Some(channel) = &self.channel {
             channel.set_onmessage(None);
             channel.close();
