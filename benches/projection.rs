@@ -24,6 +24,12 @@ const AGGREGATES: usize = 10;
 const BATCHES: usize = 100;
 const BATCH: usize = 1_000;
 const RUNS: usize = 5;
+/// Queries of the read model made by the benchmark itself: one row, no time limit.
+const LIMITS: QueryLimits = QueryLimits {
+    max_rows: 1,
+    time_limit_ms: f64::MAX,
+    clock: || 0.0,
+};
 
 fn or_exit<T, E: std::fmt::Display>(result: Result<T, E>, what: &str) -> T {
     result.unwrap_or_else(|e| {
@@ -78,15 +84,10 @@ fn projector(store: MemoryStore, events: usize, mirror: bool) -> (MemoryStore, f
     let start = Instant::now();
     while or_exit(block_on(sandbox.project(CHUNK)), "project").applied > 0 {}
     let seconds = start.elapsed().as_secs_f64();
-    let limits = QueryLimits {
-        max_rows: 1,
-        time_limit_ms: f64::MAX,
-        clock: || 0.0,
-    };
     let count = or_exit(
         sandbox
             .read_mut()
-            .query("SELECT count(*) FROM ledger", &limits),
+            .query("SELECT count(*) FROM ledger", &LIMITS),
         "count",
     );
     if count.rows.first().and_then(|r| r.first()) != Some(&Value::from(events)) {
@@ -103,22 +104,30 @@ struct Decoded {
     row: Vec<Sql>,
 }
 
-/// One statement of the bare loop: its SQL and its parameters' names.
-struct Bare {
-    sql: String,
-    names: Vec<String>,
+/// The `events` mirror's table as the read model creates it, read from the read model itself.
+fn mirror_schema(sandbox: &Sandbox<MemoryStore>) -> String {
+    let sql = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'";
+    let answer = or_exit(
+        sandbox.read_mut().query(sql, &LIMITS),
+        "the mirror's schema",
+    );
+    match answer.rows.first().and_then(|row| row.first()) {
+        Some(Value::String(schema)) => schema.clone(),
+        other => {
+            eprintln!("no mirror table in the read model: {other:?}");
+            std::process::exit(1)
+        }
+    }
 }
 
 /// The bare loop: the projections' statements (and the mirror's insert), prepared once, run for
 /// every event in one transaction with values decoded beforehand; events per second.
-fn bare_loop(events: &[StoredEvent], mirror: bool) -> f64 {
+fn bare_loop(events: &[StoredEvent], mirror_table: &str, mirror: bool) -> f64 {
     let scenario = bank();
     let connection = or_exit(Connection::open_in_memory(), "SQLite");
-    let mirror_table = "CREATE TABLE events (position INTEGER PRIMARY KEY, event_id TEXT NOT NULL, \
-        aggregate_id TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, schema_version INTEGER NOT NULL, \
-        data TEXT NOT NULL, timestamp INTEGER NOT NULL, correlation_id TEXT, causation_id TEXT)";
     or_exit(connection.execute_batch(mirror_table), "mirror table");
-    let mut by_type: Vec<(String, Bare)> = Vec::new();
+    // Each statement with the event type it runs for and its parameters' names.
+    let mut prepared = Vec::new();
     for projection in &scenario.projections {
         for sql in projection.setup.statements() {
             or_exit(connection.execute_batch(sql), "setup");
@@ -126,20 +135,18 @@ fn bare_loop(events: &[StoredEvent], mirror: bool) -> f64 {
         for (event_type, statements) in &projection.on {
             for sql in statements.statements() {
                 let statement = or_exit(connection.prepare(sql), "prepare");
-                let names = (1..=statement.parameter_count())
+                let names: Vec<String> = (1..=statement.parameter_count())
                     .filter_map(|i| statement.parameter_name(i))
                     .map(|n| n.trim_start_matches(':').to_string())
                     .collect();
-                by_type.push((
-                    event_type.clone(),
-                    Bare {
-                        sql: sql.to_string(),
-                        names,
-                    },
-                ));
+                prepared.push((event_type.clone(), statement, names));
             }
         }
     }
+    let mut insert = or_exit(
+        connection.prepare("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        "prepare the mirror",
+    );
     // Every value decoded before the clock starts: the loop only binds and steps.
     let decoded: Vec<Decoded> = events
         .iter()
@@ -157,11 +164,10 @@ fn bare_loop(events: &[StoredEvent], mirror: bool) -> f64 {
                     None => Sql::Null,
                 },
             };
-            let statements = by_type
+            let statements = prepared
                 .iter()
-                .map(|(kind, bare)| {
-                    (**kind == *event.event_type)
-                        .then(|| bare.names.iter().map(|n| value(n)).collect())
+                .map(|(kind, _, names)| {
+                    (**kind == *event.event_type).then(|| names.iter().map(|n| value(n)).collect())
                 })
                 .collect();
             let row = vec![
@@ -181,24 +187,14 @@ fn bare_loop(events: &[StoredEvent], mirror: bool) -> f64 {
         .collect();
     let start = Instant::now();
     let tx = or_exit(connection.unchecked_transaction(), "begin");
-    {
-        let mut prepared: Vec<_> = by_type
-            .iter()
-            .map(|(_, bare)| or_exit(tx.prepare(&bare.sql), "prepare"))
-            .collect();
-        let mut insert = or_exit(
-            tx.prepare("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-            "prepare the mirror",
-        );
-        for Decoded { statements, row } in &decoded {
-            for (statement, values) in prepared.iter_mut().zip(statements) {
-                if let Some(values) = values {
-                    or_exit(statement.execute(params_from_iter(values)), "execute");
-                }
+    for Decoded { statements, row } in &decoded {
+        for ((_, statement, _), values) in prepared.iter_mut().zip(statements) {
+            if let Some(values) = values {
+                or_exit(statement.execute(params_from_iter(values)), "execute");
             }
-            if mirror {
-                or_exit(insert.execute(params_from_iter(row)), "mirror");
-            }
+        }
+        if mirror {
+            or_exit(insert.execute(params_from_iter(row)), "mirror");
         }
     }
     or_exit(tx.commit(), "commit");
@@ -220,6 +216,7 @@ fn main() {
         ),
         "read the log",
     );
+    let mirror_table = mirror_schema(&sandbox);
     let mut store = Some(sandbox.into_store());
     let mut lines = vec![
         String::new(),
@@ -247,7 +244,11 @@ fn main() {
             rates.push(rate);
         }
         let ours = median(rates);
-        let floor = median((0..RUNS).map(|_| bare_loop(&events, mirror)).collect());
+        let floor = median(
+            (0..RUNS)
+                .map(|_| bare_loop(&events, &mirror_table, mirror))
+                .collect(),
+        );
         let target = if mirror { "≥ 0.7×" } else { "" };
         lines.push(format!(
             "| Bank projections, {label} (events/s) | {:.0}k | {:.0}k | {:.2}× | {target} |",

@@ -18,9 +18,17 @@ fn script(engine: &ScriptEngine, source: &str) -> Script {
 }
 
 fn straight(source: &str) -> Option<StraightLine> {
-    let engine = ScriptEngine::default();
-    StraightLine::compile(&script(&engine, source), "apply_E", 2)
-        .or_else(|| StraightLine::compile(&script(&engine, source), "apply_E", 3))
+    let script = script(&ScriptEngine::default(), source);
+    StraightLine::compile(&script, "apply_E", 2)
+        .or_else(|| StraightLine::compile(&script, "apply_E", 3))
+}
+
+/// The rules `source` and its `apply_E(state, data)`, which must be a straight line.
+fn straight_rules(engine: &ScriptEngine, source: &str) -> (Script, StraightLine) {
+    let script = script(engine, source);
+    let line = StraightLine::compile(&script, "apply_E", 2)
+        .unwrap_or_else(|| panic!("not a straight line: {source}"));
+    (script, line)
 }
 
 #[test]
@@ -248,11 +256,10 @@ proptest! {
 #[test]
 fn overflow_a_missing_field_and_mixed_types_are_left_to_the_interpreter() {
     let engine = ScriptEngine::default();
-    let script = script(
+    let (_, line) = straight_rules(
         &engine,
         "fn apply_E(state, data) { state.n += data.n; state }",
     );
-    let line = StraightLine::compile(&script, "apply_E", 2).unwrap_or_else(|| panic!("straight"));
     let cases = [
         (json!({"n": i64::MAX}), json!({"n": 1}), false),
         (json!({"n": 1}), json!({}), false),
@@ -275,11 +282,10 @@ fn overflow_a_missing_field_and_mixed_types_are_left_to_the_interpreter() {
 #[test]
 fn a_state_past_the_size_limits_is_left_to_the_interpreter_and_kept_as_it_was() {
     let engine = ScriptEngine::default();
-    let script = script(
+    let (script, line) = straight_rules(
         &engine,
         "fn apply_E(state, data) { state.n = 1; state.b = data.b; state }",
     );
-    let line = StraightLine::compile(&script, "apply_E", 2).unwrap_or_else(|| panic!("straight"));
     let long = "x".repeat(60_000);
     let many: Vec<i64> = (0..9_999).collect();
     let cases = [

@@ -4,8 +4,9 @@
 //! The bookkeeping (who was handed what, each position once and in order) is the core's
 //! (`subscription`); here it meets JS: subscribers are JS callbacks, the pump runs in
 //! `spawn_local`, one at a time, and other tabs are told through a `BroadcastChannel` that the
-//! store moved (at once, then at most once every 50 ms while appends keep coming: `Announcer`). The message carries no events: the receiving tab reads what is new from storage,
-//! from its own head, so a missed message loses nothing.
+//! store moved (at once, then at most once every 50 ms while appends keep coming: `Announcer`).
+//! The message carries no events: the receiving tab reads what is new from storage, from its
+//! own head, so a missed message loses nothing.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
