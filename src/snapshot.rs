@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::event::EventId;
+use crate::event::{EventId, StoredEvent};
 
 /// An aggregate's state after `version`, so that a replay can start there instead of at version 1.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -112,6 +112,15 @@ impl Snapshot {
         };
         snapshot.checksum = Some(snapshot.compute_checksum());
         snapshot
+    }
+
+    /// Whether this snapshot was taken at that event (its aggregate, version and id), folded as
+    /// if the event were at log position `position` (rules may read positions).
+    pub fn taken_at(&self, event: &StoredEvent, position: u64) -> bool {
+        *event.aggregate_id == *self.aggregate_id
+            && event.version == self.version
+            && Some(event.event_id) == self.event_id
+            && event.position == position
     }
 
     /// SHA-256 (first 16 bytes, hex) of the fields, in a fixed order, as canonical JSON (object

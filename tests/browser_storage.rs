@@ -99,6 +99,9 @@ async fn the_contract_holds_in_memory() {
     contract::snapshots(&MemoryStore::new())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    contract::snapshots_with_appends(&MemoryStore::new())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[wasm_bindgen_test]
@@ -109,12 +112,13 @@ async fn the_contract_holds_in_indexeddb() {
         delete_idb(&name).await;
         result.unwrap_or_else(|e| panic!("{e}"));
     }
-    for check in 0..3 {
+    for check in 0..4 {
         let name = fresh_name("idb-contract");
         let store = idb(&name).await;
         let result = match check {
             0 => contract::reads(&store).await,
             1 => contract::snapshots(&store).await,
+            2 => contract::snapshots_with_appends(&store).await,
             _ => contract::batch_limits(&store).await,
         };
         store.io().close("test done");
@@ -131,13 +135,13 @@ async fn the_contract_holds_in_local_storage() {
         delete_local(&name).await;
         result.unwrap_or_else(|e| panic!("{e}"));
     }
-    for check in 0..2 {
+    for check in 0..3 {
         let name = fresh_name("ls-contract");
         let store = local(&name).await;
-        let result = if check == 0 {
-            contract::reads(&store).await
-        } else {
-            contract::snapshots(&store).await
+        let result = match check {
+            0 => contract::reads(&store).await,
+            1 => contract::snapshots(&store).await,
+            _ => contract::snapshots_with_appends(&store).await,
         };
         delete_local(&name).await;
         result.unwrap_or_else(|e| panic!("{e}"));
@@ -168,6 +172,30 @@ async fn everything_acknowledged_is_there_after_reopening() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(all_positions(&local(&name).await).await.len(), 5);
     delete_local(&name).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_snapshot_written_with_its_events_is_there_after_reopening() {
+    let name = fresh_name("snapshot-reopen");
+    {
+        let store = idb(&name).await;
+        contract::snapshots_with_appends(&store)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        store.io().close("reopen");
+    }
+    let again = idb(&name).await;
+    let versions: Vec<u64> = again
+        .snapshots("acc-1")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(|s| s.version)
+        .collect();
+    assert_eq!(versions, vec![2]);
+    assert_eq!(all_positions(&again).await.len(), 4);
+    again.io().close("done");
+    delete_idb(&name).await;
 }
 
 /// Deletes a store's IndexedDB database the way the browser does when it finds it corrupt:

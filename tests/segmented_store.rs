@@ -42,6 +42,8 @@ struct Disk {
     breaths: usize,
     /// The scenario document recorded with the store.
     scenario: Option<String>,
+    /// How many snapshots were written on their own (not with an append's write).
+    snapshot_writes: usize,
 }
 
 #[derive(Clone)]
@@ -108,6 +110,7 @@ impl SegmentIo for FakeIo {
         expected: Option<Head>,
         segments: Vec<RawSegment>,
         head: Head,
+        snapshots: &[Snapshot],
     ) -> Result<(), WriteError> {
         YieldOnce(false).await;
         let mut disk = self.disk.borrow_mut();
@@ -124,6 +127,9 @@ impl SegmentIo for FakeIo {
         disk.writes += 1;
         disk.segments.extend(segments);
         disk.record = CommitRecord::At(head);
+        for snapshot in snapshots {
+            replace_snapshot(&mut disk.snapshots, snapshot);
+        }
         Ok(())
     }
 
@@ -166,11 +172,17 @@ impl SegmentIo for FakeIo {
 
     async fn write_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
         let mut disk = self.disk.borrow_mut();
-        disk.snapshots
-            .retain(|s| (&s.aggregate_id, s.version) != (&snapshot.aggregate_id, snapshot.version));
-        disk.snapshots.push(snapshot.clone());
+        disk.snapshot_writes += 1;
+        replace_snapshot(&mut disk.snapshots, snapshot);
         Ok(())
     }
+}
+
+/// Stores a snapshot on the fake disk, replacing one of the same aggregate and version.
+fn replace_snapshot(snapshots: &mut Vec<Snapshot>, snapshot: &Snapshot) {
+    snapshots
+        .retain(|s| (&s.aggregate_id, s.version) != (&snapshot.aggregate_id, snapshot.version));
+    snapshots.push(snapshot.clone());
 }
 
 fn disk() -> FakeIo {
@@ -217,7 +229,107 @@ fn the_store_contract_holds_for_both_encodings() {
         assert!(failures.is_empty(), "{codec:?}:\n{}", failures.join("\n"));
         assert_eq!(block_on(contract::reads(&open(&fresh()))), Ok(()));
         assert_eq!(block_on(contract::snapshots(&open(&fresh()))), Ok(()));
+        assert_eq!(
+            block_on(contract::snapshots_with_appends(&open(&fresh()))),
+            Ok(())
+        );
     }
+    assert_eq!(
+        block_on(contract::snapshots_with_appends(&open(&record_last_disk()))),
+        Ok(())
+    );
+}
+
+/// The bank's sandbox over a fake disk, taking a snapshot every 3 events.
+fn bank_every_3(io: &FakeIo) -> es_sandbox::Sandbox<SegmentedStore<FakeIo>> {
+    let scenario = es_sandbox::shipped("bank").unwrap_or_else(|e| panic!("{e}"));
+    let sandbox =
+        block_on(es_sandbox::Sandbox::open(open(io), scenario)).unwrap_or_else(|e| panic!("{e}"));
+    sandbox
+        .write()
+        .set_snapshot_interval(3)
+        .unwrap_or_else(|e| panic!("{e}"));
+    sandbox
+}
+
+/// Opening an account and two deposits: three events, as a caller appends them.
+fn three_events() -> Vec<es_sandbox::write_side::NewEvent> {
+    let data = |json: serde_json::Value| {
+        es_sandbox::EventData::from_value(json).unwrap_or_else(|e| panic!("{e}"))
+    };
+    vec![
+        es_sandbox::write_side::NewEvent::new("Created", data(serde_json::json!({"balance": 0}))),
+        es_sandbox::write_side::NewEvent::new("Deposited", data(serde_json::json!({"amount": 30}))),
+        es_sandbox::write_side::NewEvent::new("Deposited", data(serde_json::json!({"amount": 12}))),
+    ]
+}
+
+/// (writes with events, snapshots written on their own, snapshots on disk as (version, state)).
+fn writes_and_snapshots(io: &FakeIo) -> (usize, usize, Vec<(u64, serde_json::Value)>) {
+    let disk = io.disk.borrow();
+    let snapshots = disk
+        .snapshots
+        .iter()
+        .map(|s| (s.version, s.state.clone()))
+        .collect();
+    (disk.writes, disk.snapshot_writes, snapshots)
+}
+
+#[test]
+fn an_append_that_reaches_a_snapshot_writes_it_with_its_events_where_writes_are_atomic() {
+    // Given a store whose writes are one transaction, and one whose record is written last.
+    for (io, alone) in [(disk(), 0), (record_last_disk(), 1)] {
+        let sandbox = bank_every_3(&io);
+        let (writes, _, _) = writes_and_snapshots(&io);
+        // When three events are appended: a snapshot is due at version 3.
+        let committed = block_on(sandbox.write().append("acc-1", Any, three_events(), 0))
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Then it is taken, in the events' write where that is one transaction.
+        assert_eq!(committed.snapshot_taken, Some(3), "{:?}", io.style);
+        assert_eq!(
+            writes_and_snapshots(&io),
+            (
+                writes + 1,
+                alone,
+                vec![(3, serde_json::json!({"balance": 42, "open": true}))]
+            ),
+            "{:?}",
+            io.style
+        );
+        assert_eq!(
+            block_on(open(&io).snapshots("acc-1")).unwrap_or_default(),
+            block_on(sandbox.store().snapshots("acc-1")).unwrap_or_default()
+        );
+    }
+}
+
+#[test]
+fn a_snapshot_planned_where_another_tab_then_appended_is_taken_after_the_write() {
+    let io = disk();
+    let sandbox = bank_every_3(&io);
+    let seeded = block_on(sandbox.store().head_position()).unwrap_or_default();
+    // Given another tab that appended to another account since this one last read.
+    block_on(open(&io).append("acc-2", Any, vec![event(9, "Created", 0)]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (writes, _, _) = writes_and_snapshots(&io);
+    // When three events are appended here, folded as if they landed right after the seed.
+    let committed = block_on(sandbox.write().append("acc-1", Any, three_events(), 0))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Then they land one further, the planned snapshot is not written with them, and the
+    // snapshot of the state they really made is taken on its own after the write.
+    assert_eq!(
+        committed.events.last().map(|e| e.position),
+        Some(seeded + 4)
+    );
+    assert_eq!(committed.snapshot_taken, Some(3));
+    assert_eq!(
+        writes_and_snapshots(&io),
+        (
+            writes + 1,
+            1,
+            vec![(3, serde_json::json!({"balance": 42, "open": true}))]
+        )
+    );
 }
 
 #[test]

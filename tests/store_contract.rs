@@ -32,6 +32,14 @@ fn snapshots() {
 }
 
 #[test]
+fn snapshots_with_appends() {
+    assert_eq!(
+        block_on(contract::snapshots_with_appends(&MemoryStore::new())),
+        Ok(())
+    );
+}
+
+#[test]
 fn batch_limits() {
     assert_eq!(
         block_on(contract::batch_limits(&MemoryStore::new())),

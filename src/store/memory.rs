@@ -59,6 +59,7 @@ impl SegmentIo for Nowhere {
         _expected: Option<Head>,
         _segments: Vec<RawSegment>,
         _head: Head,
+        _snapshots: &[Snapshot],
     ) -> Result<(), WriteError> {
         Ok(())
     }

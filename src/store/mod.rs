@@ -74,6 +74,28 @@ pub trait EventStore {
     /// Position of the last event in the log (0 when empty).
     async fn head_position(&self) -> Result<u64, StoreError>;
 
+    /// Appends a batch as [`EventStore::append`] does and stores a snapshot of the aggregate
+    /// after it, if the batch's last event lands where the snapshot was folded: at the
+    /// snapshot's version and event id, and at log position `last_position` (rules may read
+    /// positions). A store that can writes both in one transaction. The events are stored
+    /// whatever becomes of the snapshot, which is only a shortcut.
+    async fn append_with_snapshot(
+        &self,
+        aggregate_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<ProposedEvent>,
+        (snapshot, last_position): (Snapshot, u64),
+    ) -> Result<(AppendOutcome, SnapshotFate), StoreError> {
+        append_then_snapshot(
+            self,
+            aggregate_id,
+            expected,
+            events,
+            (snapshot, last_position),
+        )
+        .await
+    }
+
     /// Stores a snapshot, replacing one of the same aggregate and version.
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError>;
 
@@ -101,6 +123,37 @@ pub trait EventStore {
 
     /// Records the scenario document the store's events are written under.
     async fn record_scenario(&self, document: &str) -> Result<(), StoreError>;
+}
+
+/// [`EventStore::append_with_snapshot`] in two writes: the batch, then the snapshot if it fits.
+pub(crate) async fn append_then_snapshot<S: EventStore + ?Sized>(
+    store: &S,
+    aggregate_id: &str,
+    expected: ExpectedVersion,
+    events: Vec<ProposedEvent>,
+    (snapshot, last_position): (Snapshot, u64),
+) -> Result<(AppendOutcome, SnapshotFate), StoreError> {
+    let outcome = store.append(aggregate_id, expected, events).await?;
+    if !outcome.ends_at(&snapshot, last_position) {
+        return Ok((outcome, SnapshotFate::NotPlaced));
+    }
+    let fate = match store.save_snapshot(snapshot).await {
+        Ok(()) => SnapshotFate::Saved,
+        Err(e) => SnapshotFate::Failed(e),
+    };
+    Ok((outcome, fate))
+}
+
+/// What became of the snapshot handed over with an append.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SnapshotFate {
+    /// Stored with the events.
+    Saved,
+    /// Not stored: the batch did not end where the snapshot was taken (another writer appended
+    /// first, or the batch was already stored).
+    NotPlaced,
+    /// Not stored: the events were, but writing the snapshot failed.
+    Failed(StoreError),
 }
 
 /// Where an event in a store's log came from.
@@ -159,6 +212,16 @@ impl AppendOutcome {
     /// The aggregate's version after the batch (its last event's version).
     pub fn last_version(&self) -> u64 {
         self.events.iter().map(|e| e.version).max().unwrap_or(0)
+    }
+
+    /// Whether the batch was written now and its last event is the one a snapshot was taken at
+    /// (same aggregate, version and event id), at log position `last_position`.
+    pub fn ends_at(&self, snapshot: &Snapshot, last_position: u64) -> bool {
+        !self.already_stored
+            && self
+                .events
+                .last()
+                .is_some_and(|last| snapshot.taken_at(last, last_position))
     }
 
     /// Position of the batch's last event.

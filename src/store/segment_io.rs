@@ -93,13 +93,16 @@ pub trait SegmentIo {
     /// The commit record and every segment whose key is at least `from`, in key order.
     async fn read_log(&self, from: u64) -> Result<LogRead, StoreError>;
 
-    /// Writes segments and the commit record `head`, all or nothing, if the stored record is
-    /// still `expected` (`None`: no record); [`WriteError::Taken`] otherwise.
+    /// Writes segments, the commit record `head` and `snapshots` (taken at events of these
+    /// segments), all or nothing, if the stored record is still `expected` (`None`: no record);
+    /// [`WriteError::Taken`] otherwise. Only [`CommitStyle::Atomic`] backends are handed
+    /// snapshots: the others get them through [`SegmentIo::write_snapshot`] after the write.
     async fn write(
         &self,
         expected: Option<Head>,
         segments: Vec<RawSegment>,
         head: Head,
+        snapshots: &[Snapshot],
     ) -> Result<(), WriteError>;
 
     /// Deletes every segment after `keep` (all of them for `None`) and makes `keep` the commit

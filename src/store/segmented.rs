@@ -19,9 +19,9 @@ use futures_channel::oneshot;
 
 use super::chain::{self, Problem};
 use super::{
-    AppendOutcome, Discontinuity, EventLog, EventStore, Head, MAX_BATCH, News, Origin, Prepared,
-    RawSegment, ReadAll, SegmentCodec, SegmentIo, StoreError, StreamInfo, VersionRange, WriteError,
-    insert_snapshot,
+    AppendOutcome, CommitStyle, Discontinuity, EventLog, EventStore, Head, MAX_BATCH, News, Origin,
+    Prepared, RawSegment, ReadAll, SegmentCodec, SegmentIo, SnapshotFate, StoreError, StreamInfo,
+    VersionRange, WriteError, append_then_snapshot, insert_snapshot,
 };
 use crate::event::{EventId, ProposedEvent, StoredEvent};
 use crate::expected::ExpectedVersion;
@@ -32,12 +32,18 @@ const MAX_ATTEMPTS: usize = 50;
 /// Events indexed between two breaths while a store opens: about 15 ms in Chromium.
 const INDEX_SLICE: usize = 20_000;
 
+/// What an append hears back: its outcome, and what became of the snapshot it brought.
+type Answer = Result<(AppendOutcome, SnapshotFate), StoreError>;
+
 /// An append waiting for the next write.
 struct Pending {
     aggregate_id: String,
     expected: ExpectedVersion,
     events: Vec<ProposedEvent>,
-    reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
+    /// A snapshot to write with the events if they land where it was taken: its version and
+    /// event id, and this log position of the last event.
+    snapshot: Option<(Snapshot, u64)>,
+    reply: oneshot::Sender<Answer>,
 }
 
 /// An event store over a [`SegmentIo`].
@@ -192,16 +198,39 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
     }
 
     /// Decides a group of appends against the log, writes the new events (contiguous, so in
-    /// as few segments as [`group_segments`] makes) with the new commit record in one write,
-    /// and answers each append. When another writer got in first, catches up and decides again.
+    /// as few segments as [`group_segments`] makes) with the new commit record and the
+    /// snapshots taken at them in one write, and answers each append. When another writer got
+    /// in first, catches up and decides again.
     async fn commit_group(&self, group: Vec<Pending>) {
-        let (requests, replies): (Vec<_>, Vec<_>) = group
-            .into_iter()
-            .map(|p| ((p.aggregate_id, p.expected, p.events), p.reply))
-            .unzip();
+        let mut requests = Vec::with_capacity(group.len());
+        let mut snapshots = Vec::with_capacity(group.len());
+        let mut replies = Vec::with_capacity(group.len());
+        for p in group {
+            requests.push((p.aggregate_id, p.expected, p.events));
+            snapshots.push(p.snapshot);
+            replies.push(p.reply);
+        }
         let mut last_error = None;
         for _ in 0..MAX_ATTEMPTS {
             let decided = self.log.borrow().prepare_group(requests.clone());
+            // A snapshot rides along only if its append's events land where it was taken.
+            let fits: Vec<bool> = decided
+                .iter()
+                .zip(&snapshots)
+                .map(|(d, snapshot)| match (d, snapshot) {
+                    (Ok(Prepared::New(events)), Some((snapshot, last_position))) => events
+                        .last()
+                        .is_some_and(|last| snapshot.taken_at(last, *last_position)),
+                    _ => false,
+                })
+                .collect();
+            let riding: Vec<Snapshot> = snapshots
+                .iter()
+                .zip(&fits)
+                .filter_map(|(rider, fits)| {
+                    rider.as_ref().filter(|_| *fits).map(|(s, _)| s.clone())
+                })
+                .collect();
             let codec = self.io.codec();
             let written: Vec<&[StoredEvent]> = decided
                 .iter()
@@ -217,16 +246,25 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
             let segments = group_segments(codec, &written);
             let outcome = match new_head {
                 None => Ok(()),
-                Some(head) => self.io.write(self.committed.get(), segments, head).await,
+                Some(head) => {
+                    let expected = self.committed.get();
+                    self.io.write(expected, segments, head, &riding).await
+                }
             };
             match outcome {
                 Ok(()) => {
                     if new_head.is_some() {
                         self.committed.set(new_head);
                     }
+                    self.cache_snapshots(riding);
                     let answers = self.accept(requests, decided);
-                    for (reply, answer) in replies.into_iter().zip(answers) {
-                        let _ = reply.send(answer);
+                    for ((reply, answer), fits) in replies.into_iter().zip(answers).zip(fits) {
+                        let fate = if fits {
+                            SnapshotFate::Saved
+                        } else {
+                            SnapshotFate::NotPlaced
+                        };
+                        let _ = reply.send(answer.map(|outcome| (outcome, fate)));
                     }
                     return;
                 }
@@ -242,7 +280,9 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
                     for (reply, d) in replies.into_iter().zip(decided) {
                         let answer = match d {
                             Ok(Prepared::New(_)) => Err(e.clone()),
-                            Ok(Prepared::AlreadyStored(outcome)) => Ok(outcome),
+                            Ok(Prepared::AlreadyStored(outcome)) => {
+                                Ok((outcome, SnapshotFate::NotPlaced))
+                            }
                             Err(refused) => Err(refused),
                         };
                         let _ = reply.send(answer);
@@ -259,6 +299,45 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
         for reply in replies {
             let _ = reply.send(Err(error.clone()));
         }
+    }
+
+    /// Keeps snapshots just written in the list read at open.
+    fn cache_snapshots(&self, written: Vec<Snapshot>) {
+        let mut cache = self.snapshots.borrow_mut();
+        for snapshot in written {
+            let list = cache.entry(snapshot.aggregate_id.clone()).or_default();
+            insert_snapshot(list, snapshot);
+        }
+    }
+
+    /// Queues an append for the next write, drives the queue if nobody is, and waits for the
+    /// append's answer.
+    async fn enqueue(
+        &self,
+        aggregate_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<ProposedEvent>,
+        snapshot: Option<(Snapshot, u64)>,
+    ) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        self.queue.borrow_mut().push_back(Pending {
+            aggregate_id: aggregate_id.to_string(),
+            expected,
+            events,
+            snapshot,
+            reply,
+        });
+        if !self.writing.replace(true) {
+            let _driving = WritingFlag(&self.writing);
+            self.drain().await;
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Backend {
+                backend: "segmented",
+                operation: "append",
+                message: "the write carrying this append was abandoned".into(),
+            })
+        })
     }
 
     /// Adds a written group to the log and turns each decision into an answer.
@@ -296,24 +375,28 @@ impl<Io: SegmentIo> EventStore for SegmentedStore<Io> {
         expected: ExpectedVersion,
         events: Vec<ProposedEvent>,
     ) -> Result<AppendOutcome, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.queue.borrow_mut().push_back(Pending {
-            aggregate_id: aggregate_id.to_string(),
-            expected,
-            events,
-            reply,
-        });
-        if !self.writing.replace(true) {
-            let _driving = WritingFlag(&self.writing);
-            self.drain().await;
+        let (outcome, _) = self.enqueue(aggregate_id, expected, events, None).await?;
+        Ok(outcome)
+    }
+
+    async fn append_with_snapshot(
+        &self,
+        aggregate_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<ProposedEvent>,
+        snapshot: (Snapshot, u64),
+    ) -> Result<(AppendOutcome, SnapshotFate), StoreError> {
+        match self.io.commit_style() {
+            // One transaction for the events, the record and the snapshot.
+            CommitStyle::Atomic => {
+                self.enqueue(aggregate_id, expected, events, Some(snapshot))
+                    .await
+            }
+            // The record is written last, in another storage: the snapshot waits for it.
+            CommitStyle::RecordLast => {
+                append_then_snapshot(self, aggregate_id, expected, events, snapshot).await
+            }
         }
-        answer.await.unwrap_or_else(|_| {
-            Err(StoreError::Backend {
-                backend: "segmented",
-                operation: "append",
-                message: "the write carrying this append was abandoned".into(),
-            })
-        })
     }
 
     async fn read_stream(
@@ -346,9 +429,7 @@ impl<Io: SegmentIo> EventStore for SegmentedStore<Io> {
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         self.io.write_snapshot(&snapshot).await?;
-        let mut cache = self.snapshots.borrow_mut();
-        let list = cache.entry(snapshot.aggregate_id.clone()).or_default();
-        insert_snapshot(list, snapshot);
+        self.cache_snapshots(vec![snapshot]);
         Ok(())
     }
 

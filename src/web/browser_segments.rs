@@ -212,8 +212,9 @@ impl SegmentIo for BrowserSegments {
         expected: Option<Head>,
         segments: Vec<RawSegment>,
         head: Head,
+        snapshots: &[Snapshot],
     ) -> Result<(), WriteError> {
-        each!(self, io => io.write(expected, segments, head).await)
+        each!(self, io => io.write(expected, segments, head, snapshots).await)
     }
 
     async fn truncate(

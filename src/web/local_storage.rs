@@ -236,6 +236,8 @@ impl SegmentIo for LocalSegments {
         expected: Option<Head>,
         segments: Vec<RawSegment>,
         head: Head,
+        // Never handed any (CommitStyle::RecordLast): snapshots go through write_snapshot.
+        _snapshots: &[Snapshot],
     ) -> Result<(), WriteError> {
         let expected = expected.map_or(CommitRecord::Missing, CommitRecord::At);
         let write_segments = |_: &web_sys::IdbTransaction| {

@@ -318,9 +318,8 @@ impl<S: EventStore> WriteSide<S> {
         proposed: Vec<ProposedEvent>,
         folded: HeadState,
     ) -> Result<Committed, WriteSideError> {
-        let outcome = self
-            .store
-            .append(at.aggregate_id, expected, proposed)
+        let (outcome, written) = self
+            .append_with_due_snapshot(aggregate, at, expected, proposed, &folded)
             .await?;
         let placed_as_folded = !outcome.already_stored
             && outcome.events.first().map(|e| (e.version, e.position))
@@ -334,10 +333,12 @@ impl<S: EventStore> WriteSide<S> {
             // head's. Fold what is really there.
             self.head_state(aggregate, at.aggregate_id).await?
         };
-        let (snapshot_taken, snapshot_error) = if outcome.already_stored {
-            (None, None)
-        } else {
-            self.auto_snapshot(aggregate, at.aggregate_id, &head).await
+        let (snapshot_taken, snapshot_error) = match written {
+            Some(Ok(version)) => (Some(version), None),
+            Some(Err(error)) => (None, Some(error)),
+            None if outcome.already_stored => (None, None),
+            // None was planned, or the events did not land where it was: take it now.
+            None => self.auto_snapshot(aggregate, at.aggregate_id, &head).await,
         };
         Ok(Committed {
             aggregate_id: at.aggregate_id.to_string(),

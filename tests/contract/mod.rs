@@ -7,7 +7,7 @@
 use es_sandbox::event::{EventData, EventId, Metadata, ProposedEvent, StoredEvent};
 use es_sandbox::expected::ExpectedVersion::{self, Any, Exact, NoStream, StreamExists};
 use es_sandbox::snapshot::Snapshot;
-use es_sandbox::store::{EventStore, MAX_BATCH, ReadAll, StoreError, VersionRange};
+use es_sandbox::store::{EventStore, MAX_BATCH, ReadAll, SnapshotFate, StoreError, VersionRange};
 use serde_json::json;
 
 /// An event with a deterministic id `n`.
@@ -486,6 +486,54 @@ pub async fn snapshots<S: EventStore>(store: &S) -> Result<(), String> {
     }
     if !store.snapshots("acc-2").await.map_err(err)?.is_empty() {
         return Err("acc-2 has snapshots".into());
+    }
+    Ok(())
+}
+
+/// A snapshot handed over with an append is stored exactly when the batch's last event lands
+/// where it was taken (version, event id and log position); the events are stored either way.
+pub async fn snapshots_with_appends<S: EventStore>(store: &S) -> Result<(), String> {
+    let err = |e: StoreError| e.to_string();
+    let at = |version: u64, n: u8| {
+        Snapshot::new("acc-1", version, id(n), json!({ "balance": version }), "h1")
+    };
+    let append = |events, snapshot, last_position| {
+        store.append_with_snapshot("acc-1", Any, events, (snapshot, last_position))
+    };
+
+    // Given an empty store, when two events come with a snapshot at the second, then both are.
+    let two = vec![event(1, "Created", 100), event(2, "Deposited", 5)];
+    let (outcome, fate) = append(two.clone(), at(2, 2), 2).await.map_err(err)?;
+    if fate != SnapshotFate::Saved || outcome.events.len() != 2 {
+        return Err(format!("landing where taken: {fate:?}, {outcome:?}"));
+    }
+    // When the batch lands elsewhere in the log than the snapshot says: events only.
+    let (outcome, fate) = append(vec![event(3, "Deposited", 1)], at(3, 3), 9)
+        .await
+        .map_err(err)?;
+    if fate != SnapshotFate::NotPlaced || outcome.last_position() != 3 {
+        return Err(format!(
+            "landing at another position: {fate:?}, {outcome:?}"
+        ));
+    }
+    // When the snapshot names another event, or the batch was already stored: events only.
+    let (_, fate) = append(vec![event(4, "Deposited", 1)], at(4, 9), 4)
+        .await
+        .map_err(err)?;
+    if fate != SnapshotFate::NotPlaced {
+        return Err(format!("another event at its version: {fate:?}"));
+    }
+    let (outcome, fate) = append(two, at(2, 2), 2).await.map_err(err)?;
+    if fate != SnapshotFate::NotPlaced || !outcome.already_stored {
+        return Err(format!("a retry: {fate:?}, {outcome:?}"));
+    }
+    let stored = store.snapshots("acc-1").await.map_err(err)?;
+    if stored != vec![at(2, 2)] {
+        return Err(format!("snapshots stored: {stored:?}"));
+    }
+    let head = store.head_position().await.map_err(err)?;
+    if head != 4 {
+        return Err(format!("events stored up to {head}, not 4"));
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use std::cell::Cell;
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{IdbKeyRange, IdbTransaction};
+use web_sys::{IdbKeyRange, IdbObjectStore, IdbTransaction};
 
 use super::commit_record;
 use super::incarnation;
@@ -253,21 +253,42 @@ impl SegmentIo for IdbSegments {
         _expected: Option<Head>,
         segments: Vec<RawSegment>,
         head: Head,
+        snapshots: &[Snapshot],
     ) -> Result<(), WriteError> {
         let db = self.connection().map_err(WriteError::Failed)?;
         let fail = |e| WriteError::Failed(backend_error("append", e));
         let js = |e: JsValue| fail(IdbError::from_js(e));
-        let tx = idb::transaction(&db, &[SEGMENTS, META], true, self.durability.as_str())
-            .map_err(fail)?;
-        let store = tx.object_store(SEGMENTS).map_err(js)?;
-        for (key, bytes) in &segments {
-            let value = Uint8Array::from(bytes.as_slice());
-            store
-                .add_with_key(&value, &JsValue::from_f64(*key as f64))
-                .map_err(js)?;
+        // The snapshots' store joins the transaction only when there are snapshots, so that
+        // plain appends do not wait on snapshot writes.
+        let scope: &[&str] = if snapshots.is_empty() {
+            &[SEGMENTS, META]
+        } else {
+            &[SEGMENTS, META, SNAPSHOTS]
+        };
+        let tx = idb::transaction(&db, scope, true, self.durability.as_str()).map_err(fail)?;
+        let requests = || -> Result<(), WriteError> {
+            let store = tx.object_store(SEGMENTS).map_err(js)?;
+            for (key, bytes) in &segments {
+                let value = Uint8Array::from(bytes.as_slice());
+                store
+                    .add_with_key(&value, &JsValue::from_f64(*key as f64))
+                    .map_err(js)?;
+            }
+            if !snapshots.is_empty() {
+                let store = tx.object_store(SNAPSHOTS).map_err(js)?;
+                for snapshot in snapshots {
+                    put_snapshot(&store, snapshot).map_err(WriteError::Failed)?;
+                }
+            }
+            let meta = tx.object_store(META).map_err(js)?;
+            commit_record::put(&meta, Some(head)).map_err(fail)?;
+            Ok(())
+        };
+        if let Err(e) = requests() {
+            // A request refused before it started: the ones issued before it must not commit.
+            let _ = tx.abort();
+            return Err(e);
         }
-        let meta = tx.object_store(META).map_err(js)?;
-        commit_record::put(&meta, Some(head)).map_err(fail)?;
         #[cfg(feature = "test-hooks")]
         match self.abort_write.get() {
             Some(0) => {
@@ -388,19 +409,29 @@ impl SegmentIo for IdbSegments {
         let tx =
             idb::transaction(&db, &[SNAPSHOTS], true, self.durability.as_str()).map_err(fail)?;
         let store = tx.object_store(SNAPSHOTS).map_err(js)?;
-        let key = Array::of2(
-            &snapshot.aggregate_id.as_str().into(),
-            &JsValue::from_f64(snapshot.version as f64),
-        );
-        let text = serde_json::to_string(snapshot).map_err(|e| StoreError::Backend {
-            backend: BACKEND,
-            operation: "write a snapshot",
-            message: e.to_string(),
-        })?;
-        store.put_with_key(&text.into(), &key).map_err(js)?;
+        put_snapshot(&store, snapshot)?;
         idb::commit_soon(&tx);
         idb::committed(&tx).await.map_err(fail)
     }
+}
+
+/// Issues the request that stores a snapshot (keyed by aggregate and version, as JSON text) in
+/// a transaction's snapshots store.
+fn put_snapshot(store: &IdbObjectStore, snapshot: &Snapshot) -> Result<(), StoreError> {
+    const OPERATION: &str = "write a snapshot";
+    let key = Array::of2(
+        &snapshot.aggregate_id.as_str().into(),
+        &JsValue::from_f64(snapshot.version as f64),
+    );
+    let text = serde_json::to_string(snapshot).map_err(|e| StoreError::Backend {
+        backend: BACKEND,
+        operation: OPERATION,
+        message: e.to_string(),
+    })?;
+    store
+        .put_with_key(&text.into(), &key)
+        .map(|_| ())
+        .map_err(|e| backend_error(OPERATION, IdbError::from_js(e)))
 }
 
 fn lock_failed(operation: &'static str, message: String) -> StoreError {
