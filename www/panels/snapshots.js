@@ -88,7 +88,9 @@ class SnapshotsPanel extends Panel {
     holdWhileReadOnly(this, this.$("#take-form"));
     holdWhileReadOnly(this, this.$("#generate-form"));
     this.on("opened", () => {
-      this.$("#interval-form").interval.value = this.session.sandbox.snapshotInterval();
+      // A store that opens while someone types into the field leaves their typing alone.
+      const interval = this.$("#interval-form").interval;
+      if (!interval.matches(":focus")) interval.value = this.session.sandbox.snapshotInterval();
       showResult(this.$("#snapshot-result"), "", "");
       showResult(this.$("#generate-result"), "", "");
     });
