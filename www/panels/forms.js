@@ -36,9 +36,17 @@ export function followSelection(panel, input, then) {
     const { aggregate } = panel.session;
     if (aggregate === shown) return;
     shown = aggregate;
-    input.value = aggregate;
+    showUnlessTyping(input, aggregate);
     then();
   });
+}
+
+/**
+ * Shows `value` in a field unless someone is typing there (it has focus): a value that arrives
+ * mid-typing (a store opening, a selection followed) would otherwise mix with what they type.
+ */
+export function showUnlessTyping(input, value) {
+  if (!input.matches(":focus")) input.value = value;
 }
 
 /**

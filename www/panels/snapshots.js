@@ -4,7 +4,7 @@
 // away.
 import { el, fill, formatBytes, formatCount, showResult } from "../view.js";
 import { Panel } from "./panel.js";
-import { holdWhileReadOnly, showError } from "./forms.js";
+import { holdWhileReadOnly, showError, showUnlessTyping } from "./forms.js";
 
 /** Most snapshots listed; the rest are counted. */
 const LISTED = 40;
@@ -88,9 +88,7 @@ class SnapshotsPanel extends Panel {
     holdWhileReadOnly(this, this.$("#take-form"));
     holdWhileReadOnly(this, this.$("#generate-form"));
     this.on("opened", () => {
-      // A store that opens while someone types into the field leaves their typing alone.
-      const interval = this.$("#interval-form").interval;
-      if (!interval.matches(":focus")) interval.value = this.session.sandbox.snapshotInterval();
+      showUnlessTyping(this.$("#interval-form").interval, this.session.sandbox.snapshotInterval());
       showResult(this.$("#snapshot-result"), "", "");
       showResult(this.$("#generate-result"), "", "");
     });
