@@ -114,13 +114,15 @@ impl Snapshot {
         snapshot
     }
 
-    /// Whether this snapshot was taken at that event (its aggregate, version and id), folded as
-    /// if the event were at log position `position` (rules may read positions).
-    pub fn taken_at(&self, event: &StoredEvent, position: u64) -> bool {
-        *event.aggregate_id == *self.aggregate_id
-            && event.version == self.version
-            && Some(event.event_id) == self.event_id
-            && event.position == position
+    /// Whether this snapshot was taken at the last of `events` (its aggregate, version and id),
+    /// folded as if that event were at log position `position` (rules may read positions).
+    pub fn taken_at_end_of(&self, events: &[StoredEvent], position: u64) -> bool {
+        events.last().is_some_and(|event| {
+            *event.aggregate_id == *self.aggregate_id
+                && event.version == self.version
+                && Some(event.event_id) == self.event_id
+                && event.position == position
+        })
     }
 
     /// SHA-256 (first 16 bytes, hex) of the fields, in a fixed order, as canonical JSON (object

@@ -217,11 +217,7 @@ impl AppendOutcome {
     /// Whether the batch was written now and its last event is the one a snapshot was taken at
     /// (same aggregate, version and event id), at log position `last_position`.
     pub fn ends_at(&self, snapshot: &Snapshot, last_position: u64) -> bool {
-        !self.already_stored
-            && self
-                .events
-                .last()
-                .is_some_and(|last| snapshot.taken_at(last, last_position))
+        !self.already_stored && snapshot.taken_at_end_of(&self.events, last_position)
     }
 
     /// Position of the batch's last event.

@@ -218,9 +218,9 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
                 .iter()
                 .zip(&snapshots)
                 .map(|(d, snapshot)| match (d, snapshot) {
-                    (Ok(Prepared::New(events)), Some((snapshot, last_position))) => events
-                        .last()
-                        .is_some_and(|last| snapshot.taken_at(last, *last_position)),
+                    (Ok(Prepared::New(events)), Some((snapshot, last_position))) => {
+                        snapshot.taken_at_end_of(events, *last_position)
+                    }
                     _ => false,
                 })
                 .collect();

@@ -112,17 +112,8 @@ impl<S: EventStore> WriteSide<S> {
             .claim_if_due(aggregate_id, folded.version)
             .await
             .ok()??;
-        match state_to_json(aggregate, &folded.state) {
-            Ok(state) => {
-                let snapshot = Snapshot::new(
-                    aggregate_id,
-                    folded.version,
-                    last,
-                    state,
-                    &aggregate.rules_hash,
-                );
-                Some((snapshot, claim))
-            }
+        match snapshot_of(aggregate, aggregate_id, folded, last) {
+            Ok(snapshot) => Some((snapshot, claim)),
             Err(_) => {
                 self.release(aggregate_id, claim);
                 None
@@ -183,13 +174,7 @@ impl<S: EventStore> WriteSide<S> {
                     format!("{aggregate_id} has no version {}", head.version),
                 )
             })?;
-        let snapshot = Snapshot::new(
-            aggregate_id,
-            head.version,
-            event_id,
-            state_to_json(aggregate, &head.state)?,
-            &aggregate.rules_hash,
-        );
+        let snapshot = snapshot_of(aggregate, aggregate_id, head, event_id)?;
         self.store.save_snapshot(snapshot.clone()).await?;
         Ok(snapshot)
     }
@@ -266,4 +251,20 @@ impl<S: EventStore> WriteSide<S> {
         }
         Ok((None, skipped))
     }
+}
+
+/// The snapshot of an aggregate's state `head`, taken at the event `event_id` (its version).
+fn snapshot_of(
+    aggregate: &AggregateType,
+    aggregate_id: &str,
+    head: &HeadState,
+    event_id: EventId,
+) -> Result<Snapshot, WriteSideError> {
+    Ok(Snapshot::new(
+        aggregate_id,
+        head.version,
+        event_id,
+        state_to_json(aggregate, &head.state)?,
+        &aggregate.rules_hash,
+    ))
 }
