@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use super::class::JsSandbox;
 use super::convert::to_js;
 use super::dto::StoreInfo;
-use super::store::Durable;
+use super::store::{Durable, PageOrigin};
 
 #[wasm_bindgen(js_class = Sandbox)]
 impl JsSandbox {
@@ -26,7 +26,7 @@ impl JsSandbox {
             name: self.name.clone(),
             location: self.inner.store().io().location(&self.name),
             durability: self.durability.as_str(),
-            durable: Durable::of(self.backend, self.durability),
+            durable: Durable::of(self.backend, self.durability, PageOrigin::current()),
         };
         Ok(to_js(&info)?)
     }

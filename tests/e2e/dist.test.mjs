@@ -53,14 +53,38 @@ async function walkThrough(page) {
 }
 
 for (const storage of ["indexeddb", "localstorage"]) {
-  test(`the single file from file:// (${storage}): walk-through, query box, reload keeps the events`, async () => {
-    const address = `${pathToFileURL(SINGLE).href}?${new URLSearchParams({ scenario: "bank", storage, name: freshName("file") })}`;
+  test(`the single file from file:// (${storage}): walk-through, query box, reload keeps the events`, async (t) => {
+    const name = freshName("file");
+    const address = `${pathToFileURL(SINGLE).href}?${new URLSearchParams({ scenario: "bank", storage, name })}`;
     const { page, problems } = await open(address);
     await walkThrough(page);
     const rows = await eventRows(page);
+    if (storage === "localstorage") {
+      assert.match(await page.textContent("#status"), /file:\/\/\), Chromium now and then drops every localStorage write/);
+    }
+    // A key of the test's own, written after every write of the store: if the reloaded page still
+    // has it, the browser kept this document's localStorage writes, and so must the store.
+    const witness = `es-sandbox-test/witness/${name}`;
+    await page.evaluate((key) => localStorage.setItem(key, "kept"), witness);
     await page.reload();
-    await waitForLog(page, 4);
-    assert.deepEqual(await eventRows(page), rows);
+    const browserKept = await page.evaluate((key) => localStorage.getItem(key) === "kept", witness);
+    if (storage === "indexeddb" || browserKept) {
+      await waitForLog(page, 4);
+      assert.deepEqual(await eventRows(page), rows);
+    } else {
+      // Chromium drops all of a file:// document's localStorage writes on about one reload in
+      // ten (the README's backend table): the store must then say that acknowledged events are
+      // missing, never open short or seed itself anew.
+      await page.waitForSelector("[data-testid=recovery]:not([hidden]), #events tbody tr[data-position]", { timeout: 30_000 });
+      const reason = await page.textContent("[data-testid=recovery-reason]");
+      if (reason) {
+        assert.match(reason, /position 4 was acknowledged/);
+        t.diagnostic("Chromium dropped this file:// page's localStorage writes on reload; the store said so");
+      } else {
+        await waitForLog(page, 4);
+        assert.deepEqual(await eventRows(page), rows);
+      }
+    }
     assert.deepEqual(problems, []);
     await page.close();
   });

@@ -31,7 +31,7 @@ class StatusPanel extends Panel {
     this.on("opened", () => {
       const { info, where } = session;
       this.$("#scenario-description").textContent = info.description;
-      const shared = where.durable.tabClose ? " Other tabs on this store see its events live." : "";
+      const shared = where.storage !== "memory" ? " Other tabs on this store see its events live." : "";
       const own = session.ownRules ? " It was opened with the rules recorded with this store." : "";
       status.textContent = `${info.title || info.name}: events are stored in ${where.location}; ${where.durable.summary}.${shared}${own}`;
     });
