@@ -28,15 +28,6 @@ impl Default for MemoryStore {
     }
 }
 
-/// Inserts a snapshot into an aggregate's list, kept sorted by version, replacing one of the same
-/// version.
-pub fn insert_snapshot(list: &mut Vec<Snapshot>, snapshot: Snapshot) {
-    match list.binary_search_by_key(&snapshot.version, |s| s.version) {
-        Ok(index) => list[index] = snapshot,
-        Err(index) => list.insert(index, snapshot),
-    }
-}
-
 impl SegmentIo for Nowhere {
     fn codec(&self) -> SegmentCodec {
         SegmentCodec::Binary

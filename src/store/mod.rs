@@ -11,13 +11,14 @@ mod raw_export;
 mod segment;
 mod segment_io;
 mod segmented;
+mod snapshot_shelf;
 
 use serde::{Deserialize, Serialize};
 
 pub use chain::{Inspection, Problem, inspect, truncate};
 pub use error::StoreError;
 pub use log::{Discontinuity, EventLog, Prepared};
-pub use memory::{MemoryStore, Nowhere, insert_snapshot};
+pub use memory::{MemoryStore, Nowhere};
 pub use raw_export::{RawContent, RawRecord, RawStore, export_raw};
 pub use segment::SegmentCodec;
 pub use segment_io::{CommitRecord, CommitStyle, LogRead, RawSegment, SegmentIo, WriteError};
@@ -101,6 +102,14 @@ pub trait EventStore {
 
     /// An aggregate's snapshots, oldest version first.
     async fn snapshots(&self, aggregate_id: &str) -> Result<Vec<Snapshot>, StoreError>;
+
+    /// An aggregate's newest snapshot at or below version `at_most`, if any: what a replay and
+    /// the automatic snapshots need, without copying every snapshot of a long-lived aggregate.
+    async fn newest_snapshot(
+        &self,
+        aggregate_id: &str,
+        at_most: u64,
+    ) -> Result<Option<Snapshot>, StoreError>;
 
     /// Catches up with events other writers (other tabs) stored; returns the new events.
     /// Stores nobody else writes to have nothing to catch up on.

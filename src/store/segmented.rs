@@ -13,15 +13,16 @@
 //! commit): each keeps its own result, and the group costs one storage transaction.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use futures_channel::oneshot;
 
 use super::chain::{self, Problem};
+use super::snapshot_shelf::SnapshotShelf;
 use super::{
     AppendOutcome, CommitStyle, Discontinuity, EventLog, EventStore, Head, MAX_BATCH, News, Origin,
     Prepared, RawSegment, ReadAll, SegmentCodec, SegmentIo, SnapshotFate, StoreError, StreamInfo,
-    VersionRange, WriteError, append_then_snapshot, insert_snapshot,
+    VersionRange, WriteError, append_then_snapshot,
 };
 use crate::event::{EventId, ProposedEvent, StoredEvent};
 use crate::expected::ExpectedVersion;
@@ -53,7 +54,7 @@ pub struct SegmentedStore<Io> {
     /// The commit record as this store last saw it: what the next write expects.
     committed: Cell<Option<Head>>,
     /// Every snapshot, by aggregate, oldest first; read once at open.
-    snapshots: RefCell<HashMap<String, Vec<Snapshot>>>,
+    snapshots: RefCell<SnapshotShelf>,
     /// The scenario document recorded with the store; read once at open.
     scenario: RefCell<Option<String>>,
     queue: RefCell<VecDeque<Pending>>,
@@ -66,12 +67,7 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
     pub async fn open(io: Io) -> Result<Self, StoreError> {
         let store = Self::empty(io);
         store.read_new_segments(true).await?;
-        let mut snapshots: HashMap<String, Vec<Snapshot>> = HashMap::new();
-        for snapshot in store.io.read_snapshots().await? {
-            let list = snapshots.entry(snapshot.aggregate_id.clone()).or_default();
-            insert_snapshot(list, snapshot);
-        }
-        *store.snapshots.borrow_mut() = snapshots;
+        *store.snapshots.borrow_mut() = store.io.read_snapshots().await?.into_iter().collect();
         *store.scenario.borrow_mut() = store.io.read_scenario().await?;
         Ok(store)
     }
@@ -82,7 +78,7 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
             io,
             log: RefCell::new(EventLog::new()),
             committed: Cell::new(None),
-            snapshots: RefCell::new(HashMap::new()),
+            snapshots: RefCell::new(SnapshotShelf::default()),
             scenario: RefCell::new(None),
             queue: RefCell::new(VecDeque::new()),
             writing: Cell::new(false),
@@ -303,10 +299,9 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
 
     /// Keeps snapshots just written in the list read at open.
     fn cache_snapshots(&self, written: Vec<Snapshot>) {
-        let mut cache = self.snapshots.borrow_mut();
+        let mut shelf = self.snapshots.borrow_mut();
         for snapshot in written {
-            let list = cache.entry(snapshot.aggregate_id.clone()).or_default();
-            insert_snapshot(list, snapshot);
+            shelf.insert(snapshot);
         }
     }
 
@@ -434,12 +429,19 @@ impl<Io: SegmentIo> EventStore for SegmentedStore<Io> {
     }
 
     async fn snapshots(&self, aggregate_id: &str) -> Result<Vec<Snapshot>, StoreError> {
+        Ok(self.snapshots.borrow().all(aggregate_id).to_vec())
+    }
+
+    async fn newest_snapshot(
+        &self,
+        aggregate_id: &str,
+        at_most: u64,
+    ) -> Result<Option<Snapshot>, StoreError> {
         Ok(self
             .snapshots
             .borrow()
-            .get(aggregate_id)
-            .cloned()
-            .unwrap_or_default())
+            .newest(aggregate_id, at_most)
+            .cloned())
     }
 
     async fn refresh(&self) -> Result<Vec<StoredEvent>, StoreError> {

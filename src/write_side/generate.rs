@@ -201,9 +201,8 @@ impl<S: EventStore> WriteSide<S> {
                 Some(version) => *version,
                 None => self
                     .store
-                    .snapshots(&aggregate_id)
+                    .newest_snapshot(&aggregate_id, u64::MAX)
                     .await?
-                    .last()
                     .map_or(0, |s| s.version),
             };
             if crate::snapshot::is_due(interval, last, after.version) {

@@ -134,9 +134,8 @@ impl<S: EventStore> WriteSide<S> {
         }
         let stored = self
             .store
-            .snapshots(aggregate_id)
+            .newest_snapshot(aggregate_id, u64::MAX)
             .await?
-            .last()
             .map_or(0, |s| s.version);
         let mut claims = self.snapshots.0.borrow_mut();
         let previous = claims.get(aggregate_id).copied();
@@ -237,17 +236,22 @@ impl<S: EventStore> WriteSide<S> {
         target: u64,
         first_excluded: Option<u64>,
     ) -> Result<(Option<Start>, Vec<SkippedSnapshot>), WriteSideError> {
-        let snapshots = self.store.snapshots(aggregate_id).await?;
         let mut skipped = Vec::new();
-        for snapshot in snapshots.iter().rev().filter(|s| s.version <= target) {
+        let mut at_most = target;
+        // Newest first, one at a time: usually the first one is usable.
+        while let Some(snapshot) = self.store.newest_snapshot(aggregate_id, at_most).await? {
             let now = self.event_id_at(aggregate_id, snapshot.version).await?;
             let usable = snapshot
                 .check(&aggregate.rules_hash, now, first_excluded)
-                .and_then(|()| Start::from_snapshot(snapshot));
+                .and_then(|()| Start::from_snapshot(&snapshot));
             match usable {
                 Ok(start) => return Ok((Some(start), skipped)),
                 Err(reason) => skipped.push(SkippedSnapshot::new(snapshot.version, reason)),
             }
+            let Some(below) = snapshot.version.checked_sub(1) else {
+                break;
+            };
+            at_most = below;
         }
         Ok((None, skipped))
     }

@@ -465,7 +465,8 @@ pub async fn reads<S: EventStore>(store: &S) -> Result<(), String> {
     Ok(())
 }
 
-/// Snapshots are kept per aggregate, sorted by version, and replaced at the same version.
+/// Snapshots are kept per aggregate, sorted by version, and replaced at the same version; the
+/// newest at or below a version is found.
 pub async fn snapshots<S: EventStore>(store: &S) -> Result<(), String> {
     let err = |e: StoreError| e.to_string();
     let snap = |version: u64, balance: i64| {
@@ -486,6 +487,27 @@ pub async fn snapshots<S: EventStore>(store: &S) -> Result<(), String> {
     }
     if !store.snapshots("acc-2").await.map_err(err)?.is_empty() {
         return Err("acc-2 has snapshots".into());
+    }
+    // The newest at or below a version, as replays and automatic snapshots ask.
+    let newest = [
+        ("acc-1", u64::MAX, Some(snap(20, 3))),
+        ("acc-1", 20, Some(snap(20, 3))),
+        ("acc-1", 19, Some(snap(10, 1))),
+        ("acc-1", 10, Some(snap(10, 1))),
+        ("acc-1", 9, None),
+        ("acc-1", 0, None),
+        ("acc-2", u64::MAX, None),
+    ];
+    for (aggregate_id, at_most, expected) in newest {
+        let got = store
+            .newest_snapshot(aggregate_id, at_most)
+            .await
+            .map_err(err)?;
+        if got != expected {
+            return Err(format!(
+                "newest snapshot of {aggregate_id} at most {at_most}: {got:?}, expected {expected:?}"
+            ));
+        }
     }
     Ok(())
 }
