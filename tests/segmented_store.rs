@@ -696,6 +696,31 @@ fn a_backend_made_anew_behind_the_stores_back_is_reported_not_opened_empty() {
 }
 
 #[test]
+fn a_commit_record_that_claims_far_more_than_is_stored_is_reported_without_reserving_for_it() {
+    for claimed in [5, 1 << 40, u64::MAX] {
+        let io = disk();
+        three_batches(&io);
+        io.disk.borrow_mut().record = CommitRecord::At(Head {
+            position: claimed,
+            event_id: contract::id(7),
+        });
+        match open_error(&io) {
+            StoreError::Corrupt {
+                reason,
+                intact_up_to,
+                ..
+            } => {
+                let expected =
+                    format!("ends at position 4 but position {claimed} was acknowledged");
+                assert!(reason.contains(&expected), "{reason}");
+                assert_eq!(intact_up_to, 4);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
 fn a_replaced_last_record_is_noticed() {
     let io = disk();
     three_batches(&io);

@@ -14,6 +14,10 @@ use crate::event::StoredEvent;
 /// How many times a read waits for other tabs' segments to arrive before calling them missing
 /// (with [`SegmentIo::pause`] between reads: about three seconds in a browser).
 const MAX_WAITS: usize = 150;
+/// The most events room is made for before a chain is read: a million events (about 100 MB in
+/// wasm32), so that a commit record that claims far more cannot grow the tab's memory for nothing
+/// (wasm memory never shrinks). A longer log grows past it as usual.
+const MAX_RESERVED_EVENTS: usize = 1 << 20;
 
 /// Where a stored log stops being intact, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -70,6 +74,13 @@ async fn decode_chain<Io: SegmentIo>(
     let (codec, style) = (io.codec(), io.commit_style());
     let limit = record.head().map(|h| h.position);
     let mut events: Vec<StoredEvent> = Vec::new();
+    // Room for what the record says was acknowledged, so that the events are not copied as the
+    // list grows; a record that claims more than memory allows gets none (the chain says so).
+    if let Some(expected) =
+        limit.and_then(|l| usize::try_from(l.saturating_sub(from.saturating_sub(1))).ok())
+    {
+        let _ = events.try_reserve(expected.min(MAX_RESERVED_EVENTS));
+    }
     let mut ends = Vec::new();
     let mut next = from;
     let problem = |key: u64, reason: String| {

@@ -250,6 +250,14 @@ impl EventLog {
         Ok(count)
     }
 
+    /// Makes room for `additional` more events, if memory allows (a hint: nothing fails when it
+    /// does not), so that a log read in slices is not copied and rehashed as it grows.
+    pub fn reserve(&mut self, additional: usize) {
+        let _ = self.events.try_reserve(additional);
+        let _ = self.origins.try_reserve(additional);
+        let _ = self.ids.try_reserve(additional);
+    }
+
     /// Adds events that were written (or read back from storage), checking that they continue the
     /// log exactly: next position, next version of their aggregate, unseen id.
     /// On error nothing is added.

@@ -130,6 +130,7 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
         let added = if opening {
             // Nobody else holds the store yet: it can be indexed in slices, breathing between.
             let mut added = 0;
+            self.log.borrow_mut().reserve(chain.events.len());
             let mut events = chain.events.into_iter();
             loop {
                 let slice: Vec<StoredEvent> = events.by_ref().take(INDEX_SLICE).collect();
