@@ -696,7 +696,7 @@ fn a_backend_made_anew_behind_the_stores_back_is_reported_not_opened_empty() {
 }
 
 #[test]
-fn a_commit_record_that_claims_far_more_than_is_stored_is_reported_without_reserving_for_it() {
+fn a_commit_record_that_claims_more_than_is_stored_is_reported_however_much_it_claims() {
     for claimed in [5, 1 << 40, u64::MAX] {
         let io = disk();
         three_batches(&io);
