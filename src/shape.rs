@@ -14,6 +14,8 @@
 //! than everything it would check here, and the module is close to its size budget; this file
 //! checks the subset the scenarios need.
 
+use std::fmt;
+
 use serde_json::{Map, Value};
 
 use crate::event::json_kind;
@@ -196,10 +198,10 @@ impl Shape {
 
     /// Checks a value against the shape: the first place it does not fit.
     pub fn check(&self, value: &Value) -> Result<(), Mismatch> {
-        self.check_at(value, "")
+        self.check_at(value, &Path::Root)
     }
 
-    fn check_at(&self, value: &Value, at: &str) -> Result<(), Mismatch> {
+    fn check_at(&self, value: &Value, at: &Path<'_>) -> Result<(), Mismatch> {
         let mismatch = |expected: String| {
             Err(Mismatch {
                 field: at.to_string(),
@@ -220,7 +222,7 @@ impl Shape {
             (Shape::Object(fields), Value::Object(map)) => check_fields(fields, map, at),
             (Shape::Array(item), Value::Array(items)) => {
                 for (index, value) in items.iter().enumerate() {
-                    item.check_at(value, &format!("{at}[{index}]"))?;
+                    item.check_at(value, &Path::Index(at, index))?;
                 }
                 Ok(())
             }
@@ -229,21 +231,15 @@ impl Shape {
     }
 }
 
-fn check_fields(fields: &[Field], map: &Map<String, Value>, at: &str) -> Result<(), Mismatch> {
-    let path = |name: &str| {
-        if at.is_empty() {
-            name.to_string()
-        } else {
-            format!("{at}.{name}")
-        }
-    };
+fn check_fields(fields: &[Field], map: &Map<String, Value>, at: &Path<'_>) -> Result<(), Mismatch> {
+    let path = |name| Path::Key(at, name);
     for field in fields {
         match map.get(&field.name) {
             Some(value) => field.shape.check_at(value, &path(&field.name))?,
             None if field.optional => {}
             None => {
                 return Err(Mismatch {
-                    field: path(&field.name),
+                    field: path(&field.name).to_string(),
                     expected: format!("{} (required)", field.shape.describe()),
                     found: "nothing".into(),
                 });
@@ -256,7 +252,7 @@ fn check_fields(fields: &[Field], map: &Map<String, Value>, at: &str) -> Result<
     {
         let known: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
         return Err(Mismatch {
-            field: path(extra),
+            field: path(extra).to_string(),
             expected: format!("absent (the fields are {})", known.join(", ")),
             found: describe_value(value),
         });
@@ -267,10 +263,10 @@ fn check_fields(fields: &[Field], map: &Map<String, Value>, at: &str) -> Result<
 /// Refuses integers JavaScript cannot hold exactly, anywhere in a value: they would change on
 /// their way through the page (9007199254740993 becomes …992).
 pub fn check_safe_integers(value: &Value) -> Result<(), Mismatch> {
-    check_safe_at(value, "")
+    check_safe_at(value, &Path::Root)
 }
 
-fn check_safe_at(value: &Value, at: &str) -> Result<(), Mismatch> {
+fn check_safe_at(value: &Value, at: &Path<'_>) -> Result<(), Mismatch> {
     match value {
         Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
             let safe = n
@@ -291,16 +287,30 @@ fn check_safe_at(value: &Value, at: &str) -> Result<(), Mismatch> {
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .try_for_each(|(i, v)| check_safe_at(v, &format!("{at}[{i}]"))),
-        Value::Object(map) => map.iter().try_for_each(|(k, v)| {
-            let path = if at.is_empty() {
-                k.clone()
-            } else {
-                format!("{at}.{k}")
-            };
-            check_safe_at(v, &path)
-        }),
+            .try_for_each(|(i, v)| check_safe_at(v, &Path::Index(at, i))),
+        Value::Object(map) => map
+            .iter()
+            .try_for_each(|(k, v)| check_safe_at(v, &Path::Key(at, k))),
         _ => Ok(()),
+    }
+}
+
+/// Where in a value a check is: written out (`items[0].sku`) only when a check fails, so that
+/// checking every event's data allocates nothing.
+enum Path<'a> {
+    Root,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Key(Path::Root, key) => f.write_str(key),
+            Path::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Path::Index(parent, index) => write!(f, "{parent}[{index}]"),
+        }
     }
 }
 
