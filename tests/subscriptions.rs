@@ -234,7 +234,7 @@ fn the_pump_says_when_the_log_moved_and_hands_a_long_log_over_in_rounds() {
     );
     block_on(run).unwrap_or_else(|e| panic!("{e}"));
     // 15,000 events in rounds of ROUND: each round past what the pump had seen, with a pause
-    // after each round that handed something out.
+    // between two rounds and none after the last (it reached the head).
     let heads: Vec<u64> = (1..)
         .map(|round| (round * ROUND as u64).min(15_000))
         .take(15_000usize.div_ceil(ROUND))
@@ -246,15 +246,26 @@ fn the_pump_says_when_the_log_moved_and_hands_a_long_log_over_in_rounds() {
             .map(|&head| Moved { head, ours: true })
             .collect::<Vec<_>>()
     );
-    assert_eq!(pauses.get(), heads.len());
+    assert_eq!(pauses.get(), heads.len() - 1);
     assert_eq!(recorder.positions(), (1..=15_000).collect::<Vec<u64>>());
     // Nothing new: the pump says nothing and hands out nothing.
     assert_eq!(pump(&news, &store, &subscribers), vec![]);
-    // A late subscriber from position 14,999 gets only the last two; the log did not move.
+    // One append's worth: one round, and no pause for a round that would find nothing.
+    append(&store, "t-1", 3, &mut next);
+    let run = news.run(
+        &store,
+        &subscribers,
+        |_| {},
+        async || pauses.set(pauses.get() + 1),
+    );
+    block_on(run).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(pauses.get(), heads.len() - 1);
+    assert_eq!(recorder.positions().len(), 15_003);
+    // A late subscriber from position 15,002 gets only the last two; the log did not move.
     let late = Recorder::default();
-    subscribers.subscribe(late.clone(), 14_998);
+    subscribers.subscribe(late.clone(), 15_001);
     assert_eq!(pump(&news, &store, &subscribers), vec![]);
-    assert_eq!(late.positions(), vec![14_999, 15_000]);
+    assert_eq!(late.positions(), vec![15_002, 15_003]);
 }
 
 #[test]

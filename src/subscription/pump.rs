@@ -43,9 +43,9 @@ impl NewsPump {
     }
 
     /// Hands every subscriber the events after its watermark, round after round (at most
-    /// [`ROUND`] events each) until all are at the head, awaiting `between` after each round (a
-    /// page gives its thread back there); calls `moved` once per round that read past what the
-    /// pump had seen (before handing that round out).
+    /// [`ROUND`] events each) until all are at the head, awaiting `between` after each round
+    /// that left more to hand out (a page gives its thread back there); calls `moved` once per
+    /// round that read past what the pump had seen (before handing that round out).
     pub async fn run<S: EventStore, K: Sink + Clone>(
         &self,
         store: &S,
@@ -59,7 +59,8 @@ impl NewsPump {
         Ok(())
     }
 
-    /// One round: true when events were handed out (there may be more).
+    /// One round: true when it stopped short of the head it read (there is more). Events that
+    /// arrive after it are another run's: whatever appends them starts one.
     async fn round<S: EventStore, K: Sink + Clone>(
         &self,
         store: &S,
@@ -84,6 +85,6 @@ impl NewsPump {
             moved(Moved { head: last, ours });
         }
         subscribers.hand_out(&news);
-        Ok(true)
+        Ok(last < head)
     }
 }
