@@ -68,6 +68,18 @@ async fn local(name: &str) -> SegmentedStore<LocalSegments> {
         .unwrap_or_else(|e| panic!("read {name}: {e}"))
 }
 
+/// Runs a contract check on the IndexedDB store `name`, closes it, and opens it again: what a
+/// reload finds.
+async fn idb_reopened_after(
+    name: &str,
+    check: impl AsyncFnOnce(&SegmentedStore<IdbSegments>) -> Result<(), String>,
+) -> SegmentedStore<IdbSegments> {
+    let store = idb(name).await;
+    check(&store).await.unwrap_or_else(|e| panic!("{e}"));
+    store.io().close("reopen");
+    idb(name).await
+}
+
 async fn all_positions<S: EventStore>(store: &S) -> Vec<(u64, u64)> {
     store
         .read_all(&ReadAll::from_position(1, usize::MAX))
@@ -151,14 +163,7 @@ async fn the_contract_holds_in_local_storage() {
 #[wasm_bindgen_test]
 async fn everything_acknowledged_is_there_after_reopening() {
     let name = fresh_name("reopen");
-    {
-        let store = idb(&name).await;
-        contract::reads(&store)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        store.io().close("reopen");
-    }
-    let again = idb(&name).await;
+    let again = idb_reopened_after(&name, async |store| contract::reads(store).await).await;
     assert_eq!(
         all_positions(&again).await,
         vec![(1, 1), (2, 2), (3, 1), (4, 3), (5, 4)]
@@ -177,14 +182,10 @@ async fn everything_acknowledged_is_there_after_reopening() {
 #[wasm_bindgen_test]
 async fn a_snapshot_written_with_its_events_is_there_after_reopening() {
     let name = fresh_name("snapshot-reopen");
-    {
-        let store = idb(&name).await;
-        contract::snapshots_with_appends(&store)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        store.io().close("reopen");
-    }
-    let again = idb(&name).await;
+    let again = idb_reopened_after(&name, async |store| {
+        contract::snapshots_with_appends(store).await
+    })
+    .await;
     let versions: Vec<u64> = again
         .snapshots("acc-1")
         .await
