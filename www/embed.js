@@ -13,6 +13,7 @@
 // properties (--accent, --page, --ink, …) that the host page may set on the element.
 
 import { PANELS as CATALOG } from "./panels/catalog.js";
+import { loadWasm } from "./wasm-source.js";
 
 /** Panel names an embed may show, and the element each one is. */
 export const PANELS = Object.fromEntries(CATALOG.map((p) => [p.name, p.tag]));
@@ -96,12 +97,13 @@ class EsSandbox extends HTMLElement {
     const tags = this.panels();
     const lean = !tags.some((tag) => READ_MODEL_PANELS.has(tag));
     // The module downloads and compiles while the panels' modules load (a failure to load it
-    // is told when the session opens).
-    import("./wasm-source.js")
-      .then(({ loadWasm }) => loadWasm(lean))
-      .catch(() => {});
-    const [{ Session }] = await Promise.all([import("./session.js"), ...tags.map((tag) => import(here(`panels/${tag.slice(3)}.js`)))]);
-    if (!this.hasAttribute("compact")) await import("./panels/status.js");
+    // is told when the session opens). Asked for here, in the document's order: two dynamic
+    // imports of wasm-source.js resolved in either order, and the first embed's module should
+    // come first.
+    loadWasm(lean).catch(() => {});
+    const shown = [...(this.hasAttribute("compact") ? [] : ["es-status"]), ...tags];
+    // The status panel's module loads with the others, not one round trip after them.
+    const [{ Session }] = await Promise.all([import("./session.js"), ...shown.map((tag) => import(here(`panels/${tag.slice(3)}.js`)))]);
     const session = (this.session = new Session());
     session.namespace = this.namespace;
     session.lean = lean;
@@ -110,7 +112,7 @@ class EsSandbox extends HTMLElement {
     main.className = this.hasAttribute("compact") ? "embed compact" : "embed";
     const height = Number(this.getAttribute("height"));
     if (height > 0) main.style.maxHeight = `${height}px`;
-    const elements = [...(this.hasAttribute("compact") ? [] : ["es-status"]), ...tags].map((tag) => {
+    const elements = shown.map((tag) => {
       const node = document.createElement(tag);
       if (tag === "es-status" || WIDE.has(tag) || tags.length === 1) node.classList.add("wide");
       node.session = session;

@@ -25,6 +25,12 @@ const LEAN = `<!doctype html><meta charset="utf-8"><title>lean</title>
 <es-sandbox id="two" scenario="orders" panels="events,command,crud" eager></es-sandbox>
 <script type="module" src="embed.js"></script>`;
 
+/** A page of a lean embed and, after it, one with the query box (the whole module). */
+const MIXED = `<!doctype html><meta charset="utf-8"><title>mixed</title>
+<es-sandbox id="lean" scenario="bank" panels="events,state" eager></es-sandbox>
+<es-sandbox id="whole" scenario="orders" panels="events,query" eager></es-sandbox>
+<script type="module" src="embed.js"></script>`;
+
 /** A page with an embed that can share its log. */
 const EXCHANGE = `<!doctype html><meta charset="utf-8"><title>exchange</title>
 <es-sandbox id="x" scenario="bank" panels="events,command,exchange" eager></es-sandbox>
@@ -43,7 +49,7 @@ before(async () => {
 <div id="holder"><es-sandbox id="inline" scenario="${attribute}" panels="events,state" eager></es-sandbox></div>
 <div id="elsewhere"></div>
 <script type="module" src="embed.js"></script>`;
-  ({ server, url } = await startServer({ root: "dist", port: 0, pages: { "/host.html": HOST, "/lean.html": LEAN, "/inline.html": inline, "/exchange.html": EXCHANGE } }));
+  ({ server, url } = await startServer({ root: "dist", port: 0, pages: { "/host.html": HOST, "/lean.html": LEAN, "/mixed.html": MIXED, "/inline.html": inline, "/exchange.html": EXCHANGE } }));
   profile = await mkdtemp(join(tmpdir(), "es-sandbox-embed-"));
   context = await launch(profile);
 });
@@ -112,6 +118,26 @@ test("embed.html: three embeds of different scenarios start near the screen and 
   // read-only users embed reused the lean one.
   assert.deepEqual([...new Set(wasm.map((u) => new URL(u).pathname))], ["/pkg-lean/es_sandbox_bg.wasm", "/pkg/es_sandbox_bg.wasm"]);
   assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("a page whose first embed needs only the lean module fetches the whole one after the lean one has compiled", async () => {
+  const page = await context.newPage();
+  await page.goto(`${url}mixed.html`);
+  for (const id of ["lean", "whole"]) await waitForRows(page, id, 1);
+  const timing = await page.evaluate(() =>
+    Object.fromEntries(
+      performance
+        .getEntriesByType("resource")
+        .filter((entry) => entry.name.endsWith(".wasm"))
+        .map((entry) => [new URL(entry.name).pathname, { start: entry.startTime, end: entry.responseEnd }]),
+    ),
+  );
+  const lean = timing["/pkg-lean/es_sandbox_bg.wasm"];
+  const whole = timing["/pkg/es_sandbox_bg.wasm"];
+  assert.ok(lean && whole, `both modules were fetched: ${JSON.stringify(timing)}`);
+  // Compiled beside the lean module, the whole one would hold back the lean embed.
+  assert.ok(whole.start >= lean.end, `the whole module was fetched from ${whole.start} ms, before the lean one arrived at ${lean.end} ms`);
   await page.close();
 });
 
