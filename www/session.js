@@ -49,6 +49,8 @@ export class Session extends EventTarget {
   readOnly;
   /** Whether this session runs on the lean module (no read model: an embed without its panels). */
   lean = false;
+  /** Awaited after the module is loaded and before the store opens (an embed's turn), if set. */
+  beforeOpening;
   /** The module's `Sandbox` class, once loaded (static methods: checkScenario, diffStates, …). */
   Sandbox;
   /** A shared consumers lab run (link data) to replay once the shared log is open. */
@@ -76,6 +78,7 @@ export class Session extends EventTarget {
     this.#close();
     this.dispatchEvent(new CustomEvent("opening", { detail: { scenario: this.scenario } }));
     await this.#loadModule();
+    await this.beforeOpening?.();
     let sandbox;
     try {
       const extra = { ...(onOtherScenario ? { onOtherScenario } : {}), ...(share ? { share } : {}), ...(importFile ? { import: importFile } : {}) };

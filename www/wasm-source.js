@@ -10,19 +10,31 @@ const started = new Map();
  * (no SQLite). Resolves to its JS face (`Sandbox`, `queryCopy`, …). Each is started once per
  * page, and the whole module's compiled form is handed to the consumers lab's workers.
  *
- * On a page where the lean module was asked for first, the whole one is fetched only once the
- * lean one has started: compiled beside it on the same cores, it held back the embeds that need
- * only the lean one (a documentation page's three embeds, lean ones first: 587 -> 436 ms to the
- * second embed's log, in turns with the change to embed.js that loads the status panel with
- * the others).
+ * With `leanFirst` (embeds), the whole module is fetched only once a lean one asked for by the
+ * next task has started: compiled beside it on the same cores, it held back the embeds that need
+ * only the lean one. Embeds coming into view ask in one task, in any order.
  */
-export function loadWasm(lean = false) {
-  if (!started.has(lean)) {
-    const leanFirst = lean ? undefined : started.get(true);
-    const run = () => start(lean);
-    started.set(lean, leanFirst ? leanFirst.then(run, run) : run());
-  }
+export function loadWasm(lean = false, { leanFirst = false } = {}) {
+  if (!started.has(lean)) started.set(lean, lean || !leanFirst ? start(lean) : afterLean());
   return started.get(lean);
+}
+
+async function afterLean() {
+  await nextTask();
+  await started.get(true)?.catch(() => {});
+  return start(false);
+}
+
+/** Resolves in a task of its own, after the tasks already queued. */
+function nextTask() {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
 }
 
 async function start(lean) {

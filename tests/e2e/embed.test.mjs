@@ -25,11 +25,15 @@ const LEAN = `<!doctype html><meta charset="utf-8"><title>lean</title>
 <es-sandbox id="two" scenario="orders" panels="events,command,crud" eager></es-sandbox>
 <script type="module" src="embed.js"></script>`;
 
-/** A page of a lean embed and, after it, one with the query box (the whole module). */
-const MIXED = `<!doctype html><meta charset="utf-8"><title>mixed</title>
-<es-sandbox id="lean" scenario="bank" panels="events,state" eager></es-sandbox>
-<es-sandbox id="whole" scenario="orders" panels="events,query" eager></es-sandbox>
-<script type="module" src="embed.js"></script>`;
+/** A page of an embed with the query box (the whole module) and a lean one, in either order. */
+const mixed = (wholeFirst) => {
+  const embeds = [
+    '<es-sandbox id="lean" scenario="bank" panels="events,state" eager></es-sandbox>',
+    '<es-sandbox id="whole" scenario="orders" panels="events,query" eager></es-sandbox>',
+  ];
+  if (wholeFirst) embeds.reverse();
+  return `<!doctype html><meta charset="utf-8"><title>mixed</title>\n${embeds.join("\n")}\n<script type="module" src="embed.js"></script>`;
+};
 
 /** A page with an embed that can share its log. */
 const EXCHANGE = `<!doctype html><meta charset="utf-8"><title>exchange</title>
@@ -49,7 +53,7 @@ before(async () => {
 <div id="holder"><es-sandbox id="inline" scenario="${attribute}" panels="events,state" eager></es-sandbox></div>
 <div id="elsewhere"></div>
 <script type="module" src="embed.js"></script>`;
-  ({ server, url } = await startServer({ root: "dist", port: 0, pages: { "/host.html": HOST, "/lean.html": LEAN, "/mixed.html": MIXED, "/inline.html": inline, "/exchange.html": EXCHANGE } }));
+  ({ server, url } = await startServer({ root: "dist", port: 0, pages: { "/host.html": HOST, "/lean.html": LEAN, "/lean-first.html": mixed(false), "/whole-first.html": mixed(true), "/inline.html": inline, "/exchange.html": EXCHANGE } }));
   profile = await mkdtemp(join(tmpdir(), "es-sandbox-embed-"));
   context = await launch(profile);
 });
@@ -121,25 +125,27 @@ test("embed.html: three embeds of different scenarios start near the screen and 
   await page.close();
 });
 
-test("a page whose first embed needs only the lean module fetches the whole one after the lean one has compiled", async () => {
-  const page = await context.newPage();
-  await page.goto(`${url}mixed.html`);
-  for (const id of ["lean", "whole"]) await waitForRows(page, id, 1);
-  const timing = await page.evaluate(() =>
-    Object.fromEntries(
-      performance
-        .getEntriesByType("resource")
-        .filter((entry) => entry.name.endsWith(".wasm"))
-        .map((entry) => [new URL(entry.name).pathname, { start: entry.startTime, end: entry.responseEnd }]),
-    ),
-  );
-  const lean = timing["/pkg-lean/es_sandbox_bg.wasm"];
-  const whole = timing["/pkg/es_sandbox_bg.wasm"];
-  assert.ok(lean && whole, `both modules were fetched: ${JSON.stringify(timing)}`);
-  // Compiled beside the lean module, the whole one would hold back the lean embed.
-  assert.ok(whole.start >= lean.end, `the whole module was fetched from ${whole.start} ms, before the lean one arrived at ${lean.end} ms`);
-  await page.close();
-});
+for (const order of ["lean-first", "whole-first"]) {
+  test(`a page of a lean embed and one with the query box (${order}) fetches the whole module after the lean one`, async () => {
+    const page = await context.newPage();
+    await page.goto(`${url}${order}.html`);
+    for (const id of ["lean", "whole"]) await waitForRows(page, id, 1);
+    const timing = await page.evaluate(() =>
+      Object.fromEntries(
+        performance
+          .getEntriesByType("resource")
+          .filter((entry) => entry.name.endsWith(".wasm"))
+          .map((entry) => [new URL(entry.name).pathname, { start: entry.startTime, end: entry.responseEnd }]),
+      ),
+    );
+    const lean = timing["/pkg-lean/es_sandbox_bg.wasm"];
+    const whole = timing["/pkg/es_sandbox_bg.wasm"];
+    assert.ok(lean && whole, `both modules were fetched: ${JSON.stringify(timing)}`);
+    // Compiled beside the lean module, the whole one would hold back the lean embed.
+    assert.ok(whole.start >= lean.end, `the whole module was fetched from ${whole.start} ms, before the lean one arrived at ${lean.end} ms`);
+    await page.close();
+  });
+}
 
 test("a page whose embeds show no read-model panel never downloads the module with SQLite", async () => {
   const page = await context.newPage();

@@ -24,6 +24,14 @@ function inTurn(panel, work) {
   if (turns.length === 1) turn.port2.postMessage(null);
 }
 
+/** Who waits for the turns to run out (see `whenDrawn`). */
+const waitingForDrawn = [];
+
+/** Resolves once every panel on the page that asked for a turn to draw has had it. */
+export function whenDrawn() {
+  return turns.length ? new Promise((resolve) => waitingForDrawn.push(resolve)) : Promise.resolve();
+}
+
 // A message rather than a timer: chained timers are held back 4 ms each after the fifth.
 const turn = new MessageChannel();
 turn.port1.onmessage = () => {
@@ -33,6 +41,7 @@ turn.port1.onmessage = () => {
     work();
   } finally {
     if (turns.length) turn.port2.postMessage(null);
+    else for (const resolve of waitingForDrawn.splice(0)) resolve();
   }
 };
 
