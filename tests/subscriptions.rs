@@ -224,15 +224,16 @@ fn the_pump_says_when_the_log_moved_and_hands_a_long_log_over_in_rounds() {
     let subscribers = Subscribers::default();
     let recorder = Recorder::default();
     subscribers.subscribe(recorder.clone(), 0);
-    let mut moved = Vec::new();
     let pauses = std::cell::Cell::new(0);
-    let run = news.run(
-        &store,
-        &subscribers,
-        |m| moved.push(m),
-        async || pauses.set(pauses.get() + 1),
-    );
-    block_on(run).unwrap_or_else(|e| panic!("{e}"));
+    // A run that counts its pauses between rounds.
+    let run_counting_pauses = |moved: &mut dyn FnMut(Moved)| {
+        block_on(news.run(&store, &subscribers, moved, async || {
+            pauses.set(pauses.get() + 1)
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+    };
+    let mut moved = Vec::new();
+    run_counting_pauses(&mut |m| moved.push(m));
     // 15,000 events in rounds of ROUND: each round past what the pump had seen, with a pause
     // between two rounds and none after the last (it reached the head).
     let heads: Vec<u64> = (1..)
@@ -252,13 +253,7 @@ fn the_pump_says_when_the_log_moved_and_hands_a_long_log_over_in_rounds() {
     assert_eq!(pump(&news, &store, &subscribers), vec![]);
     // One append's worth: one round, and no pause for a round that would find nothing.
     append(&store, "t-1", 3, &mut next);
-    let run = news.run(
-        &store,
-        &subscribers,
-        |_| {},
-        async || pauses.set(pauses.get() + 1),
-    );
-    block_on(run).unwrap_or_else(|e| panic!("{e}"));
+    run_counting_pauses(&mut |_| {});
     assert_eq!(pauses.get(), heads.len() - 1);
     assert_eq!(recorder.positions().len(), 15_003);
     // A late subscriber from position 15,002 gets only the last two; the log did not move.
