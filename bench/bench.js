@@ -356,11 +356,27 @@ export async function limitBatched(name) {
   return { ms, segments: keys.length, bytes: total };
 }
 
-/** A bare `getAll` of those records after a reload: the fastest cold load there is. */
+/** A bare `getAll` of those records after a reload, in one request. */
 export async function limitLoad(name) {
   const { ms, result } = await time(async () => {
     const db = await limitOpen(name);
     const segments = await request(db.transaction("segments").objectStore("segments").getAll());
+    db.close();
+    return segments.length;
+  });
+  return { ms, segments: result };
+}
+
+/**
+ * The same records read a request each (their keys first, then every `get` issued at once): in
+ * Chromium, faster than one `getAll` of a large store.
+ */
+export async function limitLoadByRecord(name) {
+  const { ms, result } = await time(async () => {
+    const db = await limitOpen(name);
+    const keys = await request(db.transaction("segments").objectStore("segments").getAllKeys());
+    const store = db.transaction("segments").objectStore("segments");
+    const segments = await Promise.all(keys.map((key) => request(store.get(key))));
     db.close();
     return segments.length;
   });
@@ -391,7 +407,7 @@ export async function foldPeers(name) {
 }
 
 window.bench = {
-  limitBatched, limitLoad, foldPeers,
+  limitBatched, limitLoad, limitLoadByRecord, foldPeers,
   esProjection, queryLatency,
   esBatched, esLoadAndReplay, dexieBatched, dexieLoadAndReplay, rawBatched, rawLoadAndReplay, singles, concurrent,
 };

@@ -10,7 +10,10 @@ use std::cell::Cell;
 
 use contract::event;
 use es_sandbox::expected::ExpectedVersion::{Any, Exact};
-use es_sandbox::store::{EventStore, MemoryStore, ReadAll, SegmentedStore, StoreError};
+use es_sandbox::store::{
+    CommitRecord, EventStore, LogReader, MemoryStore, ReadAll, SegmentIo, SegmentedStore,
+    StoreError,
+};
 use es_sandbox::web::{Durability, IdbSegments, LocalSegments, database_name};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -536,6 +539,77 @@ async fn stores_with_different_names_never_mix() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(all_positions(&local(&two).await).await.is_empty());
     delete_local(&one).await;
+}
+
+/// Reads a log slowly: one task per record.
+#[derive(Default)]
+struct Unhurried {
+    keys: Vec<u64>,
+}
+
+impl LogReader for Unhurried {
+    fn record(&mut self, _: CommitRecord) {}
+
+    async fn segment(&mut self, key: u64, _: Result<Vec<u8>, String>) {
+        gloo_timers::future::TimeoutFuture::new(1).await;
+        self.keys.push(key);
+    }
+}
+
+/// A long log is read in ranges of records, one request each, decoded as each arrives: five
+/// records of 5,000 events make three ranges of one or two records. Reopened, every event comes
+/// back once and in order, inspecting the store counts every record, and a reader that takes
+/// its time gets every record too.
+#[wasm_bindgen_test]
+async fn a_log_read_in_ranges_of_records_reopens_whole_and_in_order() {
+    use es_sandbox::{EventData, EventId, Metadata, ProposedEvent};
+    let name = fresh_name("ranges");
+    let store = idb(&name).await;
+    for record in 0..5u64 {
+        let batch = (0..5_000u64)
+            .map(|n| ProposedEvent {
+                event_id: EventId::derived(&format!("ranges/{record}/{n}")),
+                event_type: "Deposited".into(),
+                schema_version: 1,
+                data: EventData::parse(&format!(r#"{{"amount":{n}}}"#))
+                    .unwrap_or_else(|e| panic!("{e}")),
+                metadata: Metadata::at(1_700_000_000_000),
+            })
+            .collect();
+        store
+            .append(&format!("acc-{record}"), Any, batch)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    store.io().close("reopen");
+    let expected: Vec<(u64, u64)> = (1..=25_000u64).map(|p| (p, (p - 1) % 5_000 + 1)).collect();
+    let reopened = idb(&name).await;
+    assert_eq!(all_positions(&reopened).await, expected);
+    reopened.io().close("inspect");
+    let io = IdbSegments::open(&name, Durability::Relaxed)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let inspected = es_sandbox::store::inspect(&io)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A reader that gives the thread back at every record: the later ranges answer meanwhile,
+    // and must not be lost.
+    let mut unhurried = Unhurried::default();
+    {
+        let read = std::pin::pin!(io.read_log_into(1, &mut unhurried));
+        let limit = gloo_timers::future::TimeoutFuture::new(20_000);
+        match futures::future::select(read, limit).await {
+            futures::future::Either::Left((read, _)) => read.unwrap_or_else(|e| panic!("{e}")),
+            futures::future::Either::Right(_) => panic!("the read never finished"),
+        }
+    }
+    io.close("done");
+    assert_eq!(unhurried.keys, [1, 5_001, 10_001, 15_001, 20_001]);
+    assert_eq!(
+        (inspected.records, inspected.intact_up_to, inspected.problem),
+        (5, 25_000, None)
+    );
+    delete_idb(&name).await;
 }
 
 #[wasm_bindgen_test]

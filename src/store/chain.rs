@@ -7,7 +7,7 @@
 //! it commits: reading waits a moment for them before it calls them missing.
 
 use super::{
-    CommitRecord, CommitStyle, Head, LogRead, SegmentCodec, SegmentIo, StoreError, WriteError,
+    CommitRecord, CommitStyle, Head, LogReader, SegmentCodec, SegmentIo, StoreError, WriteError,
 };
 use crate::event::StoredEvent;
 
@@ -51,6 +51,8 @@ pub(super) struct Chain {
     /// The last position of each intact segment.
     pub ends: Vec<u64>,
     pub problem: Option<Problem>,
+    /// The key of every record read, intact or not.
+    pub keys: Vec<u64>,
 }
 
 impl Chain {
@@ -59,134 +61,162 @@ impl Chain {
     }
 }
 
-/// Follows the chain of segments from `from`: each segment must sit at the position after the
-/// one before it, decode, and hold events that start at its key. Stops at the first that does
-/// not, or at the commit record's position, and checks that the event there is the one the
-/// record names. A chain that stops short of the record without a problem may still fill up
-/// (see [`CommitStyle::RecordLast`]); the caller decides when it is missing. It lets the backend
-/// breathe before each segment: a large log decodes in many short tasks on a page.
-async fn decode_chain<Io: SegmentIo>(
-    io: &Io,
+/// Follows the chain of segments from `from` as the backend hands them over: each segment must
+/// sit at the position after the one before it, decode, and hold events that start at its key.
+/// Stops at the first that does not, or at the commit record's position, and checks that the
+/// event there is the one the record names. A chain that stops short of the record without a
+/// problem may still fill up (see [`CommitStyle::RecordLast`]); the caller decides when it is
+/// missing. It lets the backend breathe before each segment: a large log decodes in many short
+/// tasks on a page, while the rest of it is still being read.
+struct ChainDecoder<'io, Io> {
+    io: &'io Io,
     from: u64,
-    record: &CommitRecord,
-    segments: &[(u64, Result<Vec<u8>, String>)],
-) -> Chain {
-    let (codec, style) = (io.codec(), io.commit_style());
-    let limit = record.head().map(|h| h.position);
-    let mut events: Vec<StoredEvent> = Vec::new();
-    // Room for what the record says was acknowledged, so that the events are not copied as the
-    // list grows; a record that claims more than memory allows gets none (the chain says so).
-    if let Some(expected) =
-        limit.and_then(|l| usize::try_from(l.saturating_sub(from.saturating_sub(1))).ok())
-    {
-        let _ = events.try_reserve(expected.min(MAX_RESERVED_EVENTS));
+    record: CommitRecord,
+    /// The next position the chain needs.
+    next: u64,
+    /// Set once the chain stops (with `chain.problem`, or short of the record).
+    stopped: bool,
+    chain: Chain,
+}
+
+impl<'io, Io: SegmentIo> ChainDecoder<'io, Io> {
+    fn new(io: &'io Io, from: u64) -> Self {
+        ChainDecoder {
+            io,
+            from,
+            record: CommitRecord::Missing,
+            next: from,
+            stopped: false,
+            chain: Chain {
+                events: Vec::new(),
+                ends: Vec::new(),
+                problem: None,
+                keys: Vec::new(),
+            },
+        }
     }
-    let mut ends = Vec::new();
-    let mut next = from;
-    let problem = |key: u64, reason: String| {
-        Some(Problem {
+
+    fn limit(&self) -> Option<u64> {
+        self.record.head().map(|h| h.position)
+    }
+
+    fn stop(&mut self, key: u64, reason: String) {
+        self.chain.problem = Some(Problem {
             key: key.to_string(),
             reason,
-        })
-    };
-    let mut found = None;
-    for (key, bytes) in segments {
-        let key = *key;
-        io.breathe().await;
+        });
+        self.stopped = true;
+    }
+
+    /// The chain read, and the record it was read against.
+    fn finish(self) -> (CommitRecord, Chain) {
+        let ChainDecoder {
+            record, mut chain, ..
+        } = self;
+        if let Some(limit) = record.head().map(|h| h.position) {
+            // Only a segment that straddles the head gets past it; keep what was acknowledged.
+            chain.events.retain(|e| e.position <= limit);
+            chain.ends.retain(|&end| end <= limit);
+        }
+        match (&record, &chain.problem) {
+            (CommitRecord::Unreadable(reason), None) => {
+                chain.problem = Some(Problem {
+                    key: "head".into(),
+                    reason: format!("the commit record cannot be read: {reason}"),
+                });
+            }
+            // Whatever is there now is not the store that was acknowledged: that comes first.
+            (CommitRecord::Gone { reason, .. }, _) => {
+                chain.problem = Some(Problem {
+                    key: "head".into(),
+                    reason: reason.clone(),
+                });
+            }
+            _ => {}
+        }
+        (record, chain)
+    }
+}
+
+impl<Io: SegmentIo> LogReader for ChainDecoder<'_, Io> {
+    fn record(&mut self, record: CommitRecord) {
+        self.record = record;
+        // Room for what the record says was acknowledged, so that the events are not copied as
+        // the list grows; a record that claims more than memory allows gets none (the chain
+        // says so).
+        if let Some(expected) = self
+            .limit()
+            .and_then(|l| usize::try_from(l.saturating_sub(self.from.saturating_sub(1))).ok())
+        {
+            let _ = self
+                .chain
+                .events
+                .try_reserve(expected.min(MAX_RESERVED_EVENTS));
+        }
+    }
+
+    async fn segment(&mut self, key: u64, bytes: Result<Vec<u8>, String>) {
+        self.chain.keys.push(key);
+        if self.stopped {
+            return;
+        }
+        let (codec, style) = (self.io.codec(), self.io.commit_style());
+        self.io.breathe().await;
+        let limit = self.limit();
         let beyond = limit.is_some_and(|limit| key > limit);
-        if style == CommitStyle::RecordLast && (beyond || key < next) {
+        if style == CommitStyle::RecordLast && (beyond || key < self.next) {
             // An interrupted write left it: it was never acknowledged.
-            continue;
+            return;
         }
         if beyond {
             // Say what is wrong with the record itself first, if anything is.
-            let reason = match decode(codec, bytes) {
+            let reason = match decode(codec, &bytes) {
                 Err(reason) => reason,
                 Ok(_) => format!(
                     "it lies beyond the last acknowledged position {}: it was added by hand",
                     limit.unwrap_or(0)
                 ),
             };
-            found = problem(key, reason);
-            break;
+            return self.stop(key, reason);
         }
-        if key < next {
-            found = problem(
-                key,
-                format!(
-                    "it overlaps the record before it, which ends at {}",
-                    next - 1
-                ),
+        if key < self.next {
+            let reason = format!(
+                "it overlaps the record before it, which ends at {}",
+                self.next - 1
             );
-            break;
+            return self.stop(key, reason);
         }
-        if key > next {
+        if key > self.next {
             if style == CommitStyle::RecordLast && limit.is_some() {
                 // The record at `next` has not arrived yet, or is lost: the chain is short.
-                break;
+                self.stopped = true;
+                return;
             }
-            found = problem(
-                key,
-                format!("a record at position {next} is missing before it"),
-            );
-            break;
+            let reason = format!("a record at position {} is missing before it", self.next);
+            return self.stop(key, reason);
         }
-        match decode(codec, bytes) {
-            Err(reason) => found = problem(key, reason),
-            Ok(segment) if segment.first().map(|e| e.position) != Some(key) => {
-                found = problem(
-                    key,
-                    "the first event's position is not the record's key".into(),
-                );
-            }
+        match decode(codec, &bytes) {
+            Err(reason) => self.stop(key, reason),
+            Ok(segment) if segment.first().map(|e| e.position) != Some(key) => self.stop(
+                key,
+                "the first event's position is not the record's key".into(),
+            ),
             Ok(segment) => {
-                if let Some(head) = record.head()
+                if let Some(head) = self.record.head()
                     && let Some(at_head) = segment.iter().find(|e| e.position == head.position)
                     && at_head.event_id != head.event_id
                 {
-                    found = problem(
-                        key,
-                        format!(
-                            "position {} holds event {} but event {} was acknowledged there: the record was replaced",
-                            head.position, at_head.event_id, head.event_id
-                        ),
+                    let reason = format!(
+                        "position {} holds event {} but event {} was acknowledged there: the record was replaced",
+                        head.position, at_head.event_id, head.event_id
                     );
-                    break;
+                    return self.stop(key, reason);
                 }
-                next = segment.last().map_or(next, |e| e.position + 1);
-                ends.push(next - 1);
-                events.extend(segment);
+                self.next = segment.last().map_or(self.next, |e| e.position + 1);
+                self.chain.ends.push(self.next - 1);
+                self.chain.events.extend(segment);
             }
         }
-        if found.is_some() {
-            break;
-        }
-    }
-    if let Some(limit) = limit {
-        // Only a segment that straddles the head gets past it; keep what was acknowledged.
-        events.retain(|e| e.position <= limit);
-        ends.retain(|&end| end <= limit);
-    }
-    match (record, &found) {
-        (CommitRecord::Unreadable(reason), None) => {
-            found = Some(Problem {
-                key: "head".into(),
-                reason: format!("the commit record cannot be read: {reason}"),
-            });
-        }
-        // Whatever is there now is not the store that was acknowledged: that comes first.
-        (CommitRecord::Gone { reason, .. }, _) => {
-            found = Some(Problem {
-                key: "head".into(),
-                reason: reason.clone(),
-            });
-        }
-        _ => {}
-    }
-    Chain {
-        events,
-        ends,
-        problem: found,
     }
 }
 
@@ -203,18 +233,14 @@ fn decode(
 
 /// Reads what is stored without opening it: how far the log is intact, and what follows.
 pub async fn inspect<Io: SegmentIo>(io: &Io) -> Result<Inspection, StoreError> {
-    let (read, chain) = read_chain(io, 1).await?;
+    let (record, chain) = read_chain(io, 1).await?;
     let intact_up_to = chain.reached(1);
     Ok(Inspection {
-        committed: read.record.acknowledged(),
+        committed: record.acknowledged(),
         intact_up_to,
+        records: chain.keys.len(),
+        records_after: chain.keys.iter().filter(|&&key| key > intact_up_to).count(),
         problem: chain.problem,
-        records: read.segments.len(),
-        records_after: read
-            .segments
-            .iter()
-            .filter(|(key, _)| *key > intact_up_to)
-            .count(),
     })
 }
 
@@ -222,7 +248,7 @@ pub async fn inspect<Io: SegmentIo>(io: &Io) -> Result<Inspection, StoreError> {
 /// record after it, making `keep` the last acknowledged position; says what is stored then. For
 /// a store that does not open: the page's "keep the valid prefix".
 pub async fn truncate<Io: SegmentIo>(io: &Io, keep: u64) -> Result<Inspection, StoreError> {
-    let (read, chain) = read_chain(io, 1).await?;
+    let (record, chain) = read_chain(io, 1).await?;
     let intact_up_to = chain.reached(1);
     if keep != 0 && !chain.ends.contains(&keep) {
         return Err(StoreError::Backend {
@@ -238,7 +264,7 @@ pub async fn truncate<Io: SegmentIo>(io: &Io, keep: u64) -> Result<Inspection, S
         .iter()
         .find(|e| e.position == keep)
         .map(Head::of);
-    match io.truncate(&read.record, head).await {
+    match io.truncate(&record, head).await {
         // What is stored now, told without reading again (the backend may have closed its
         // connection to cut the store back).
         Ok(()) => Ok(Inspection {
@@ -258,16 +284,16 @@ pub async fn truncate<Io: SegmentIo>(io: &Io, keep: u64) -> Result<Inspection, S
 }
 
 /// Reads the stored log from `from`, waiting a moment for segments other tabs wrote before
-/// their commit record to become visible here.
+/// their commit record to become visible here; says the commit record it was read against.
 pub(super) async fn read_chain<Io: SegmentIo>(
     io: &Io,
     from: u64,
-) -> Result<(LogRead, Chain), StoreError> {
+) -> Result<(CommitRecord, Chain), StoreError> {
     let mut waits = 0;
     loop {
-        let read = io.read_log(from).await?;
-        let record = read.record.clone();
-        let chain = decode_chain(io, from, &record, &read.segments).await;
+        let mut decoder = ChainDecoder::new(io, from);
+        io.read_log_into(from, &mut decoder).await?;
+        let (record, mut chain) = decoder.finish();
         let short = chain.problem.is_none()
             && record
                 .head()
@@ -277,7 +303,6 @@ pub(super) async fn read_chain<Io: SegmentIo>(
             io.pause().await;
             continue;
         }
-        let mut chain = chain;
         if let Some(head) = record.head()
             && short
         {
@@ -290,6 +315,6 @@ pub(super) async fn read_chain<Io: SegmentIo>(
                 ),
             });
         }
-        return Ok((read, chain));
+        return Ok((record, chain));
     }
 }

@@ -21,7 +21,9 @@ pub use log::{Discontinuity, EventLog, Prepared};
 pub use memory::{MemoryStore, Nowhere};
 pub use raw_export::{RawContent, RawRecord, RawStore, export_raw};
 pub use segment::SegmentCodec;
-pub use segment_io::{CommitRecord, CommitStyle, LogRead, RawSegment, SegmentIo, WriteError};
+pub use segment_io::{
+    CommitRecord, CommitStyle, LogRead, LogReader, RawSegment, SegmentIo, WriteError,
+};
 pub use segmented::SegmentedStore;
 
 use crate::event::{EventId, ProposedEvent, StoredEvent};

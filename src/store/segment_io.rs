@@ -78,6 +78,28 @@ pub struct LogRead {
     pub segments: Vec<(u64, Result<Vec<u8>, String>)>,
 }
 
+/// What reads a stored log as it arrives: the commit record first, then each segment in key
+/// order, so that decoding can overlap reading.
+#[allow(async_fn_in_trait)] // No `Send`, as for the storage that calls it.
+pub trait LogReader {
+    /// The commit record; told once, before any segment.
+    fn record(&mut self, record: CommitRecord);
+
+    /// The next segment: its key and bytes, or why the stored value is not a segment at all.
+    async fn segment(&mut self, key: u64, bytes: Result<Vec<u8>, String>);
+}
+
+/// A read kept whole: what [`SegmentIo::read_log`] answers.
+impl LogReader for LogRead {
+    fn record(&mut self, record: CommitRecord) {
+        self.record = record;
+    }
+
+    async fn segment(&mut self, key: u64, bytes: Result<Vec<u8>, String>) {
+        self.segments.push((key, bytes));
+    }
+}
+
 /// Storage that keeps segments, a commit record and snapshots.
 #[allow(async_fn_in_trait)] // No `Send`: browser storage futures are not `Send`.
 pub trait SegmentIo {
@@ -92,6 +114,21 @@ pub trait SegmentIo {
 
     /// The commit record and every segment whose key is at least `from`, in key order.
     async fn read_log(&self, from: u64) -> Result<LogRead, StoreError>;
+
+    /// Reads as [`SegmentIo::read_log`] does, handing the record and then each segment to
+    /// `reader`; a backend whose segments arrive in parts hands each part over as it arrives.
+    async fn read_log_into(
+        &self,
+        from: u64,
+        reader: &mut impl LogReader,
+    ) -> Result<(), StoreError> {
+        let read = self.read_log(from).await?;
+        reader.record(read.record);
+        for (key, bytes) in read.segments {
+            reader.segment(key, bytes).await;
+        }
+        Ok(())
+    }
 
     /// Writes segments, the commit record `head` and `snapshots` (taken at events of these
     /// segments), all or nothing, if the stored record is still `expected` (`None`: no record);

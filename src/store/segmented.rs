@@ -107,8 +107,7 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
     /// out yet, so the events may be indexed in slices.
     async fn read_new_segments(&self, opening: bool) -> Result<(u64, usize), StoreError> {
         let from = self.log.borrow().head_position() + 1;
-        let (read, chain) = chain::read_chain(&self.io, from).await?;
-        let record = read.record;
+        let (record, chain) = chain::read_chain(&self.io, from).await?;
         if let Some(head) = record.head()
             && head.position < from - 1
         {

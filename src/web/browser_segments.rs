@@ -9,8 +9,8 @@ use super::indexed_db::{Durability, IdbSegments, database_name};
 use super::local_storage::{self, LocalSegments, commit_database_name};
 use crate::snapshot::Snapshot;
 use crate::store::{
-    CommitRecord, CommitStyle, Head, LogRead, Nowhere, RawContent, RawRecord, RawSegment, RawStore,
-    SegmentCodec, SegmentIo, SegmentedStore, StoreError, WriteError,
+    CommitRecord, CommitStyle, Head, LogRead, LogReader, Nowhere, RawContent, RawRecord,
+    RawSegment, RawStore, SegmentCodec, SegmentIo, SegmentedStore, StoreError, WriteError,
 };
 
 /// The store a page opens: a segmented store over the backend it chose.
@@ -205,6 +205,14 @@ impl SegmentIo for BrowserSegments {
 
     async fn read_log(&self, from: u64) -> Result<LogRead, StoreError> {
         each!(self, io => io.read_log(from).await)
+    }
+
+    async fn read_log_into(
+        &self,
+        from: u64,
+        reader: &mut impl LogReader,
+    ) -> Result<(), StoreError> {
+        each!(self, io => io.read_log_into(from, reader).await)
     }
 
     async fn write(

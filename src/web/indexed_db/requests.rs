@@ -117,11 +117,21 @@ extern "C" {
 
 /// Waits until one of several events fires on `target` and returns its index in `names`.
 pub async fn first_event(target: &web_sys::EventTarget, names: &[&str]) -> usize {
+    fired(listen_for(target, names)).await
+}
+
+/// Listens from now on for the first of several events on `target`.
+fn listen_for(target: &web_sys::EventTarget, names: &[&str]) -> wasm_bindgen_futures::JsFuture {
     let list = js_sys::Array::new();
     for name in names {
         list.push(&JsValue::from_str(name));
     }
     wasm_bindgen_futures::JsFuture::from(first_event_promise(target, &list))
+}
+
+/// The index of the event that fired.
+async fn fired(listening: wasm_bindgen_futures::JsFuture) -> usize {
+    listening
         .await
         .ok()
         .and_then(|index| index.as_f64())
@@ -130,15 +140,25 @@ pub async fn first_event(target: &web_sys::EventTarget, names: &[&str]) -> usize
 
 /// Waits for a request's result.
 pub async fn request(request: &IdbRequest) -> Result<JsValue, IdbError> {
-    let fired = first_event(request, &["success", "error"]).await;
-    match fired {
-        0 => request.result().map_err(IdbError::from_js),
-        _ => Err(request
-            .error()
-            .ok()
-            .flatten()
-            .map(|e| IdbError::from_js(e.into()))
-            .unwrap_or_else(|| IdbError::named("UnknownError", "the request failed"))),
+    listen(request).await
+}
+
+/// A request's result, listened for from the moment this is called, however much later it is
+/// awaited: a request awaited after the thread was given back may have answered meanwhile, and
+/// an answer nobody listened for is lost.
+pub fn listen(request: &IdbRequest) -> impl Future<Output = Result<JsValue, IdbError>> + use<> {
+    let listening = listen_for(request, &["success", "error"]);
+    let request = request.clone();
+    async move {
+        match fired(listening).await {
+            0 => request.result().map_err(IdbError::from_js),
+            _ => Err(request
+                .error()
+                .ok()
+                .flatten()
+                .map(|e| IdbError::from_js(e.into()))
+                .unwrap_or_else(|| IdbError::named("UnknownError", "the request failed"))),
+        }
     }
 }
 

@@ -22,14 +22,15 @@ use web_sys::{IdbKeyRange, IdbObjectStore, IdbTransaction};
 use super::commit_record;
 use super::incarnation;
 use super::layout::{INCARNATION, META, SCENARIO, SEGMENTS, SNAPSHOTS, STORES, database_name};
+use super::log_read;
 use super::requests::{self as idb, Database, IdbError};
 #[cfg(feature = "test-hooks")]
 pub use super::witness::WitnessGate;
 use super::witness::{self, Witness, WitnessKeeper};
 use crate::snapshot::Snapshot;
 use crate::store::{
-    CommitRecord, CommitStyle, Head, LogRead, RawSegment, SegmentCodec, SegmentIo, StoreError,
-    WriteError,
+    CommitRecord, CommitStyle, Head, LogRead, LogReader, RawSegment, SegmentCodec, SegmentIo,
+    StoreError, WriteError,
 };
 
 const BACKEND: &str = "IndexedDB";
@@ -64,7 +65,7 @@ pub struct IdbSegments {
     witness: WitnessKeeper,
     /// What every read reports when the database is not the one the witness names: the
     /// store's events are gone.
-    gone: Option<CommitRecord>,
+    pub(super) gone: Option<CommitRecord>,
     /// A test hook: abort a segment write after this many more succeed.
     #[cfg(feature = "test-hooks")]
     abort_write: Cell<Option<u32>>,
@@ -150,7 +151,7 @@ impl IdbSegments {
         self.abort_write.set(Some(writes));
     }
 
-    fn connection(&self) -> Result<web_sys::IdbDatabase, StoreError> {
+    pub(super) fn connection(&self) -> Result<web_sys::IdbDatabase, StoreError> {
         self.db
             .connection()
             .map_err(|reason| StoreError::Closed { reason })
@@ -183,7 +184,7 @@ impl IdbSegments {
         Ok(records)
     }
 
-    fn describe_key(&self, key: &JsValue) -> String {
+    pub(super) fn describe_key(&self, key: &JsValue) -> String {
         js_sys::JSON::stringify(key)
             .map(String::from)
             .unwrap_or_else(|_| "?".into())
@@ -204,48 +205,17 @@ impl SegmentIo for IdbSegments {
     }
 
     async fn read_log(&self, from: u64) -> Result<LogRead, StoreError> {
-        let db = self.connection()?;
-        let fail = |e| backend_error("read", e);
-        let js = |e: JsValue| fail(IdbError::from_js(e));
-        let tx = idb::transaction(&db, &[SEGMENTS, META], false, "default").map_err(fail)?;
-        let segments = tx.object_store(SEGMENTS).map_err(js)?;
-        let range = IdbKeyRange::lower_bound(&JsValue::from_f64(from as f64)).map_err(js)?;
-        // Every request is issued before any is awaited: they run in one go, in one snapshot.
-        let record =
-            commit_record::request_record(&tx.object_store(META).map_err(js)?).map_err(fail)?;
-        let keys = segments.get_all_keys_with_key(&range).map_err(js)?;
-        let values = segments.get_all_with_key(&range).map_err(js)?;
-        let record = commit_record::parse(&idb::request(&record).await.map_err(fail)?);
-        let keys: Array = idb::request(&keys).await.map_err(fail)?.unchecked_into();
-        let values: Array = idb::request(&values).await.map_err(fail)?.unchecked_into();
-        let record = self.gone.clone().unwrap_or(record);
-        let mut read = LogRead {
-            record,
-            segments: Vec::with_capacity(keys.length() as usize),
-        };
-        for (key, value) in keys.iter().zip(values.iter()) {
-            let corrupt = |reason: &str| StoreError::Corrupt {
-                store: self.describe(),
-                key: self.describe_key(&key),
-                reason: reason.into(),
-                intact_up_to: read
-                    .segments
-                    .last()
-                    .map_or(from.saturating_sub(1), |(k, _)| k.saturating_sub(1)),
-            };
-            let position = key
-                .as_f64()
-                .filter(|k| k.fract() == 0.0 && *k >= 1.0)
-                .ok_or_else(|| corrupt("the key is not a position"))?;
-            // A value that is not bytes is reported by the chain, with how far the log is
-            // intact before it.
-            let bytes = value
-                .dyn_into::<Uint8Array>()
-                .map(|bytes| bytes.to_vec())
-                .map_err(|_| "the value is not a Uint8Array segment".to_string());
-            read.segments.push((position as u64, bytes));
-        }
+        let mut read = LogRead::default();
+        self.read_log_into(from, &mut read).await?;
         Ok(read)
+    }
+
+    async fn read_log_into(
+        &self,
+        from: u64,
+        reader: &mut impl LogReader,
+    ) -> Result<(), StoreError> {
+        log_read::read_log_into(self, from, reader).await
     }
 
     async fn write(
