@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
+use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{EventData, EventId, Metadata, StoredEvent, Timestamp};
@@ -126,33 +127,79 @@ fn decode_binary(bytes: &[u8]) -> Result<Vec<StoredEvent>, String> {
     if crc32fast::hash(payload) != u32::from_le_bytes(checksum) {
         return Err("checksum mismatch: the record was changed after it was written".into());
     }
-    let wire: Vec<WireEvent<'_>> =
-        postcard::from_bytes(payload).map_err(|e| format!("cannot decode events: {e}"))?;
-    // A segment repeats a few aggregate ids and types many times: share one copy of each.
-    let mut names: HashMap<&str, Arc<str>> = HashMap::default();
-    Ok(wire
-        .into_iter()
-        .map(|e| StoredEvent {
-            position: e.position,
-            event_id: EventId::from_bytes(e.event_id),
-            aggregate_id: share(&mut names, e.aggregate_id),
-            version: e.version,
-            event_type: share(&mut names, e.event_type),
-            schema_version: e.schema_version,
-            // The checksum proves these are the bytes this crate wrote from canonical data.
-            data: EventData::from_stored_json(e.data),
-            metadata: Metadata {
-                timestamp: e.timestamp,
-                correlation_id: e.correlation_id.map(str::to_string),
-                causation_id: e.causation_id.map(str::to_string),
-            },
-        })
-        .collect())
+    let mut deserializer = postcard::Deserializer::from_bytes(payload);
+    SegmentEvents
+        .deserialize(&mut deserializer)
+        .map_err(|e| format!("cannot decode events: {e}"))
 }
 
-/// One shared copy of a name per segment.
-fn share<'a>(names: &mut HashMap<&'a str, Arc<str>>, name: &'a str) -> Arc<str> {
-    Arc::clone(names.entry(name).or_insert_with(|| name.into()))
+/// The events of a binary segment, decoded straight into stored events (no list of wire events
+/// in between).
+struct SegmentEvents;
+
+impl<'de> DeserializeSeed<'de> for SegmentEvents {
+    type Value = Vec<StoredEvent>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SegmentEvents {
+    type Value = Vec<StoredEvent>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of events")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        // postcard gives no hint for a length longer than the bytes left: a record that claims
+        // billions of events reserves no room for them.
+        let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        let mut names = Names::default();
+        while let Some(e) = seq.next_element::<WireEvent<'de>>()? {
+            events.push(StoredEvent {
+                position: e.position,
+                event_id: EventId::from_bytes(e.event_id),
+                aggregate_id: names.share(e.aggregate_id),
+                version: e.version,
+                event_type: names.share(e.event_type),
+                schema_version: e.schema_version,
+                // The checksum proves these are the bytes this crate wrote from canonical data.
+                data: EventData::from_stored_json(e.data),
+                metadata: Metadata {
+                    timestamp: e.timestamp,
+                    correlation_id: e.correlation_id.map(str::to_string),
+                    causation_id: e.causation_id.map(str::to_string),
+                },
+            });
+        }
+        Ok(events)
+    }
+}
+
+/// One shared copy of each name (aggregate id, event type) in a segment, which repeats a few
+/// of them many times. The first few names met are compared before any hashing: a segment is
+/// mostly one aggregate's events, of a handful of types.
+#[derive(Default)]
+struct Names<'a> {
+    recent: Vec<(&'a str, Arc<str>)>,
+    all: HashMap<&'a str, Arc<str>>,
+}
+
+impl<'a> Names<'a> {
+    const RECENT: usize = 8;
+
+    fn share(&mut self, name: &'a str) -> Arc<str> {
+        if let Some((_, shared)) = self.recent.iter().find(|(known, _)| *known == name) {
+            return Arc::clone(shared);
+        }
+        let shared = Arc::clone(self.all.entry(name).or_insert_with(|| name.into()));
+        if self.recent.len() < Self::RECENT {
+            self.recent.push((name, Arc::clone(&shared)));
+        }
+        shared
+    }
 }
 
 #[cfg(test)]
@@ -186,6 +233,27 @@ mod tests {
             let bytes = codec.encode(&sample());
             assert_eq!(codec.decode(&bytes), Ok(sample()), "{codec:?}");
         }
+    }
+
+    #[test]
+    fn a_record_claiming_more_events_than_it_holds_is_refused() {
+        // A checksum anyone can compute over a payload that says 2^62 events follow (2^30 on
+        // wasm32, where the length is a 32-bit varint: too many for its memory either way).
+        let payload: &[u8] = if cfg!(target_pointer_width = "64") {
+            &[
+                0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40, 1, 2, 3,
+            ]
+        } else {
+            &[0x80, 0x80, 0x80, 0x80, 0x04, 1, 2, 3]
+        };
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        bytes.extend_from_slice(payload);
+        assert!(
+            SegmentCodec::Binary
+                .decode(&bytes)
+                .is_err_and(|e| e.contains("cannot decode events"))
+        );
     }
 
     #[test]
