@@ -7,30 +7,32 @@ use wasm_bindgen::prelude::*;
 use web_sys::{IdbDatabase, IdbKeyRange};
 
 use super::commit_record;
+use super::failure::backend_error;
 use super::layout::{META, SEGMENTS};
 use super::requests::{self as idb, IdbError};
-use super::segments::{IdbSegments, backend_error};
-use crate::store::{LogReader, SegmentIo, StoreError};
+use crate::store::{CommitRecord, LogReader, StoreError};
 
 /// How many positions one request of a whole log's read covers (see [`read_starts`]).
 const READ_RANGE: u64 = 8_192;
 
 /// Reads the commit record and every segment whose key is at least `from`, in one snapshot,
-/// handing them to `reader` in key order as they arrive.
+/// handing them to `reader` in key order as they arrive. `store` names the segments in errors;
+/// `gone` stands for the record when the database is not the one the witness names.
 pub(super) async fn read_log_into(
-    store: &IdbSegments,
+    db: &IdbDatabase,
+    store: &str,
+    gone: Option<&CommitRecord>,
     from: u64,
     reader: &mut impl LogReader,
 ) -> Result<(), StoreError> {
-    let db = store.connection()?;
     let fail = |e| backend_error("read", e);
     let js = |e: JsValue| fail(IdbError::from_js(e));
     let starts = if from == 1 {
-        read_starts(&db, from).await.map_err(fail)?
+        read_starts(db, from).await.map_err(fail)?
     } else {
         vec![from]
     };
-    let tx = idb::transaction(&db, &[SEGMENTS, META], false, "default").map_err(fail)?;
+    let tx = idb::transaction(db, &[SEGMENTS, META], false, "default").map_err(fail)?;
     let segments = tx.object_store(SEGMENTS).map_err(js)?;
     // Every request is issued, and listened to, before any is awaited: they run in one go, in
     // one snapshot, and a range that answers while an earlier one is decoded (the reader gives
@@ -57,7 +59,7 @@ pub(super) async fn read_log_into(
         ));
     }
     let record = commit_record::parse(&record.await.map_err(fail)?);
-    reader.record(store.gone.clone().unwrap_or(record));
+    reader.record(gone.cloned().unwrap_or(record));
     let mut last_key = None;
     for (keys, values) in ranges {
         let keys: Array = keys.await.map_err(fail)?.unchecked_into();
@@ -67,8 +69,10 @@ pub(super) async fn read_log_into(
                 .as_f64()
                 .filter(|k| k.fract() == 0.0 && *k >= 1.0)
                 .ok_or_else(|| StoreError::Corrupt {
-                    store: store.describe(),
-                    key: store.describe_key(&key),
+                    store: store.to_string(),
+                    key: js_sys::JSON::stringify(&key)
+                        .map(String::from)
+                        .unwrap_or_else(|_| "?".into()),
                     reason: "the key is not a position".into(),
                     intact_up_to: last_key
                         .map_or(from.saturating_sub(1), |k: u64| k.saturating_sub(1)),

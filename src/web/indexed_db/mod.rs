@@ -10,6 +10,7 @@
 //! wasm-bindgen version.
 
 pub(super) mod commit_record;
+mod failure;
 mod incarnation;
 mod layout;
 mod log_read;

@@ -20,6 +20,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{IdbKeyRange, IdbObjectStore, IdbTransaction};
 
 use super::commit_record;
+use super::failure::{BACKEND, backend_error, lock_failed};
 use super::incarnation;
 use super::layout::{INCARNATION, META, SCENARIO, SEGMENTS, SNAPSHOTS, STORES, database_name};
 use super::log_read;
@@ -32,8 +33,6 @@ use crate::store::{
     CommitRecord, CommitStyle, Head, LogRead, LogReader, RawSegment, SegmentCodec, SegmentIo,
     StoreError, WriteError,
 };
-
-const BACKEND: &str = "IndexedDB";
 
 /// How hard a commit waits for the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize)]
@@ -65,25 +64,10 @@ pub struct IdbSegments {
     witness: WitnessKeeper,
     /// What every read reports when the database is not the one the witness names: the
     /// store's events are gone.
-    pub(super) gone: Option<CommitRecord>,
+    gone: Option<CommitRecord>,
     /// A test hook: abort a segment write after this many more succeed.
     #[cfg(feature = "test-hooks")]
     abort_write: Cell<Option<u32>>,
-}
-
-pub(super) fn backend_error(operation: &'static str, error: IdbError) -> StoreError {
-    if error.name == "QuotaExceededError" {
-        StoreError::StorageFull {
-            backend: BACKEND,
-            detail: error.to_string(),
-        }
-    } else {
-        StoreError::Backend {
-            backend: BACKEND,
-            operation,
-            message: error.to_string(),
-        }
-    }
 }
 
 impl IdbSegments {
@@ -151,7 +135,7 @@ impl IdbSegments {
         self.abort_write.set(Some(writes));
     }
 
-    pub(super) fn connection(&self) -> Result<web_sys::IdbDatabase, StoreError> {
+    fn connection(&self) -> Result<web_sys::IdbDatabase, StoreError> {
         self.db
             .connection()
             .map_err(|reason| StoreError::Closed { reason })
@@ -183,12 +167,6 @@ impl IdbSegments {
         }
         Ok(records)
     }
-
-    pub(super) fn describe_key(&self, key: &JsValue) -> String {
-        js_sys::JSON::stringify(key)
-            .map(String::from)
-            .unwrap_or_else(|_| "?".into())
-    }
 }
 
 impl SegmentIo for IdbSegments {
@@ -215,7 +193,8 @@ impl SegmentIo for IdbSegments {
         from: u64,
         reader: &mut impl LogReader,
     ) -> Result<(), StoreError> {
-        log_read::read_log_into(self, from, reader).await
+        let db = self.connection()?;
+        log_read::read_log_into(&db, &self.describe(), self.gone.as_ref(), from, reader).await
     }
 
     async fn write(
@@ -402,12 +381,4 @@ fn put_snapshot(store: &IdbObjectStore, snapshot: &Snapshot) -> Result<(), Store
         .put_with_key(&text.into(), &key)
         .map(|_| ())
         .map_err(|e| backend_error(OPERATION, IdbError::from_js(e)))
-}
-
-fn lock_failed(operation: &'static str, message: String) -> StoreError {
-    StoreError::Backend {
-        backend: BACKEND,
-        operation,
-        message,
-    }
 }
