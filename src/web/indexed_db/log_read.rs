@@ -65,18 +65,14 @@ pub(super) async fn read_log_into(
         let keys: Array = keys.await.map_err(fail)?.unchecked_into();
         let values: Array = values.await.map_err(fail)?.unchecked_into();
         for (key, value) in keys.iter().zip(values.iter()) {
-            let position = key
-                .as_f64()
-                .filter(|k| k.fract() == 0.0 && *k >= 1.0)
-                .ok_or_else(|| StoreError::Corrupt {
-                    store: store.to_string(),
-                    key: js_sys::JSON::stringify(&key)
-                        .map(String::from)
-                        .unwrap_or_else(|_| "?".into()),
-                    reason: "the key is not a position".into(),
-                    intact_up_to: last_key
-                        .map_or(from.saturating_sub(1), |k: u64| k.saturating_sub(1)),
-                })? as u64;
+            let position = position(&key).ok_or_else(|| StoreError::Corrupt {
+                store: store.to_string(),
+                key: js_sys::JSON::stringify(&key)
+                    .map(String::from)
+                    .unwrap_or_else(|_| "?".into()),
+                reason: "the key is not a position".into(),
+                intact_up_to: last_key.map_or(from.saturating_sub(1), |k: u64| k.saturating_sub(1)),
+            })?;
             // A value that is not bytes is reported by the chain, with how far the log is
             // intact before it.
             let bytes = value
@@ -110,11 +106,10 @@ async fn read_starts(db: &IdbDatabase, from: u64) -> Result<Vec<u64>, IdbError> 
     .unchecked_into();
     let mut starts = vec![from];
     for key in keys.iter() {
-        let Some(key) = key.as_f64().filter(|k| k.fract() == 0.0 && *k >= 1.0) else {
+        let Some(key) = position(&key) else {
             // The read itself reports a key that is not a position.
             continue;
         };
-        let key = key as u64;
         if starts
             .last()
             .is_some_and(|&start| key >= start + READ_RANGE)
@@ -123,4 +118,11 @@ async fn read_starts(db: &IdbDatabase, from: u64) -> Result<Vec<u64>, IdbError> 
         }
     }
     Ok(starts)
+}
+
+/// A segment's key as the position of its first event, if it is one.
+fn position(key: &JsValue) -> Option<u64> {
+    key.as_f64()
+        .filter(|k| k.fract() == 0.0 && *k >= 1.0)
+        .map(|k| k as u64)
 }
