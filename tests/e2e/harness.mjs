@@ -80,10 +80,19 @@ export async function waitForLog(page, rows = 1) {
 }
 
 /**
+ * Waits until the event table has its rows: it draws placeholders first and fetches their
+ * events after the count is shown, `aria-busy` meanwhile.
+ */
+export async function waitForRowsFetched(page) {
+  await page.waitForFunction(() => document.querySelector("#events")?.getAttribute("aria-busy") === "false", undefined, { timeout: 30_000 });
+}
+
+/**
  * The event table's drawn rows as arrays of cell texts: position, aggregate, version, type,
- * schema, data, time (the version without its snapshot badge).
+ * schema, data, time (the version without its snapshot badge), once none is still loading.
  */
 export async function eventRows(page) {
+  await waitForRowsFetched(page);
   return page.$$eval("#events tbody tr[data-position]", (rows) =>
     rows.map((row) =>
       ["position", "aggregate", "version", "type", "schema", "data", "time"].map((col) => row.querySelector(`td[data-col=${col}]`).firstChild.textContent),

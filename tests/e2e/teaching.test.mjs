@@ -4,7 +4,7 @@
 // evolution and the rules editor. Each checks what a person sees.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { clickAndWait, eventRows, freshName, openBrowser, openPage, pageUrl, runQuery, waitForLog } from "./harness.mjs";
+import { clickAndWait, eventRows, freshName, openBrowser, openPage, pageUrl, runQuery, waitForLog, waitForRowsFetched } from "./harness.mjs";
 
 let browser;
 before(async () => {
@@ -122,6 +122,7 @@ test("generate: the same seed gives the same commands; the table counts and scro
   await generate(page, 5000, 3);
   await page.waitForFunction(() => document.querySelector("#log-count").textContent === "5,003 events in the log");
   // Only the rows in view are drawn, and the view follows the end of the log.
+  await waitForRowsFetched(page);
   const drawn = await page.$$eval("#events tbody tr[data-position]", (rows) => rows.map((r) => Number(r.dataset.position)));
   assert.ok(drawn.length < 80, `${drawn.length} rows drawn`);
   assert.equal(Math.max(...drawn), 5003);
@@ -141,6 +142,30 @@ test("generate: the same seed gives the same commands; the table counts and scro
   }).catch(() => {});
   const types = await page.$$eval("#events td[data-col=type]", (cells) => [...new Set(cells.map((c) => c.textContent))]);
   assert.deepEqual(types, ["Deducted"]);
+  await page.close();
+});
+
+test("the table's rows follow its filters, even when the rows asked for before them arrive after", async () => {
+  const { page } = await openPage(browser.context, pageUrl(browser.url, { storage: "memory" }));
+  await generate(page, 150, 2);
+  await page.waitForFunction(() => document.querySelector("#log-count").textContent === "153 events in the log");
+  const [, aggregate] = (await eventRows(page)).find(([, , , type]) => type === "Deposited");
+  // Every read of rows now takes half a second, as on a slow machine.
+  await page.evaluate(() => {
+    const sandbox = document.querySelector("es-log").session.sandbox;
+    const events = sandbox.events.bind(sandbox);
+    sandbox.events = (query) => new Promise((resolve) => setTimeout(resolve, 500)).then(() => events(query));
+  });
+  // One filter's rows are asked for, and while they are on their way another filter is added.
+  await page.selectOption("#log-type", "Deposited");
+  await page.waitForSelector("#events tbody tr.loading");
+  await page.selectOption("#log-aggregate", aggregate);
+  await page.waitForFunction(() => document.querySelector("#log-count").textContent.endsWith("match the filters"));
+  await waitForRowsFetched(page);
+  const shown = await page.$$eval("#events tbody tr[data-position]", (rows) => [
+    ...new Set(rows.map((row) => `${row.querySelector("td[data-col=aggregate]").firstChild.textContent} ${row.querySelector("td[data-col=type]").textContent}`)),
+  ]);
+  assert.deepEqual(shown, [`${aggregate} Deposited`], "only the chosen aggregate's deposits");
   await page.close();
 });
 

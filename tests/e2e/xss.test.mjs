@@ -57,6 +57,10 @@ test("event data, aggregate ids and rule errors quoting input are shown as text"
   await page.fill("#command-form [name=payload]", JSON.stringify({ items: [{ sku: PAYLOADS[1], qty: 1, price: 5 }] }));
   const placed = await clickAndWait(page, "#command-form button", "#command-result");
   assert.match(placed, /^Stored OrderPlaced \(version 1, position \d+\)\.$/);
+  // The log fetches its rows after the command answers: wait for the row, then read.
+  await page
+    .waitForFunction((id) => [...document.querySelectorAll("#events td[data-col=aggregate]")].some((td) => td.firstChild.textContent === id), `ord-${PAYLOADS[0]}`)
+    .catch(() => {});
   assert.ok(
     (await page.$$eval("#events td[data-col=aggregate]", (cells) => cells.map((td) => td.firstChild.textContent))).includes(`ord-${PAYLOADS[0]}`),
     "the id, markup and all, is in the log as text",

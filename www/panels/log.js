@@ -32,6 +32,8 @@ class LogPanel extends Panel {
   /** Fetched blocks of events by block index, for the current filters and log. */
   #blocks = new Map();
   #fetching = new Set();
+  /** Counts reloads: a block fetched for an earlier log or filter is dropped, not drawn. */
+  #generation = 0;
   /** Snapshot markers by "aggregate@version". */
   #snapshots = new Map();
   /** Whether the view follows the end of the log as it grows. */
@@ -163,15 +165,17 @@ class LogPanel extends Panel {
       if (all) all.textContent = "all";
     }
     this.#total = total;
+    this.#generation++;
     this.#blocks.clear();
+    this.#fetching.clear();
     this.#snapshots = new Map(markers.map((m) => [`${m.aggregateId}@${m.version}`, m]));
     const filtered = this.$("#log-aggregate").value || this.$("#log-type").value;
     this.$("#log-count").textContent = `${formatCount(total)} event${total === 1 ? "" : "s"}${filtered ? " match the filters" : " in the log"}`;
-    this.#draw();
-    if (this.#following) {
-      const scroll = this.$("#log-scroll");
-      scroll.scrollTop = scroll.scrollHeight;
-    }
+    const scroll = this.$("#log-scroll");
+    // Following the end, the rows drawn are the last ones: drawn where the view is about to be,
+    // not where it was in a log of another length (nothing, or rows that are not shown).
+    this.#draw(this.#following ? Math.max(0, total * ROW - (scroll.clientHeight || 600)) : undefined);
+    if (this.#following) scroll.scrollTop = scroll.scrollHeight;
   }
 
   #eventAt(index) {
@@ -182,35 +186,43 @@ class LogPanel extends Panel {
   async #fetch(block) {
     if (this.#fetching.has(block)) return;
     this.#fetching.add(block);
+    const generation = this.#generation;
     const { sandbox } = this.session;
     const query = this.#query();
     const filtered = query.aggregateId || query.eventTypes.length;
+    let events;
     try {
-      const events = await sandbox.events(
+      events = await sandbox.events(
         filtered ? { ...query, fromPosition: 1, skip: block * BLOCK, limit: BLOCK } : { fromPosition: block * BLOCK + 1, limit: BLOCK },
       );
-      this.#blocks.set(block, events);
     } catch {
       // A closed or switched sandbox: the next reload fetches again.
-    } finally {
-      this.#fetching.delete(block);
     }
+    // A reload in between (a grown log, other filters) has its own fetches: these rows may be
+    // another query's, so they are not kept.
+    if (generation !== this.#generation) return;
+    this.#fetching.delete(block);
+    if (events) this.#blocks.set(block, events);
     this.#schedule();
   }
 
   #schedule() {
+    this.$("#events").setAttribute("aria-busy", "true");
     this.#frame ??= requestAnimationFrame(() => {
       this.#frame = undefined;
       this.#draw();
     });
   }
 
-  /** Draws the rows in view (and a few around), with spacers for the rest. */
-  #draw() {
+  /**
+   * Draws the rows in view (and a few around), with spacers for the rest; `top`: the scroll
+   * position to draw for, default the view's. The table is `aria-busy` while rows are on their way.
+   */
+  #draw(top = this.$("#log-scroll").scrollTop) {
     const { sandbox, excluded, cursor, selected } = this.session;
     if (!sandbox) return;
     const scroll = this.$("#log-scroll");
-    const first = Math.max(0, Math.floor(scroll.scrollTop / ROW) - OVERSCAN);
+    const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
     const count = Math.ceil((scroll.clientHeight || 600) / ROW) + 2 * OVERSCAN;
     const last = Math.min(this.#total, first + count);
     const rows = [];
@@ -232,6 +244,8 @@ class LogPanel extends Panel {
     rows.push(rest);
     const focused = document.activeElement?.closest?.("#events tr[data-index]")?.dataset.index;
     fill(this.$("#events tbody"), rows);
+    const loading = rows.some((row) => row.classList.contains("loading"));
+    this.$("#events").setAttribute("aria-busy", String(loading || this.#frame !== undefined));
     if (focused !== undefined) this.$(`#events tr[data-index="${focused}"]`)?.focus({ preventScroll: true });
     this.#showWhatIf();
   }
