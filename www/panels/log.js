@@ -171,11 +171,12 @@ class LogPanel extends Panel {
     this.#snapshots = new Map(markers.map((m) => [`${m.aggregateId}@${m.version}`, m]));
     const filtered = this.$("#log-aggregate").value || this.$("#log-type").value;
     this.$("#log-count").textContent = `${formatCount(total)} event${total === 1 ? "" : "s"}${filtered ? " match the filters" : " in the log"}`;
-    const scroll = this.$("#log-scroll");
-    // Following the end, the rows drawn are the last ones: drawn where the view is about to be,
-    // not where it was in a log of another length (nothing, or rows that are not shown).
-    this.#draw(this.#following ? Math.max(0, total * ROW - (scroll.clientHeight || 600)) : undefined);
-    if (this.#following) scroll.scrollTop = scroll.scrollHeight;
+    // Following the end, the last rows are drawn, where the view is about to be.
+    this.#draw(this.#following ? Infinity : undefined);
+    if (this.#following) {
+      const scroll = this.$("#log-scroll");
+      scroll.scrollTop = scroll.scrollHeight;
+    }
   }
 
   #eventAt(index) {
@@ -218,12 +219,16 @@ class LogPanel extends Panel {
    * Draws the rows in view (and a few around), with spacers for the rest; `top`: the scroll
    * position to draw for, default the view's. The table is `aria-busy` while rows are on their way.
    */
-  #draw(top = this.$("#log-scroll").scrollTop) {
+  #draw(top) {
     const { sandbox, excluded, cursor, selected } = this.session;
     if (!sandbox) return;
     const scroll = this.$("#log-scroll");
-    const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
-    const count = Math.ceil((scroll.clientHeight || 600) / ROW) + 2 * OVERSCAN;
+    const height = scroll.clientHeight || 600;
+    // A position past the end (the end itself, or a view left from a longer log before the
+    // browser moves it) draws the last rows, not nothing.
+    const at = Math.max(0, Math.min(top ?? scroll.scrollTop, this.#total * ROW - height));
+    const first = Math.max(0, Math.floor(at / ROW) - OVERSCAN);
+    const count = Math.ceil(height / ROW) + 2 * OVERSCAN;
     const last = Math.min(this.#total, first + count);
     const rows = [];
     // Spacers stand for the rows not drawn; their heights are set through the CSSOM, which the
