@@ -10,6 +10,7 @@ mod memory;
 mod raw_export;
 mod segment;
 mod segment_io;
+mod segment_wire;
 mod segmented;
 mod snapshot_shelf;
 

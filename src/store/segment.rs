@@ -5,13 +5,10 @@
 //! IndexedDB: compact and fast to decode) and JSON (for localStorage, which holds only text, and
 //! which a learner can read in DevTools).
 
-use std::sync::Arc;
-
-use rustc_hash::FxHashMap as HashMap;
-use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{EventData, EventId, Metadata, StoredEvent, Timestamp};
+use super::segment_wire::decode_events;
+use crate::event::{StoredEvent, Timestamp};
 
 /// How a backend encodes segments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,8 +22,10 @@ pub enum SegmentCodec {
 
 const MAGIC: &[u8; 4] = b"ESG1";
 
-/// One event as the binary encoding stores it, borrowing its strings.
-#[derive(Serialize, Deserialize)]
+/// One event as the binary encoding stores it, borrowing its strings. Read back by hand
+/// (segment_wire.rs); serde's reading of it is the reference its tests compare with.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 struct WireEvent<'a> {
     position: u64,
     event_id: [u8; 16],
@@ -127,84 +126,13 @@ fn decode_binary(bytes: &[u8]) -> Result<Vec<StoredEvent>, String> {
     if crc32fast::hash(payload) != u32::from_le_bytes(checksum) {
         return Err("checksum mismatch: the record was changed after it was written".into());
     }
-    let mut deserializer = postcard::Deserializer::from_bytes(payload);
-    SegmentEvents
-        .deserialize(&mut deserializer)
-        .map_err(|e| format!("cannot decode events: {e}"))
-}
-
-/// The events of a binary segment, decoded straight into stored events (no list of wire events
-/// in between).
-struct SegmentEvents;
-
-impl<'de> DeserializeSeed<'de> for SegmentEvents {
-    type Value = Vec<StoredEvent>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for SegmentEvents {
-    type Value = Vec<StoredEvent>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a list of events")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        // postcard gives no hint for a length longer than the bytes left: a record that claims
-        // billions of events reserves no room for them.
-        let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        let mut names = Names::default();
-        while let Some(e) = seq.next_element::<WireEvent<'de>>()? {
-            events.push(StoredEvent {
-                position: e.position,
-                event_id: EventId::from_bytes(e.event_id),
-                aggregate_id: names.share(e.aggregate_id),
-                version: e.version,
-                event_type: names.share(e.event_type),
-                schema_version: e.schema_version,
-                // The checksum proves these are the bytes this crate wrote from canonical data.
-                data: EventData::from_stored_json(e.data),
-                metadata: Metadata {
-                    timestamp: e.timestamp,
-                    correlation_id: e.correlation_id.map(str::to_string),
-                    causation_id: e.causation_id.map(str::to_string),
-                },
-            });
-        }
-        Ok(events)
-    }
-}
-
-/// One shared copy of each name (aggregate id, event type) in a segment, which repeats a few
-/// of them many times. The first few names met are compared before any hashing: a segment is
-/// mostly one aggregate's events, of a handful of types.
-#[derive(Default)]
-struct Names<'a> {
-    recent: Vec<(&'a str, Arc<str>)>,
-    all: HashMap<&'a str, Arc<str>>,
-}
-
-impl<'a> Names<'a> {
-    const RECENT: usize = 8;
-
-    fn share(&mut self, name: &'a str) -> Arc<str> {
-        if let Some((_, shared)) = self.recent.iter().find(|(known, _)| *known == name) {
-            return Arc::clone(shared);
-        }
-        let shared = Arc::clone(self.all.entry(name).or_insert_with(|| name.into()));
-        if self.recent.len() < Self::RECENT {
-            self.recent.push((name, Arc::clone(&shared)));
-        }
-        shared
-    }
+    decode_events(payload)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{EventData, EventId, Metadata};
     use serde_json::json;
 
     fn sample() -> Vec<StoredEvent> {
@@ -288,5 +216,136 @@ mod tests {
                 .decode(unsummed.as_bytes())
                 .is_err_and(|e| e.contains("no checksum"))
         );
+    }
+
+    /// serde's reading of a payload (postcard, the derive), which the hand reader must agree
+    /// with; a payload with bytes after its events is refused, as the hand reader refuses it.
+    fn serde_read(payload: &[u8]) -> Option<Vec<StoredEvent>> {
+        let (wire, rest) = postcard::take_from_bytes::<Vec<WireEvent<'_>>>(payload).ok()?;
+        if !rest.is_empty() {
+            return None;
+        }
+        let events = wire.into_iter().map(|e| StoredEvent {
+            position: e.position,
+            event_id: EventId::from_bytes(e.event_id),
+            aggregate_id: e.aggregate_id.into(),
+            version: e.version,
+            event_type: e.event_type.into(),
+            schema_version: e.schema_version,
+            data: EventData::from_stored_json(e.data),
+            metadata: Metadata {
+                timestamp: e.timestamp,
+                correlation_id: e.correlation_id.map(str::to_string),
+                causation_id: e.causation_id.map(str::to_string),
+            },
+        });
+        Some(events.collect())
+    }
+
+    fn payload(events: &[StoredEvent]) -> Vec<u8> {
+        SegmentCodec::Binary.encode(events).split_off(8)
+    }
+
+    #[test]
+    fn the_hand_reader_refuses_what_postcard_refuses() {
+        let mut extreme = sample();
+        extreme[0].position = u64::MAX;
+        extreme[0].version = u64::MAX;
+        extreme[0].schema_version = u32::MAX;
+        extreme[0].metadata.timestamp = i64::MIN;
+        extreme[1].metadata.timestamp = i64::MAX;
+        let valid = payload(&extreme);
+        assert_eq!(decode_events(&valid).ok(), Some(extreme));
+        // (what is done to the payload, whether it still reads)
+        let u64_at = 1; // the first event's position: ten bytes, the last one 0x01.
+        let table: Vec<(&str, Vec<u8>, bool)> = vec![
+            ("as written", valid.clone(), true),
+            ("cut short", valid[..valid.len() - 1].to_vec(), false),
+            (
+                "a byte after the events",
+                [valid.as_slice(), &[0]].concat(),
+                false,
+            ),
+            (
+                "a u64 past its range",
+                {
+                    let mut p = valid.clone();
+                    p[u64_at + 9] = 0x02;
+                    p
+                },
+                false,
+            ),
+            (
+                "a varint that never ends",
+                {
+                    let mut p = valid.clone();
+                    p[u64_at + 9] = 0x81;
+                    p
+                },
+                false,
+            ),
+            ("no events", vec![0], true),
+            (
+                "an option tagged 2",
+                {
+                    let mut p = payload(&sample()[..1]);
+                    let last = p.len() - 1;
+                    p[last] = 2;
+                    p
+                },
+                false,
+            ),
+        ];
+        for (what, bytes, reads) in table {
+            let hand = decode_events(&bytes).ok();
+            assert_eq!(hand.is_some(), reads, "{what}");
+            assert_eq!(hand, serde_read(&bytes), "{what}");
+        }
+    }
+
+    // Property tests run natively (proptest is a native dev-dependency).
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest::proptest! {
+        #[test]
+        fn the_hand_reader_reads_what_postcard_reads(
+            position in proptest::num::u64::ANY,
+            version in proptest::num::u64::ANY,
+            schema_version in proptest::num::u32::ANY,
+            timestamp in proptest::num::i64::ANY,
+            aggregate_id in "\\PC{0,12}",
+            event_type in "[A-Za-z]{1,8}",
+            text in "\\PC{0,8}",
+            correlation in proptest::option::of("\\PC{0,6}"),
+            causation in proptest::option::of("\\PC{0,6}"),
+            // A change to the payload: where (a fraction of its length), what byte, and whether
+            // it replaces, is inserted, or cuts the payload there.
+            at in 0.0f64..1.0,
+            byte in proptest::num::u8::ANY,
+            change in 0u8..4,
+        ) {
+            let data = EventData::from_value(json!({ "text": text }))
+                .unwrap_or_else(|_| EventData::empty());
+            let mut events = sample();
+            events[1] = StoredEvent {
+                position,
+                event_id: EventId::derived(&text),
+                aggregate_id: aggregate_id.into(),
+                version,
+                event_type: event_type.into(),
+                schema_version,
+                data,
+                metadata: Metadata { timestamp, correlation_id: correlation, causation_id: causation },
+            };
+            let mut bytes = payload(&events);
+            proptest::prop_assert_eq!(decode_events(&bytes).ok(), Some(events));
+            let index = ((bytes.len() as f64) * at) as usize;
+            match change {
+                0 => bytes[index] = byte,
+                1 => bytes.insert(index, byte),
+                2 => bytes.truncate(index),
+                _ => {}
+            }
+            proptest::prop_assert_eq!(decode_events(&bytes).ok(), serde_read(&bytes));
+        }
     }
 }

@@ -1,0 +1,174 @@
+//! The binary segment's events read straight from postcard's bytes, without serde.
+//!
+//! Segments are written with postcard (`WireEvent` in segment.rs, serialised by its derive) and
+//! read here by hand: opening a store decodes every event, and serde's field-by-field visitors
+//! (sixteen calls for an event id alone) made decoding most of a cold open. The format is
+//! postcard's, read with postcard's own rules: unsigned integers as varints (at most 10 bytes for
+//! a u64, 5 for a u32, the last byte bounded), signed ones zigzagged, strings as a varint length
+//! and UTF-8 bytes, options as a 0 or 1 byte, the list as a varint length. A test reads random
+//! payloads both ways and requires the same answer.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::event::{EventData, EventId, Metadata, StoredEvent};
+
+/// The fewest bytes an event takes: one per varint, option and empty string, 16 for its id.
+const MIN_EVENT_BYTES: usize = 25;
+
+/// Decodes a segment's payload (after its header and checksum) into stored events.
+pub(super) fn decode_events(payload: &[u8]) -> Result<Vec<StoredEvent>, String> {
+    let mut wire = Wire { bytes: payload };
+    let events = read_events(&mut wire).map_err(|e| format!("cannot decode events: {e}"))?;
+    if !wire.bytes.is_empty() {
+        return Err(format!(
+            "cannot decode events: {} bytes follow the last event",
+            wire.bytes.len()
+        ));
+    }
+    Ok(events)
+}
+
+fn read_events<'a>(wire: &mut Wire<'a>) -> Result<Vec<StoredEvent>, &'static str> {
+    let count = wire.length()?;
+    // A count the bytes cannot hold reserves no room for it.
+    let mut events = Vec::with_capacity(count.min(wire.bytes.len() / MIN_EVENT_BYTES));
+    let mut names = Names::default();
+    for _ in 0..count {
+        let position = wire.varint_u64()?;
+        let event_id = EventId::from_bytes(wire.array16()?);
+        let aggregate_id = names.share(wire.str()?);
+        let version = wire.varint_u64()?;
+        let event_type = names.share(wire.str()?);
+        let schema_version = wire.varint_u32()?;
+        // The checksum proves these are the bytes this crate wrote from canonical data.
+        let data = EventData::from_stored_json(wire.str()?);
+        let timestamp = wire.zigzag_i64()?;
+        let correlation_id = wire.option_str()?.map(str::to_string);
+        let causation_id = wire.option_str()?.map(str::to_string);
+        events.push(StoredEvent {
+            position,
+            event_id,
+            aggregate_id,
+            version,
+            event_type,
+            schema_version,
+            data,
+            metadata: Metadata {
+                timestamp,
+                correlation_id,
+                causation_id,
+            },
+        });
+    }
+    Ok(events)
+}
+
+/// The bytes not read yet.
+struct Wire<'a> {
+    bytes: &'a [u8],
+}
+
+const ENDED: &str = "the record ends inside an event";
+
+impl<'a> Wire<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], &'static str> {
+        if n > self.bytes.len() {
+            return Err(ENDED);
+        }
+        let (taken, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(taken)
+    }
+
+    fn byte(&mut self) -> Result<u8, &'static str> {
+        let (&first, rest) = self.bytes.split_first().ok_or(ENDED)?;
+        self.bytes = rest;
+        Ok(first)
+    }
+
+    fn array16(&mut self) -> Result<[u8; 16], &'static str> {
+        let mut array = [0; 16];
+        array.copy_from_slice(self.take(16)?);
+        Ok(array)
+    }
+
+    /// A varint of at most `max_bytes`, whose last byte may be at most `max_last` when it takes
+    /// them all (postcard's rule: the value must fit its type).
+    fn varint(&mut self, max_bytes: u32, max_last: u8) -> Result<u64, &'static str> {
+        let mut value = 0u64;
+        for i in 0..max_bytes {
+            let byte = self.byte()?;
+            value |= u64::from(byte & 0x7F) << (7 * i);
+            if byte & 0x80 == 0 {
+                if i == max_bytes - 1 && byte > max_last {
+                    break;
+                }
+                return Ok(value);
+            }
+        }
+        Err("a number is encoded wrong")
+    }
+
+    fn varint_u64(&mut self) -> Result<u64, &'static str> {
+        self.varint(10, 0x01)
+    }
+
+    fn varint_u32(&mut self) -> Result<u32, &'static str> {
+        // Five bytes whose last is at most 15 hold at most u32::MAX.
+        u32::try_from(self.varint(5, 0x0F)?).map_err(|_| "a number is encoded wrong")
+    }
+
+    fn zigzag_i64(&mut self) -> Result<i64, &'static str> {
+        let n = self.varint_u64()?;
+        Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
+    }
+
+    /// A length, as postcard writes a `usize` on the platform that reads it.
+    fn length(&mut self) -> Result<usize, &'static str> {
+        let n = if cfg!(target_pointer_width = "64") {
+            self.varint_u64()?
+        } else {
+            u64::from(self.varint_u32()?)
+        };
+        usize::try_from(n).map_err(|_| "a length is encoded wrong")
+    }
+
+    fn str(&mut self) -> Result<&'a str, &'static str> {
+        let len = self.length()?;
+        std::str::from_utf8(self.take(len)?).map_err(|_| "a text is not UTF-8")
+    }
+
+    fn option_str(&mut self) -> Result<Option<&'a str>, &'static str> {
+        match self.byte()? {
+            0 => Ok(None),
+            1 => self.str().map(Some),
+            _ => Err("an optional text is encoded wrong"),
+        }
+    }
+}
+
+/// One shared copy of each name (aggregate id, event type) in a segment, which repeats a few
+/// of them many times. The first few names met are compared before any hashing: a segment is
+/// mostly one aggregate's events, of a handful of types.
+#[derive(Default)]
+struct Names<'a> {
+    recent: Vec<(&'a str, Arc<str>)>,
+    all: HashMap<&'a str, Arc<str>>,
+}
+
+impl<'a> Names<'a> {
+    const RECENT: usize = 8;
+
+    fn share(&mut self, name: &'a str) -> Arc<str> {
+        if let Some((_, shared)) = self.recent.iter().find(|(known, _)| *known == name) {
+            return Arc::clone(shared);
+        }
+        let shared = Arc::clone(self.all.entry(name).or_insert_with(|| name.into()));
+        if self.recent.len() < Self::RECENT {
+            self.recent.push((name, Arc::clone(&shared)));
+        }
+        shared
+    }
+}
