@@ -6,8 +6,11 @@
 //! written after its segments (`CommitStyle::RecordLast`) may show a record before the segments
 //! it commits: reading waits a moment for them before it calls them missing.
 
+use std::cell::RefCell;
+
 use super::{
-    CommitRecord, CommitStyle, Head, LogReader, SegmentCodec, SegmentIo, StoreError, WriteError,
+    CommitRecord, CommitStyle, Discontinuity, EventLog, Head, LogReader, Origin, SegmentCodec,
+    SegmentIo, StoreError, WriteError,
 };
 use crate::event::StoredEvent;
 
@@ -45,9 +48,22 @@ pub struct Inspection {
     pub records_after: usize,
 }
 
+impl From<Discontinuity> for Problem {
+    fn from(gap: Discontinuity) -> Self {
+        Problem {
+            key: gap.position.to_string(),
+            reason: gap.reason,
+        }
+    }
+}
+
 /// The events of a stored log as far as it is intact.
 pub(super) struct Chain {
-    pub events: Vec<StoredEvent>,
+    /// Each intact segment's events ([`read_chain`]; none from [`read_chain_into`], whose sink
+    /// took them).
+    pub segments: Vec<Vec<StoredEvent>>,
+    /// The position of the intact chain's last event.
+    last: Option<u64>,
     /// The last position of each intact segment.
     pub ends: Vec<u64>,
     pub problem: Option<Problem>,
@@ -57,8 +73,85 @@ pub(super) struct Chain {
 
 impl Chain {
     pub fn reached(&self, from: u64) -> u64 {
-        self.events.last().map_or(from - 1, |e| e.position)
+        self.last.unwrap_or(from - 1)
     }
+
+    /// The event at a position, if the chain kept it.
+    fn event_at(&self, position: u64) -> Option<&StoredEvent> {
+        self.segments
+            .iter()
+            .flatten()
+            .find(|e| e.position == position)
+    }
+}
+
+/// Where a chain's intact segments go as they are decoded, instead of into [`Chain::segments`]:
+/// an opening store indexes each one at once, so that the decoded log is never held twice.
+pub(super) trait ChainSink {
+    /// Room for about this many events, as the commit record says were acknowledged.
+    fn reserve(&mut self, events: usize);
+
+    /// The next intact segment's events (none past the commit record's head); a problem stops
+    /// the chain there.
+    fn take(&mut self, events: Vec<StoredEvent>) -> Result<(), Problem>;
+
+    /// The chain is read again from its start, waiting for other tabs' segments: what was
+    /// taken will come again.
+    fn again(&mut self);
+}
+
+/// The segments kept as they are, for [`Chain::segments`].
+#[derive(Default)]
+struct Kept(Vec<Vec<StoredEvent>>);
+
+impl ChainSink for Kept {
+    fn reserve(&mut self, _events: usize) {}
+
+    fn take(&mut self, events: Vec<StoredEvent>) -> Result<(), Problem> {
+        self.0.push(events);
+        Ok(())
+    }
+
+    fn again(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// An opening store's log, indexing each segment as the chain decodes it.
+pub(super) struct Indexing<'a> {
+    log: &'a RefCell<EventLog>,
+    /// Events new to the log.
+    added: usize,
+}
+
+impl<'a> Indexing<'a> {
+    pub fn new(log: &'a RefCell<EventLog>) -> Self {
+        Indexing { log, added: 0 }
+    }
+
+    /// How many events were new to the log.
+    pub fn added(&self) -> usize {
+        self.added
+    }
+}
+
+impl ChainSink for Indexing<'_> {
+    fn reserve(&mut self, events: usize) {
+        self.log.borrow_mut().reserve(events);
+    }
+
+    fn take(&mut self, events: Vec<StoredEvent>) -> Result<(), Problem> {
+        let added = self
+            .log
+            .borrow_mut()
+            .integrate(events, Origin::Remote)
+            .map_err(Problem::from)?;
+        self.added += added;
+        Ok(())
+    }
+
+    // Events read again are already in the log: integrating skips them.
+    fn again(&mut self) {}
 }
 
 /// Follows the chain of segments from `from` as the backend hands them over: each segment must
@@ -68,8 +161,9 @@ impl Chain {
 /// problem may still fill up (see [`CommitStyle::RecordLast`]); the caller decides when it is
 /// missing. It lets the backend breathe before each segment: a large log decodes in many short
 /// tasks on a page, while the rest of it is still being read.
-struct ChainDecoder<'io, Io> {
-    io: &'io Io,
+struct ChainDecoder<'a, Io, Sink: ?Sized> {
+    io: &'a Io,
+    sink: &'a mut Sink,
     from: u64,
     record: CommitRecord,
     /// The next position the chain needs.
@@ -79,16 +173,18 @@ struct ChainDecoder<'io, Io> {
     chain: Chain,
 }
 
-impl<'io, Io: SegmentIo> ChainDecoder<'io, Io> {
-    fn new(io: &'io Io, from: u64) -> Self {
+impl<'a, Io: SegmentIo, Sink: ChainSink + ?Sized> ChainDecoder<'a, Io, Sink> {
+    fn new(io: &'a Io, from: u64, sink: &'a mut Sink) -> Self {
         ChainDecoder {
             io,
+            sink,
             from,
             record: CommitRecord::Missing,
             next: from,
             stopped: false,
             chain: Chain {
-                events: Vec::new(),
+                segments: Vec::new(),
+                last: None,
                 ends: Vec::new(),
                 problem: None,
                 keys: Vec::new(),
@@ -114,8 +210,7 @@ impl<'io, Io: SegmentIo> ChainDecoder<'io, Io> {
             record, mut chain, ..
         } = self;
         if let Some(limit) = record.head().map(|h| h.position) {
-            // Only a segment that straddles the head gets past it; keep what was acknowledged.
-            chain.events.retain(|e| e.position <= limit);
+            // Only a segment that straddles the head ends past it (its events were cut there).
             chain.ends.retain(|&end| end <= limit);
         }
         match (&record, &chain.problem) {
@@ -138,20 +233,17 @@ impl<'io, Io: SegmentIo> ChainDecoder<'io, Io> {
     }
 }
 
-impl<Io: SegmentIo> LogReader for ChainDecoder<'_, Io> {
+impl<Io: SegmentIo, Sink: ChainSink + ?Sized> LogReader for ChainDecoder<'_, Io, Sink> {
     fn record(&mut self, record: CommitRecord) {
         self.record = record;
         // Room for what the record says was acknowledged, so that the events are not copied as
-        // the list grows; a record that claims more than memory allows gets none (the chain
+        // the log grows; a record that claims more than memory allows gets less (the chain
         // says so).
         if let Some(expected) = self
             .limit()
             .and_then(|l| usize::try_from(l.saturating_sub(self.from.saturating_sub(1))).ok())
         {
-            let _ = self
-                .chain
-                .events
-                .try_reserve(expected.min(MAX_RESERVED_EVENTS));
+            self.sink.reserve(expected.min(MAX_RESERVED_EVENTS));
         }
     }
 
@@ -201,7 +293,7 @@ impl<Io: SegmentIo> LogReader for ChainDecoder<'_, Io> {
                 key,
                 "the first event's position is not the record's key".into(),
             ),
-            Ok(segment) => {
+            Ok(mut segment) => {
                 if let Some(head) = self.record.head()
                     && let Some(at_head) = segment.iter().find(|e| e.position == head.position)
                     && at_head.event_id != head.event_id
@@ -214,7 +306,17 @@ impl<Io: SegmentIo> LogReader for ChainDecoder<'_, Io> {
                 }
                 self.next = segment.last().map_or(self.next, |e| e.position + 1);
                 self.chain.ends.push(self.next - 1);
-                self.chain.events.extend(segment);
+                // Only a segment that straddles the head gets past it; keep what was acknowledged.
+                if let Some(limit) = self.limit() {
+                    segment.retain(|e| e.position <= limit);
+                }
+                let last = segment.last().map(|e| e.position);
+                if let Err(problem) = self.sink.take(segment) {
+                    self.chain.problem = Some(problem);
+                    self.stopped = true;
+                    return;
+                }
+                self.chain.last = last.or(self.chain.last);
             }
         }
     }
@@ -259,11 +361,7 @@ pub async fn truncate<Io: SegmentIo>(io: &Io, keep: u64) -> Result<Inspection, S
             ),
         });
     }
-    let head = chain
-        .events
-        .iter()
-        .find(|e| e.position == keep)
-        .map(Head::of);
+    let head = chain.event_at(keep).map(Head::of);
     match io.truncate(&record, head).await {
         // What is stored now, told without reading again (the backend may have closed its
         // connection to cut the store back).
@@ -289,9 +387,22 @@ pub(super) async fn read_chain<Io: SegmentIo>(
     io: &Io,
     from: u64,
 ) -> Result<(CommitRecord, Chain), StoreError> {
+    let mut kept = Kept::default();
+    let (record, mut chain) = read_chain_into(io, from, &mut kept).await?;
+    chain.segments = kept.0;
+    Ok((record, chain))
+}
+
+/// [`read_chain`], handing each intact segment to `sink` as it is decoded (a read again while
+/// waiting hands the segments from `from` again).
+pub(super) async fn read_chain_into<Io: SegmentIo>(
+    io: &Io,
+    from: u64,
+    sink: &mut impl ChainSink,
+) -> Result<(CommitRecord, Chain), StoreError> {
     let mut waits = 0;
     loop {
-        let mut decoder = ChainDecoder::new(io, from);
+        let mut decoder = ChainDecoder::new(io, from, &mut *sink);
         io.read_log_into(from, &mut decoder).await?;
         let (record, mut chain) = decoder.finish();
         let short = chain.problem.is_none()
@@ -300,6 +411,7 @@ pub(super) async fn read_chain<Io: SegmentIo>(
                 .is_some_and(|head| chain.reached(from) < head.position);
         if short && io.commit_style() == CommitStyle::RecordLast && waits < MAX_WAITS {
             waits += 1;
+            sink.again();
             io.pause().await;
             continue;
         }

@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 
 use futures_channel::oneshot;
 
-use super::chain::{self, Problem};
+use super::chain::{self, Indexing, Problem};
 use super::snapshot_shelf::SnapshotShelf;
 use super::{
     AppendOutcome, CommitStyle, Discontinuity, EventLog, EventStore, Head, MAX_BATCH, News, Origin,
@@ -30,8 +30,6 @@ use crate::snapshot::Snapshot;
 
 /// How often a group is re-decided because other writers got in first, before giving up.
 const MAX_ATTEMPTS: usize = 50;
-/// Events indexed between two breaths while a store opens: about 15 ms in Chromium.
-const INDEX_SLICE: usize = 20_000;
 
 /// What an append hears back: its outcome, and what became of the snapshot it brought.
 type Answer = Result<(AppendOutcome, SnapshotFate), StoreError>;
@@ -104,10 +102,17 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
 
     /// Reads and integrates the committed segments after the log's head; returns the head they
     /// were integrated after and how many events were new. `opening`: the store is not handed
-    /// out yet, so the events may be indexed in slices.
+    /// out yet, so each segment may be indexed as soon as it is decoded.
     async fn read_new_segments(&self, opening: bool) -> Result<(u64, usize), StoreError> {
         let from = self.log.borrow().head_position() + 1;
-        let (record, chain) = chain::read_chain(&self.io, from).await?;
+        let mut indexing = Indexing::new(&self.log);
+        let (record, chain) = if opening {
+            // The chain breathes before each segment, so the log is indexed in short tasks, and
+            // the decoded log is never held twice (a list of all events, then the log).
+            chain::read_chain_into(&self.io, from, &mut indexing).await?
+        } else {
+            chain::read_chain(&self.io, from).await?
+        };
         if let Some(head) = record.head()
             && head.position < from - 1
         {
@@ -118,30 +123,18 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
                 ),
             });
         }
+        let reached = chain.reached(from);
         if let Some(problem) = chain.problem {
-            return Err(self.corrupt(
-                problem,
-                chain.events.last().map_or(from - 1, |e| e.position),
-            ));
+            return Err(self.corrupt(problem, reached));
         }
-        // The log may have moved on while reading (our own commit): new events start after it.
-        let before = self.log.borrow().head_position();
-        let added = if opening {
-            // Nobody else holds the store yet: it can be indexed in slices, breathing between.
-            let mut added = 0;
-            self.log.borrow_mut().reserve(chain.events.len());
-            let mut events = chain.events.into_iter();
-            loop {
-                let slice: Vec<StoredEvent> = events.by_ref().take(INDEX_SLICE).collect();
-                if slice.is_empty() {
-                    break;
-                }
-                added += self.integrate(slice, before)?;
-                self.io.breathe().await;
-            }
-            added
+        let (before, added) = if opening {
+            (from - 1, indexing.added())
         } else {
-            self.integrate(chain.events, before)?
+            // The log may have moved on while reading (our own commit): new events start after
+            // it. All at once, so that the log others read never holds half a catch-up.
+            let before = self.log.borrow().head_position();
+            let events = chain.segments.into_iter().flatten().collect();
+            (before, self.integrate(events, before)?)
         };
         if let Some(head) = record.head()
             && self
@@ -164,13 +157,7 @@ impl<Io: SegmentIo> SegmentedStore<Io> {
 
     /// Events that do not continue the log at `head`, as a corrupt store.
     fn discontinuity(&self, gap: Discontinuity, head: u64) -> StoreError {
-        self.corrupt(
-            Problem {
-                key: gap.position.to_string(),
-                reason: gap.reason,
-            },
-            head,
-        )
+        self.corrupt(Problem::from(gap), head)
     }
 
     fn corrupt(&self, problem: Problem, intact_up_to: u64) -> StoreError {
