@@ -6,6 +6,9 @@ mod data;
 mod id;
 mod invalid;
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub(crate) mod arbitrary;
+
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -265,29 +268,7 @@ mod tests {
     #[cfg(not(target_arch = "wasm32"))]
     proptest::proptest! {
         #[test]
-        fn json_len_is_the_length_of_the_json(
-            position in proptest::num::u64::ANY,
-            version in proptest::num::u64::ANY,
-            schema_version in proptest::num::u32::ANY,
-            timestamp in proptest::num::i64::ANY,
-            aggregate_id in "\\PC{0,12}|[\"\\\\\u{0}-\u{1f}a-z]{0,12}",
-            event_type in "[A-Za-z]{1,8}",
-            text in "\\PC{0,8}|[\"\\\\\u{0}-\u{1f}é]{0,8}",
-            correlation in proptest::option::of("[\"\\\\\u{0}-\u{1f}x]{0,6}"),
-            causation in proptest::option::of("\\PC{0,6}"),
-        ) {
-            let data = EventData::from_value(json!({ "text": text, "n": position }))
-                .unwrap_or_else(|_| EventData::empty());
-            let event = StoredEvent {
-                position,
-                event_id: EventId::derived(&text),
-                aggregate_id: aggregate_id.into(),
-                version,
-                event_type: event_type.into(),
-                schema_version,
-                data,
-                metadata: Metadata { timestamp, correlation_id: correlation, causation_id: causation },
-            };
+        fn json_len_is_the_length_of_the_json(event in super::arbitrary::any_stored_event()) {
             let json = serde_json::to_string(&event).unwrap_or_default();
             proptest::prop_assert_eq!(event.json_len(), json.len(), "{}", json);
         }

@@ -308,34 +308,15 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn the_hand_reader_reads_what_postcard_reads(
-            position in proptest::num::u64::ANY,
-            version in proptest::num::u64::ANY,
-            schema_version in proptest::num::u32::ANY,
-            timestamp in proptest::num::i64::ANY,
-            aggregate_id in "\\PC{0,12}",
-            event_type in "[A-Za-z]{1,8}",
-            text in "\\PC{0,8}",
-            correlation in proptest::option::of("\\PC{0,6}"),
-            causation in proptest::option::of("\\PC{0,6}"),
+            event in crate::event::arbitrary::any_stored_event(),
             // A change to the payload: where (a fraction of its length), what byte, and whether
             // it replaces, is inserted, or cuts the payload there.
             at in 0.0f64..1.0,
             byte in proptest::num::u8::ANY,
             change in 0u8..4,
         ) {
-            let data = EventData::from_value(json!({ "text": text }))
-                .unwrap_or_else(|_| EventData::empty());
             let mut events = sample();
-            events[1] = StoredEvent {
-                position,
-                event_id: EventId::derived(&text),
-                aggregate_id: aggregate_id.into(),
-                version,
-                event_type: event_type.into(),
-                schema_version,
-                data,
-                metadata: Metadata { timestamp, correlation_id: correlation, causation_id: causation },
-            };
+            events[1] = event;
             let mut bytes = payload(&events);
             proptest::prop_assert_eq!(decode_events(&bytes).ok(), Some(events));
             let index = ((bytes.len() as f64) * at) as usize;

@@ -74,10 +74,7 @@ const ENDED: &str = "the record ends inside an event";
 
 impl<'a> Wire<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], &'static str> {
-        if n > self.bytes.len() {
-            return Err(ENDED);
-        }
-        let (taken, rest) = self.bytes.split_at(n);
+        let (taken, rest) = self.bytes.split_at_checked(n).ok_or(ENDED)?;
         self.bytes = rest;
         Ok(taken)
     }
