@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
+use super::id_index::{IdIndex, NotIndexed};
 use super::{
     AppendOutcome, MAX_BATCH, News, Origin, ReadAll, StoreError, StreamInfo, VersionRange,
 };
@@ -22,8 +23,8 @@ pub struct EventLog {
     origins: Vec<Origin>,
     /// Positions of each aggregate's events; version `v` is at index `v - 1`.
     streams: HashMap<Arc<str>, Vec<u64>>,
-    /// Position of each stored event id.
-    ids: HashMap<EventId, u64>,
+    /// Where each stored event id sits.
+    ids: IdIndex,
 }
 
 /// What an append would do, decided before anything is written.
@@ -83,8 +84,8 @@ impl EventLog {
     /// The stored event with an id.
     pub fn by_id(&self, event_id: &EventId) -> Option<&StoredEvent> {
         self.ids
-            .get(event_id)
-            .and_then(|&position| self.get(position))
+            .position(event_id, &self.events)
+            .and_then(|position| self.get(position))
     }
 
     /// Decides an append without changing the log: either the batch is an idempotent retry, or
@@ -189,7 +190,7 @@ impl EventLog {
             let stored = staged
                 .ids
                 .get(&proposed.event_id)
-                .or_else(|| self.ids.get(&proposed.event_id).and_then(|&p| self.get(p)));
+                .or_else(|| self.by_id(&proposed.event_id));
             match stored {
                 Some(stored) => {
                     if !stored.same_content(aggregate_id, proposed) {
@@ -255,7 +256,7 @@ impl EventLog {
     pub fn reserve(&mut self, additional: usize) {
         let _ = self.events.try_reserve(additional);
         let _ = self.origins.try_reserve(additional);
-        let _ = self.ids.try_reserve(additional);
+        self.ids.reserve(additional, &self.events);
     }
 
     /// Adds events that were written (or read back from storage), checking that they continue the
@@ -268,7 +269,7 @@ impl EventLog {
     ) -> Result<(), Discontinuity> {
         let head = self.head_position();
         self.events.reserve(events.len());
-        self.ids.reserve(events.len());
+        self.ids.reserve(events.len(), &self.events);
         self.origins.reserve(events.len());
         for event in events {
             if let Err(reason) = self.push(event) {
@@ -300,13 +301,12 @@ impl EventLog {
                 event.version
             )));
         }
-        match self.ids.entry(event.event_id) {
-            std::collections::hash_map::Entry::Occupied(_) => {
+        match self.ids.insert(&event.event_id, &self.events) {
+            Ok(()) => {}
+            Err(NotIndexed::Taken(_)) => {
                 return Err(fail(format!("event id {} is stored twice", event.event_id)));
             }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(event.position);
-            }
+            Err(NotIndexed::Full) => return Err(fail("the log holds too many events".into())),
         }
         match positions {
             Some(positions) => positions.push(event.position),
@@ -324,10 +324,13 @@ impl EventLog {
         self.origins
             .truncate(usize::try_from(head).unwrap_or(usize::MAX));
         while self.head_position() > head {
+            // The index finds an id through its event, so the id goes before the event.
+            if let Some(last) = self.events.last() {
+                self.ids.remove(&last.event_id, &self.events);
+            }
             let Some(event) = self.events.pop() else {
                 break;
             };
-            self.ids.remove(&event.event_id);
             if let Some(positions) = self.streams.get_mut(&*event.aggregate_id) {
                 positions.pop();
                 if positions.is_empty() {

@@ -5,6 +5,7 @@
 
 mod chain;
 mod error;
+mod id_index;
 mod log;
 mod memory;
 mod raw_export;
