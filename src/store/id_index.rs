@@ -20,6 +20,41 @@ pub(super) struct IdIndex {
     table: HashTable<u32>,
 }
 
+/// The events an index points into: the log, and a batch being added after it (whose events
+/// are indexed before they move into the log).
+#[derive(Clone, Copy)]
+pub(super) struct Indexed<'a> {
+    pub log: &'a [StoredEvent],
+    pub batch: &'a [StoredEvent],
+}
+
+impl<'a> Indexed<'a> {
+    /// The log alone.
+    pub fn log(log: &'a [StoredEvent]) -> Self {
+        Indexed { log, batch: &[] }
+    }
+
+    fn id_at(self, index: u32) -> Option<&'a EventId> {
+        let index = index as usize;
+        match self.log.get(index) {
+            Some(event) => Some(&event.event_id),
+            None => self
+                .batch
+                .get(index - self.log.len())
+                .map(|event| &event.event_id),
+        }
+    }
+
+    /// The hash of the id at an index (0 for none: never asked for in a valid index).
+    fn hash_at(self, index: u32) -> u64 {
+        self.id_at(index).map_or(0, hash)
+    }
+
+    fn is_at(self, index: u32, id: &EventId) -> bool {
+        self.id_at(index) == Some(id)
+    }
+}
+
 /// Why an id could not be indexed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum NotIndexed {
@@ -35,42 +70,34 @@ fn hash(id: &EventId) -> u64 {
     hasher.finish()
 }
 
-/// The hash of the event at an index of the log (0 for none: never asked for in a valid index).
-fn hash_at(events: &[StoredEvent], index: u32) -> u64 {
-    events
-        .get(index as usize)
-        .map_or(0, |event| hash(&event.event_id))
-}
-
-fn is_at(events: &[StoredEvent], index: u32, id: &EventId) -> bool {
-    events
-        .get(index as usize)
-        .is_some_and(|event| event.event_id == *id)
-}
-
 impl IdIndex {
     /// Makes room for `additional` more ids, if memory allows (a hint: nothing fails when it
     /// does not).
-    pub fn reserve(&mut self, additional: usize, events: &[StoredEvent]) {
+    pub fn reserve(&mut self, additional: usize, events: Indexed<'_>) {
         let _ = self
             .table
-            .try_reserve(additional, |&index| hash_at(events, index));
+            .try_reserve(additional, |&index| events.hash_at(index));
     }
 
     /// The position of the event with this id.
-    pub fn position(&self, id: &EventId, events: &[StoredEvent]) -> Option<u64> {
+    pub fn position(&self, id: &EventId, events: Indexed<'_>) -> Option<u64> {
         self.table
-            .find(hash(id), |&index| is_at(events, index, id))
+            .find(hash(id), |&index| events.is_at(index, id))
             .map(|&index| u64::from(index) + 1)
     }
 
-    /// Indexes the id of the event about to be pushed at index `events.len()`.
-    pub fn insert(&mut self, id: &EventId, events: &[StoredEvent]) -> Result<(), NotIndexed> {
-        let index = u32::try_from(events.len()).map_err(|_| NotIndexed::Full)?;
+    /// Indexes the id of the event at `index` (of the log, or of the batch after it).
+    pub fn insert(
+        &mut self,
+        id: &EventId,
+        index: usize,
+        events: Indexed<'_>,
+    ) -> Result<(), NotIndexed> {
+        let index = u32::try_from(index).map_err(|_| NotIndexed::Full)?;
         match self.table.entry(
             hash(id),
-            |&stored| is_at(events, stored, id),
-            |&stored| hash_at(events, stored),
+            |&stored| events.is_at(stored, id),
+            |&stored| events.hash_at(stored),
         ) {
             Entry::Occupied(stored) => Err(NotIndexed::Taken(u64::from(*stored.get()) + 1)),
             Entry::Vacant(slot) => {
@@ -81,10 +108,10 @@ impl IdIndex {
     }
 
     /// Forgets an id, while its event is still in `events`.
-    pub fn remove(&mut self, id: &EventId, events: &[StoredEvent]) {
+    pub fn remove(&mut self, id: &EventId, events: Indexed<'_>) {
         if let Ok(entry) = self
             .table
-            .find_entry(hash(id), |&index| is_at(events, index, id))
+            .find_entry(hash(id), |&index| events.is_at(index, id))
         {
             entry.remove();
         }
@@ -100,10 +127,13 @@ mod tests {
     use super::*;
     use crate::event::arbitrary::any_stored_event;
 
-    /// What the index is asked to do, over ids drawn from a small pool so that they repeat.
+    /// What the index is asked to do, over ids drawn from a small pool so that they repeat:
+    /// index an event in a batch after the log, move the batch into the log, or take the last
+    /// event back (a failed append undone).
     #[derive(Debug, Clone)]
     enum Step {
-        Push(u8),
+        Stage(u8),
+        Flush,
         Pop,
     }
 
@@ -134,61 +164,90 @@ mod tests {
         let mut index = IdIndex::default();
         for n in 0..1000u32 {
             let n = (n % 256) as u8 ^ 0x55;
-            if index.insert(&id(n), &events).is_ok() {
+            if index
+                .insert(&id(n), events.len(), Indexed::log(&events))
+                .is_ok()
+            {
                 events.push(event(n));
             }
         }
         // The first 256 inserts were new, every later one repeated an id.
+        let log = Indexed::log(&events);
         assert_eq!(events.len(), 256);
-        assert_eq!(index.insert(&id(0x55), &events), Err(NotIndexed::Taken(1)));
-        assert_eq!(index.position(&id(0x54), &events), Some(2));
-        index.remove(&id(0x55), &events);
-        assert_eq!(index.position(&id(0x55), &events), None);
-        assert_eq!(index.position(&EventId::derived("never"), &events), None);
+        assert_eq!(index.insert(&id(0x55), 256, log), Err(NotIndexed::Taken(1)));
+        assert_eq!(index.position(&id(0x54), log), Some(2));
+        index.remove(&id(0x55), log);
+        assert_eq!(index.position(&id(0x55), log), None);
+        assert_eq!(index.position(&EventId::derived("never"), log), None);
+    }
+
+    #[test]
+    fn finds_a_repeat_within_a_batch_not_yet_in_the_log() {
+        let log = vec![event(1)];
+        let batch = vec![event(2), event(3)];
+        let mut index = IdIndex::default();
+        let view = Indexed {
+            log: &log,
+            batch: &batch,
+        };
+        for (at, n) in [1u8, 2, 3].into_iter().enumerate() {
+            assert_eq!(index.insert(&id(n), at, view), Ok(()));
+        }
+        assert_eq!(index.insert(&id(3), 3, view), Err(NotIndexed::Taken(3)));
+        assert_eq!(index.insert(&id(1), 3, view), Err(NotIndexed::Taken(1)));
     }
 
     proptest! {
-        /// The index answers as a map of ids to positions would, through pushes, refusals and
-        /// pops (a failed append undone).
+        /// The index answers as a map of ids to positions would, through batches indexed
+        /// before they join the log, refused repeats and pops.
         #[test]
         fn agrees_with_a_map(
             template in any_stored_event(),
             steps in prop::collection::vec(
-                prop_oneof![4 => any::<u8>().prop_map(Step::Push), 1 => Just(Step::Pop)],
+                prop_oneof![
+                    8 => any::<u8>().prop_map(Step::Stage),
+                    2 => Just(Step::Flush),
+                    1 => Just(Step::Pop),
+                ],
                 0..400,
             ),
         ) {
             let ids: Vec<EventId> = (0..=u8::MAX).map(id).collect();
             let mut events: Vec<StoredEvent> = Vec::new();
+            let mut batch: Vec<StoredEvent> = Vec::new();
             let mut index = IdIndex::default();
             let mut model: HashMap<EventId, u64> = HashMap::new();
             for step in steps {
                 match step {
-                    Step::Push(n) => {
+                    Step::Stage(n) => {
                         let id = ids[usize::from(n)];
-                        let outcome = index.insert(&id, &events);
+                        let at = events.len() + batch.len();
+                        let outcome = index.insert(&id, at, Indexed { log: &events, batch: &batch });
                         match model.get(&id) {
                             Some(&position) => prop_assert_eq!(outcome, Err(NotIndexed::Taken(position))),
                             None => {
                                 prop_assert_eq!(outcome, Ok(()));
                                 let mut event = template.clone();
                                 event.event_id = id;
-                                events.push(event);
-                                model.insert(id, events.len() as u64);
+                                batch.push(event);
+                                model.insert(id, at as u64 + 1);
                             }
                         }
                     }
+                    Step::Flush => events.append(&mut batch),
                     Step::Pop => {
+                        events.append(&mut batch);
                         if let Some(last) = events.last() {
-                            index.remove(&last.event_id, &events);
+                            index.remove(&last.event_id, Indexed::log(&events));
                             model.remove(&last.event_id);
                             events.pop();
                         }
                     }
                 }
             }
+            events.append(&mut batch);
             for id in &ids {
-                prop_assert_eq!(index.position(id, &events), model.get(id).copied());
+                prop_assert_eq!(index.position(id, Indexed::log(&events)), model.get(id).copied());
             }
         }
     }

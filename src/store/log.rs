@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use super::id_index::{IdIndex, NotIndexed};
+use super::id_index::{IdIndex, Indexed, NotIndexed};
 use super::{
     AppendOutcome, MAX_BATCH, News, Origin, ReadAll, StoreError, StreamInfo, VersionRange,
 };
@@ -84,7 +84,7 @@ impl EventLog {
     /// The stored event with an id.
     pub fn by_id(&self, event_id: &EventId) -> Option<&StoredEvent> {
         self.ids
-            .position(event_id, &self.events)
+            .position(event_id, Indexed::log(&self.events))
             .and_then(|position| self.get(position))
     }
 
@@ -256,7 +256,7 @@ impl EventLog {
     pub fn reserve(&mut self, additional: usize) {
         let _ = self.events.try_reserve(additional);
         let _ = self.origins.try_reserve(additional);
-        self.ids.reserve(additional, &self.events);
+        self.ids.reserve(additional, Indexed::log(&self.events));
     }
 
     /// Adds events that were written (or read back from storage), checking that they continue the
@@ -264,30 +264,50 @@ impl EventLog {
     /// On error nothing is added.
     pub fn extend(
         &mut self,
-        events: Vec<StoredEvent>,
+        mut events: Vec<StoredEvent>,
         origin: Origin,
     ) -> Result<(), Discontinuity> {
         let head = self.head_position();
         self.events.reserve(events.len());
-        self.ids.reserve(events.len(), &self.events);
+        self.ids.reserve(events.len(), Indexed::log(&self.events));
         self.origins.reserve(events.len());
-        for event in events {
-            if let Err(reason) = self.push(event) {
-                self.truncate(head);
-                return Err(reason);
-            }
-            self.origins.push(origin);
+        // Each event is checked and indexed where it lies; then the batch moves into the log
+        // whole, instead of event by event (most of a cold open's indexing was moving them).
+        let indexed = self.index_batch(&events);
+        if let Err((checked, _)) = &indexed {
+            events.truncate(*checked);
+        }
+        self.events.append(&mut events);
+        self.origins.resize(self.events.len(), origin);
+        indexed.map_err(|(_, reason)| {
+            self.truncate(head);
+            reason
+        })
+    }
+
+    /// Indexes a batch that is to follow the log, each event after checking that it continues
+    /// the log and the events before it. On error, says how many were indexed.
+    fn index_batch(&mut self, batch: &[StoredEvent]) -> Result<(), (usize, Discontinuity)> {
+        let base = self.events.len();
+        for (offset, event) in batch.iter().enumerate() {
+            self.index(event, base + offset, batch)
+                .map_err(|reason| (offset, reason))?;
         }
         Ok(())
     }
 
-    /// Appends one event after checking that it continues the log.
-    fn push(&mut self, event: StoredEvent) -> Result<(), Discontinuity> {
+    /// Indexes one event, at `index` of the log or of the batch after it.
+    fn index(
+        &mut self,
+        event: &StoredEvent,
+        index: usize,
+        batch: &[StoredEvent],
+    ) -> Result<(), Discontinuity> {
         let fail = |reason: String| Discontinuity {
             position: event.position,
             reason,
         };
-        let expected_position = self.head_position() + 1;
+        let expected_position = index as u64 + 1;
         if event.position != expected_position {
             return Err(fail(format!("expected position {expected_position}")));
         }
@@ -301,7 +321,11 @@ impl EventLog {
                 event.version
             )));
         }
-        match self.ids.insert(&event.event_id, &self.events) {
+        let events = Indexed {
+            log: &self.events,
+            batch,
+        };
+        match self.ids.insert(&event.event_id, index, events) {
             Ok(()) => {}
             Err(NotIndexed::Taken(_)) => {
                 return Err(fail(format!("event id {} is stored twice", event.event_id)));
@@ -315,7 +339,6 @@ impl EventLog {
                     .insert(Arc::clone(&event.aggregate_id), vec![event.position]);
             }
         }
-        self.events.push(event);
         Ok(())
     }
 
@@ -326,7 +349,7 @@ impl EventLog {
         while self.head_position() > head {
             // The index finds an id through its event, so the id goes before the event.
             if let Some(last) = self.events.last() {
-                self.ids.remove(&last.event_id, &self.events);
+                self.ids.remove(&last.event_id, Indexed::log(&self.events));
             }
             let Some(event) = self.events.pop() else {
                 break;

@@ -1,0 +1,162 @@
+//! The in-memory log's own rules for events read back or written: a batch that does not continue
+//! the log (a position, a version or an id out of place, anywhere in it) adds nothing and leaves
+//! every index as it was.
+#![cfg(not(target_arch = "wasm32"))]
+
+use es_sandbox::event::{EventData, EventId, Metadata, StoredEvent};
+use es_sandbox::store::{EventLog, Origin};
+
+fn event(position: u64, aggregate: &str, version: u64, id: &str) -> StoredEvent {
+    StoredEvent {
+        position,
+        event_id: EventId::derived(id),
+        aggregate_id: aggregate.into(),
+        version,
+        event_type: "Deposited".into(),
+        schema_version: 1,
+        data: EventData::empty(),
+        metadata: Metadata {
+            timestamp: 0,
+            correlation_id: None,
+            causation_id: None,
+        },
+    }
+}
+
+/// A log of three events: acc-1 at versions 1 and 2, acc-2 at version 1.
+fn log_of_three() -> EventLog {
+    let mut log = EventLog::new();
+    let events = vec![
+        event(1, "acc-1", 1, "a"),
+        event(2, "acc-2", 1, "b"),
+        event(3, "acc-1", 2, "c"),
+    ];
+    assert_eq!(log.extend(events, Origin::Local), Ok(()));
+    log
+}
+
+/// The batch's events after the log's three, each valid.
+fn valid_batch() -> Vec<StoredEvent> {
+    vec![
+        event(4, "acc-2", 2, "d"),
+        event(5, "acc-3", 1, "e"),
+        event(6, "acc-1", 3, "f"),
+    ]
+}
+
+#[test]
+fn a_batch_that_does_not_continue_the_log_adds_nothing() {
+    // (what is wrong, the batch, the position named, words of the reason)
+    let cases: Vec<(&str, Vec<StoredEvent>, u64, &str)> = vec![
+        (
+            "a gap before the first",
+            vec![event(5, "acc-2", 2, "d")],
+            5,
+            "expected position 4",
+        ),
+        (
+            "a gap in the middle",
+            vec![event(4, "acc-2", 2, "d"), event(6, "acc-3", 1, "e")],
+            6,
+            "expected position 5",
+        ),
+        (
+            "a version skipped at the end",
+            vec![
+                event(4, "acc-2", 2, "d"),
+                event(5, "acc-3", 1, "e"),
+                event(6, "acc-1", 4, "f"),
+            ],
+            6,
+            "acc-1 is at version 2",
+        ),
+        (
+            "a version the batch itself already used",
+            vec![event(4, "acc-3", 1, "d"), event(5, "acc-3", 1, "e")],
+            5,
+            "acc-3 is at version 1",
+        ),
+        (
+            "an id the log holds",
+            vec![event(4, "acc-2", 2, "d"), event(5, "acc-3", 1, "b")],
+            5,
+            "stored twice",
+        ),
+        (
+            "an id repeated within the batch",
+            vec![
+                event(4, "acc-2", 2, "d"),
+                event(5, "acc-3", 1, "e"),
+                event(6, "acc-1", 3, "d"),
+            ],
+            6,
+            "stored twice",
+        ),
+    ];
+    for (what, batch, position, reason) in cases {
+        let mut log = log_of_three();
+        let ids: Vec<EventId> = batch.iter().map(|e| e.event_id).collect();
+        let refused = log.extend(batch, Origin::Remote).expect_err(what);
+        assert_eq!(refused.position, position, "{what}");
+        assert!(
+            refused.reason.contains(reason),
+            "{what}: {}",
+            refused.reason
+        );
+
+        // Nothing of the batch stayed, and the log's own events are where they were.
+        assert_eq!(log.head_position(), 3, "{what}");
+        assert_eq!(
+            [
+                log.stream_version("acc-1"),
+                log.stream_version("acc-2"),
+                log.stream_version("acc-3")
+            ],
+            [2, 1, 0],
+            "{what}"
+        );
+        for id in ids
+            .iter()
+            .filter(|id| !["a", "b", "c"].map(EventId::derived).contains(id))
+        {
+            assert_eq!(log.by_id(id), None, "{what}: {id}");
+        }
+        for (position, id) in [(1, "a"), (2, "b"), (3, "c")] {
+            let found = log.by_id(&EventId::derived(id)).map(|e| e.position);
+            assert_eq!(found, Some(position), "{what}: {id}");
+        }
+
+        // The indexes were left whole: the valid batch goes in after the refused one.
+        assert_eq!(log.extend(valid_batch(), Origin::Remote), Ok(()), "{what}");
+        assert_eq!(log.head_position(), 6, "{what}");
+        assert_eq!(log.stream_version("acc-1"), 3, "{what}");
+        assert_eq!(
+            log.by_id(&EventId::derived("e")).map(|e| e.position),
+            Some(5)
+        );
+    }
+}
+
+#[test]
+fn a_batch_that_continues_the_log_is_indexed_whole() {
+    let mut log = log_of_three();
+    assert_eq!(log.extend(valid_batch(), Origin::Remote), Ok(()));
+    for (position, id) in [(1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e"), (6, "f")] {
+        let found = log
+            .by_id(&EventId::derived(id))
+            .map(|e| (e.position, e.event_id));
+        assert_eq!(found, Some((position, EventId::derived(id))));
+        assert_eq!(
+            log.get(position).map(|e| e.event_id),
+            Some(EventId::derived(id))
+        );
+    }
+    assert_eq!(
+        [
+            log.stream_version("acc-1"),
+            log.stream_version("acc-2"),
+            log.stream_version("acc-3")
+        ],
+        [3, 2, 1]
+    );
+}
