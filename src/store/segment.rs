@@ -242,6 +242,19 @@ mod tests {
         Some(events.collect())
     }
 
+    /// A payload with one of its aggregate ids (`acc-1`, chosen among where they are) made
+    /// invalid UTF-8.
+    fn name_broken(payload: &[u8], choose: impl Fn(&[usize]) -> Option<usize>) -> Vec<u8> {
+        let found: Vec<usize> = (0..payload.len())
+            .filter(|&at| payload[at..].starts_with(b"acc-1"))
+            .collect();
+        let mut broken = payload.to_vec();
+        if let Some(at) = choose(&found) {
+            broken[at] = 0xFF;
+        }
+        broken
+    }
+
     fn payload(events: &[StoredEvent]) -> Vec<u8> {
         SegmentCodec::Binary.encode(events).split_off(8)
     }
@@ -286,6 +299,16 @@ mod tests {
             ),
             ("no events", vec![0], true),
             (
+                "the first event's name not UTF-8",
+                name_broken(&valid, |found| found.first().copied()),
+                false,
+            ),
+            (
+                "the last event's name not UTF-8 (the others' met before)",
+                name_broken(&valid, |found| found.last().copied()),
+                false,
+            ),
+            (
                 "an option tagged 2",
                 {
                     let mut p = payload(&sample()[..1]);
@@ -301,6 +324,12 @@ mod tests {
             assert_eq!(hand.is_some(), reads, "{what}");
             assert_eq!(hand, serde_read(&bytes), "{what}");
         }
+        // Where a number stops: a record that ends inside it, or one too long for its type.
+        let cut = &valid[..u64_at + 5];
+        assert!(decode_events(cut).is_err_and(|e| e.contains("ends inside an event")));
+        let mut endless = valid.clone();
+        endless[u64_at + 9] = 0x81;
+        assert!(decode_events(&endless).is_err_and(|e| e.contains("encoded wrong")));
     }
 
     // Property tests run natively (proptest is a native dev-dependency).

@@ -38,9 +38,9 @@ fn read_events<'a>(wire: &mut Wire<'a>) -> Result<Vec<StoredEvent>, &'static str
     for _ in 0..count {
         let position = wire.varint_u64()?;
         let event_id = EventId::from_bytes(wire.array16()?);
-        let aggregate_id = names.share(wire.str()?);
+        let aggregate_id = names.share(wire.text_bytes()?)?;
         let version = wire.varint_u64()?;
-        let event_type = names.share(wire.str()?);
+        let event_type = names.share(wire.text_bytes()?)?;
         let schema_version = wire.varint_u32()?;
         // The checksum proves these are the bytes this crate wrote from canonical data.
         let data = EventData::from_stored_json(wire.str()?);
@@ -93,17 +93,21 @@ impl<'a> Wire<'a> {
 
     /// A varint of at most `max_bytes`, whose last byte may be at most `max_last` when it takes
     /// them all (postcard's rule: the value must fit its type).
-    fn varint(&mut self, max_bytes: u32, max_last: u8) -> Result<u64, &'static str> {
+    fn varint(&mut self, max_bytes: usize, max_last: u8) -> Result<u64, &'static str> {
         let mut value = 0u64;
-        for i in 0..max_bytes {
-            let byte = self.byte()?;
+        // Read in place and move past the number once: a cold open reads millions of them.
+        for (i, &byte) in self.bytes.iter().take(max_bytes).enumerate() {
             value |= u64::from(byte & 0x7F) << (7 * i);
             if byte & 0x80 == 0 {
                 if i == max_bytes - 1 && byte > max_last {
                     break;
                 }
+                self.take(i + 1)?;
                 return Ok(value);
             }
+        }
+        if self.bytes.len() < max_bytes && self.bytes.iter().all(|byte| byte & 0x80 != 0) {
+            return Err(ENDED);
         }
         Err("a number is encoded wrong")
     }
@@ -132,9 +136,14 @@ impl<'a> Wire<'a> {
         usize::try_from(n).map_err(|_| "a length is encoded wrong")
     }
 
-    fn str(&mut self) -> Result<&'a str, &'static str> {
+    /// A text's bytes, not yet checked to be UTF-8.
+    fn text_bytes(&mut self) -> Result<&'a [u8], &'static str> {
         let len = self.length()?;
-        std::str::from_utf8(self.take(len)?).map_err(|_| "a text is not UTF-8")
+        self.take(len)
+    }
+
+    fn str(&mut self) -> Result<&'a str, &'static str> {
+        utf8(self.text_bytes()?)
     }
 
     fn option_str(&mut self) -> Result<Option<&'a str>, &'static str> {
@@ -146,26 +155,38 @@ impl<'a> Wire<'a> {
     }
 }
 
+fn utf8(bytes: &[u8]) -> Result<&str, &'static str> {
+    std::str::from_utf8(bytes).map_err(|_| "a text is not UTF-8")
+}
+
 /// One shared copy of each name (aggregate id, event type) in a segment, which repeats a few
 /// of them many times. The first few names met are compared before any hashing: a segment is
-/// mostly one aggregate's events, of a handful of types.
+/// mostly one aggregate's events, of a handful of types. Names are compared as bytes, so a
+/// name is checked to be UTF-8 only the first time it is met.
 #[derive(Default)]
 struct Names<'a> {
-    recent: Vec<(&'a str, Arc<str>)>,
-    all: HashMap<&'a str, Arc<str>>,
+    recent: Vec<(&'a [u8], Arc<str>)>,
+    all: HashMap<&'a [u8], Arc<str>>,
 }
 
 impl<'a> Names<'a> {
     const RECENT: usize = 8;
 
-    fn share(&mut self, name: &'a str) -> Arc<str> {
+    fn share(&mut self, name: &'a [u8]) -> Result<Arc<str>, &'static str> {
         if let Some((_, shared)) = self.recent.iter().find(|(known, _)| *known == name) {
-            return Arc::clone(shared);
+            return Ok(Arc::clone(shared));
         }
-        let shared = Arc::clone(self.all.entry(name).or_insert_with(|| name.into()));
+        let shared = match self.all.get(name) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                let shared: Arc<str> = utf8(name)?.into();
+                self.all.insert(name, Arc::clone(&shared));
+                shared
+            }
+        };
         if self.recent.len() < Self::RECENT {
             self.recent.push((name, Arc::clone(&shared)));
         }
-        shared
+        Ok(shared)
     }
 }
