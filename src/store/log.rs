@@ -256,7 +256,7 @@ impl EventLog {
     pub fn reserve(&mut self, additional: usize) {
         let _ = self.events.try_reserve(additional);
         let _ = self.origins.try_reserve(additional);
-        self.ids.reserve(additional, Indexed::log(&self.events));
+        self.ids.reserve(additional);
     }
 
     /// Adds events that were written (or read back from storage), checking that they continue the
@@ -269,7 +269,7 @@ impl EventLog {
     ) -> Result<(), Discontinuity> {
         let head = self.head_position();
         self.events.reserve(events.len());
-        self.ids.reserve(events.len(), Indexed::log(&self.events));
+        self.ids.reserve(events.len());
         self.origins.reserve(events.len());
         // Each event is checked and indexed where it lies; then the batch moves into the log
         // whole, instead of event by event (most of a cold open's indexing was moving them).
