@@ -14,7 +14,7 @@ use rustc_hash::FxHasher;
 
 use crate::event::{EventId, StoredEvent};
 
-/// Where each event id of a log sits; the log's events are passed to every call.
+/// Where each event id of a log sits; the log's events are passed to every lookup.
 #[derive(Debug, Default, Clone)]
 pub(super) struct IdIndex {
     /// Each id's event as its index into the log's events (position − 1), with the id's
@@ -22,6 +22,7 @@ pub(super) struct IdIndex {
     table: HashTable<Slot>,
 }
 
+/// One indexed id: where its event is, and the id's short hash.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     index: u32,
