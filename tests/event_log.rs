@@ -35,6 +35,11 @@ fn log_of_three() -> EventLog {
     log
 }
 
+/// The versions of acc-1, acc-2 and acc-3.
+fn versions(log: &EventLog) -> [u64; 3] {
+    ["acc-1", "acc-2", "acc-3"].map(|aggregate| log.stream_version(aggregate))
+}
+
 /// The batch's events after the log's three, each valid.
 fn valid_batch() -> Vec<StoredEvent> {
     vec![
@@ -106,15 +111,7 @@ fn a_batch_that_does_not_continue_the_log_adds_nothing() {
 
         // Nothing of the batch stayed, and the log's own events are where they were.
         assert_eq!(log.head_position(), 3, "{what}");
-        assert_eq!(
-            [
-                log.stream_version("acc-1"),
-                log.stream_version("acc-2"),
-                log.stream_version("acc-3")
-            ],
-            [2, 1, 0],
-            "{what}"
-        );
+        assert_eq!(versions(&log), [2, 1, 0], "{what}");
         for id in ids
             .iter()
             .filter(|id| !["a", "b", "c"].map(EventId::derived).contains(id))
@@ -151,12 +148,5 @@ fn a_batch_that_continues_the_log_is_indexed_whole() {
             Some(EventId::derived(id))
         );
     }
-    assert_eq!(
-        [
-            log.stream_version("acc-1"),
-            log.stream_version("acc-2"),
-            log.stream_version("acc-3")
-        ],
-        [3, 2, 1]
-    );
+    assert_eq!(versions(&log), [3, 2, 1]);
 }

@@ -106,7 +106,8 @@ impl<'a> Wire<'a> {
                 return Ok(value);
             }
         }
-        if self.bytes.len() < max_bytes && self.bytes.iter().all(|byte| byte & 0x80 != 0) {
+        // Fewer bytes than a number may take, none of them its last: the record ended inside it.
+        if self.bytes.len() < max_bytes {
             return Err(ENDED);
         }
         Err("a number is encoded wrong")
