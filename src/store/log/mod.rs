@@ -1,13 +1,16 @@
 //! The in-memory, indexed view of a log that every backend keeps, and the append rules it enforces.
 //!
 //! Backends differ in how they persist; they all decide an append here, so the rules (expected
-//! version, idempotency, atomic batches) are written once.
+//! version, idempotency, atomic batches) are written once. How events are indexed as they
+//! join the log, and taken back, is in `indexing`.
+
+mod indexing;
 
 use std::sync::Arc;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use super::id_index::{IdIndex, Indexed, NotIndexed};
+use super::id_index::{IdIndex, Indexed};
 use super::{
     AppendOutcome, MAX_BATCH, News, Origin, ReadAll, StoreError, StreamInfo, VersionRange,
 };
@@ -45,6 +48,8 @@ struct Staged {
     versions: HashMap<String, u64>,
     /// Staged events by id.
     ids: HashMap<EventId, StoredEvent>,
+    /// Whether batches of the group follow the one being decided (which they must see).
+    for_later: bool,
 }
 
 /// Events that do not continue the log: a gap, a repeated id or a version out of order.
@@ -106,12 +111,13 @@ impl EventLog {
         batches: impl IntoIterator<Item = (String, ExpectedVersion, Vec<ProposedEvent>)>,
     ) -> Vec<Result<Prepared, StoreError>> {
         let mut staged = Staged::default();
-        batches
-            .into_iter()
-            .map(|(aggregate_id, expected, batch)| {
-                self.prepare_in(&mut staged, &aggregate_id, expected, batch)
-            })
-            .collect()
+        let mut batches = batches.into_iter().peekable();
+        let mut decided = Vec::new();
+        while let Some((aggregate_id, expected, batch)) = batches.next() {
+            staged.for_later = batches.peek().is_some();
+            decided.push(self.prepare_in(&mut staged, &aggregate_id, expected, batch));
+        }
+        decided
     }
 
     fn prepare_in(
@@ -168,8 +174,13 @@ impl EventLog {
         staged
             .versions
             .insert(aggregate_id.to_string(), actual + events.len() as u64);
-        for event in &events {
-            staged.ids.insert(event.event_id, event.clone());
+        // Only a later batch of the group looks a staged event up by its id: the last batch
+        // (and a lone one, the usual append) is not copied for nobody.
+        if staged.for_later {
+            staged.ids.reserve(events.len());
+            for event in &events {
+                staged.ids.insert(event.event_id, event.clone());
+            }
         }
         Ok(Prepared::New(events))
     }
@@ -283,84 +294,6 @@ impl EventLog {
             self.truncate(head);
             reason
         })
-    }
-
-    /// Indexes a batch that is to follow the log, each event after checking that it continues
-    /// the log and the events before it. On error, says how many were indexed.
-    fn index_batch(&mut self, batch: &[StoredEvent]) -> Result<(), (usize, Discontinuity)> {
-        let base = self.events.len();
-        for (offset, event) in batch.iter().enumerate() {
-            self.index(event, base + offset, batch)
-                .map_err(|reason| (offset, reason))?;
-        }
-        Ok(())
-    }
-
-    /// Indexes one event, at `index` of the log or of the batch after it.
-    fn index(
-        &mut self,
-        event: &StoredEvent,
-        index: usize,
-        batch: &[StoredEvent],
-    ) -> Result<(), Discontinuity> {
-        let fail = |reason: String| Discontinuity {
-            position: event.position,
-            reason,
-        };
-        let expected_position = index as u64 + 1;
-        if event.position != expected_position {
-            return Err(fail(format!("expected position {expected_position}")));
-        }
-        let positions = self.streams.get_mut(&*event.aggregate_id);
-        let version = positions.as_ref().map_or(0, |p| p.len() as u64);
-        if event.version != version + 1 {
-            return Err(fail(format!(
-                "{} is at version {version}, so the next version is {}, not {}",
-                event.aggregate_id,
-                version + 1,
-                event.version
-            )));
-        }
-        let events = Indexed {
-            log: &self.events,
-            batch,
-        };
-        match self.ids.insert(&event.event_id, index, events) {
-            Ok(()) => {}
-            Err(NotIndexed::Taken(_)) => {
-                return Err(fail(format!("event id {} is stored twice", event.event_id)));
-            }
-            Err(NotIndexed::Full) => return Err(fail("the log holds too many events".into())),
-        }
-        match positions {
-            Some(positions) => positions.push(event.position),
-            None => {
-                self.streams
-                    .insert(Arc::clone(&event.aggregate_id), vec![event.position]);
-            }
-        }
-        Ok(())
-    }
-
-    /// Removes the events after `head` (undoing a failed `extend`).
-    fn truncate(&mut self, head: u64) {
-        self.origins
-            .truncate(usize::try_from(head).unwrap_or(usize::MAX));
-        while self.head_position() > head {
-            // The index finds an id through its event, so the id goes before the event.
-            if let Some(last) = self.events.last() {
-                self.ids.remove(&last.event_id, Indexed::log(&self.events));
-            }
-            let Some(event) = self.events.pop() else {
-                break;
-            };
-            if let Some(positions) = self.streams.get_mut(&*event.aggregate_id) {
-                positions.pop();
-                if positions.is_empty() {
-                    self.streams.remove(&*event.aggregate_id);
-                }
-            }
-        }
     }
 
     /// One aggregate's events in version order, within `range`.
