@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use data::SharedTexts;
 pub use data::{EventData, json_kind};
 pub use id::EventId;
 pub use invalid::{

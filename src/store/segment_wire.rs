@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::event::{EventData, EventId, Metadata, StoredEvent};
+use crate::event::{EventData, EventId, Metadata, SharedTexts, StoredEvent};
 
 /// The fewest bytes an event takes: one per varint, option and empty string, 16 for its id.
 const MIN_EVENT_BYTES: usize = 25;
@@ -35,6 +35,11 @@ fn read_events<'a>(wire: &mut Wire<'a>) -> Result<Vec<StoredEvent>, &'static str
     // A count the bytes cannot hold reserves no room for it.
     let mut events = Vec::with_capacity(count.min(wire.bytes.len() / MIN_EVENT_BYTES));
     let mut names = Names::default();
+    // The events' data go into one text they share, complete only after the last event: until
+    // then each holds the same empty data, and where its own will be.
+    let mut texts = SharedTexts::with_capacity(wire.bytes.len());
+    let mut ranges = Vec::with_capacity(events.capacity());
+    let placeholder = EventData::empty();
     for _ in 0..count {
         let position = wire.varint_u64()?;
         let event_id = EventId::from_bytes(wire.array16()?);
@@ -43,7 +48,11 @@ fn read_events<'a>(wire: &mut Wire<'a>) -> Result<Vec<StoredEvent>, &'static str
         let event_type = names.share(wire.text_bytes()?)?;
         let schema_version = wire.varint_u32()?;
         // The checksum proves these are the bytes this crate wrote from canonical data.
-        let data = EventData::from_stored_json(wire.str()?);
+        ranges.push(
+            texts
+                .push(wire.str()?)
+                .ok_or("the events' data is too large")?,
+        );
         let timestamp = wire.zigzag_i64()?;
         let correlation_id = wire.option_str()?.map(str::to_string);
         let causation_id = wire.option_str()?.map(str::to_string);
@@ -54,13 +63,17 @@ fn read_events<'a>(wire: &mut Wire<'a>) -> Result<Vec<StoredEvent>, &'static str
             version,
             event_type,
             schema_version,
-            data,
+            data: placeholder.clone(),
             metadata: Metadata {
                 timestamp,
                 correlation_id,
                 causation_id,
             },
         });
+    }
+    let texts = texts.finish();
+    for (event, range) in events.iter_mut().zip(ranges) {
+        event.data = EventData::shared(&texts, range);
     }
     Ok(events)
 }
