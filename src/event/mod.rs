@@ -165,7 +165,7 @@ impl StoredEvent {
             + r#","schemaVersion":"#.len()
             + digits(u64::from(self.schema_version))
             + r#","data":"#.len()
-            + self.data.as_json().len()
+            + self.data.json_len()
             + r#","timestamp":"#.len()
             + usize::from(metadata.timestamp < 0)
             + digits(metadata.timestamp.unsigned_abs())
