@@ -1,6 +1,6 @@
 //! The in-memory log's own rules for events read back or written: a batch that does not continue
 //! the log (a position, a version or an id out of place, anywhere in it) adds nothing and leaves
-//! every index as it was.
+//! every index as it was; and a group of appends decided at once sees its earlier batches.
 #![cfg(not(target_arch = "wasm32"))]
 
 use es_sandbox::event::{EventData, EventId, Metadata, ProposedEvent, StoredEvent};
