@@ -175,7 +175,7 @@ fn insert_trace_ids(object: &mut serde_json::Value, event: &StoredEvent, names: 
     let ids = [&event.metadata.correlation_id, &event.metadata.causation_id];
     for (name, id) in names.into_iter().zip(ids) {
         if let Some(id) = id {
-            map.insert(name.into(), id.as_str().into());
+            map.insert(name.into(), serde_json::Value::from(&**id));
         }
     }
 }

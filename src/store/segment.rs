@@ -148,7 +148,7 @@ mod tests {
                     .unwrap_or_else(|_| EventData::empty()),
                 metadata: Metadata {
                     timestamp: 1_700_000_000_000 + n as i64,
-                    correlation_id: (n == 2).then(|| "c-1".to_string()),
+                    correlation_id: (n == 2).then(|| "c-1".into()),
                     causation_id: None,
                 },
             })
@@ -235,8 +235,8 @@ mod tests {
             data: EventData::from_stored_json(e.data),
             metadata: Metadata {
                 timestamp: e.timestamp,
-                correlation_id: e.correlation_id.map(str::to_string),
-                causation_id: e.causation_id.map(str::to_string),
+                correlation_id: e.correlation_id.map(Box::from),
+                causation_id: e.causation_id.map(Box::from),
             },
         });
         Some(events.collect())

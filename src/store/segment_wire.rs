@@ -54,8 +54,8 @@ fn read_events<'a>(wire: &mut Wire<'a>) -> Result<Vec<StoredEvent>, &'static str
                 .ok_or("the events' data is too large")?,
         );
         let timestamp = wire.zigzag_i64()?;
-        let correlation_id = wire.option_str()?.map(str::to_string);
-        let causation_id = wire.option_str()?.map(str::to_string);
+        let correlation_id = wire.option_str()?.map(Box::from);
+        let causation_id = wire.option_str()?.map(Box::from);
         events.push(StoredEvent {
             position,
             event_id,

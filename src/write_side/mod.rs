@@ -115,8 +115,8 @@ impl<S: EventStore> WriteSide<S> {
         }
         let metadata = Metadata {
             timestamp: options.timestamp.unwrap_or(now),
-            correlation_id: options.correlation_id.clone(),
-            causation_id: options.causation_id.clone(),
+            correlation_id: options.correlation_id.as_deref().map(Box::from),
+            causation_id: options.causation_id.as_deref().map(Box::from),
         };
         let expected = options.expected.unwrap_or(ExpectedVersion::Any);
         let (head, at) = self
@@ -297,8 +297,8 @@ impl<S: EventStore> WriteSide<S> {
             data: event.data,
             metadata: Metadata {
                 timestamp: event.timestamp.unwrap_or(now),
-                correlation_id: event.correlation_id,
-                causation_id: event.causation_id,
+                correlation_id: event.correlation_id.map(String::into_boxed_str),
+                causation_id: event.causation_id.map(String::into_boxed_str),
             },
         };
         proposed
