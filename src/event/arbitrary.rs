@@ -29,7 +29,11 @@ prop_compose! {
             event_type: event_type.into(),
             schema_version,
             data,
-            metadata: Metadata { timestamp, correlation_id: correlation.map(String::into_boxed_str), causation_id: causation.map(String::into_boxed_str) },
+            metadata: Metadata {
+                timestamp,
+                correlation_id: correlation.map(String::into_boxed_str),
+                causation_id: causation.map(String::into_boxed_str),
+            },
         }
     }
 }

@@ -48,8 +48,6 @@ struct Staged {
     versions: HashMap<String, u64>,
     /// Staged events by id.
     ids: HashMap<EventId, StoredEvent>,
-    /// Whether batches of the group follow the one being decided (which they must see).
-    for_later: bool,
 }
 
 /// Events that do not continue the log: a gap, a repeated id or a version out of order.
@@ -101,7 +99,7 @@ impl EventLog {
         expected: ExpectedVersion,
         batch: Vec<ProposedEvent>,
     ) -> Result<Prepared, StoreError> {
-        self.prepare_in(&mut Staged::default(), aggregate_id, expected, batch)
+        self.prepare_in(&mut Staged::default(), false, aggregate_id, expected, batch)
     }
 
     /// Decides several appends in order, as if each earlier one had been stored, without changing
@@ -114,15 +112,18 @@ impl EventLog {
         let mut batches = batches.into_iter().peekable();
         let mut decided = Vec::new();
         while let Some((aggregate_id, expected, batch)) = batches.next() {
-            staged.for_later = batches.peek().is_some();
-            decided.push(self.prepare_in(&mut staged, &aggregate_id, expected, batch));
+            let more = batches.peek().is_some();
+            decided.push(self.prepare_in(&mut staged, more, &aggregate_id, expected, batch));
         }
         decided
     }
 
+    /// Decides one batch after what `staged` holds; with `more`, batches of the group follow,
+    /// so this one is staged for them to see.
     fn prepare_in(
         &self,
         staged: &mut Staged,
+        more: bool,
         aggregate_id: &str,
         expected: ExpectedVersion,
         batch: Vec<ProposedEvent>,
@@ -175,8 +176,8 @@ impl EventLog {
             .versions
             .insert(aggregate_id.to_string(), actual + events.len() as u64);
         // Only a later batch of the group looks a staged event up by its id: the last batch
-        // (and a lone one, the usual append) is not copied for nobody.
-        if staged.for_later {
+        // (and a lone one, the usual append) is not copied when nothing will read it.
+        if more {
             staged.ids.reserve(events.len());
             for event in &events {
                 staged.ids.insert(event.event_id, event.clone());
