@@ -106,6 +106,7 @@ fn with_an_inbox_every_consumer_answers_like_the_log() {
     block_on(sandbox.project(usize::MAX)).unwrap_or_else(|e| panic!("{e}"));
     let truth = sandbox
         .read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .query(BALANCES, &LIMITS)
         .unwrap_or_else(|e| panic!("{e}"))
         .rows;

@@ -67,6 +67,7 @@ fn bank_with_a_long_log() -> Sandbox<MemoryStore> {
 fn mirror_checkpoint(sandbox: &Sandbox<MemoryStore>) -> u64 {
     sandbox
         .read()
+        .unwrap_or_else(|e| panic!("{e}"))
         .status()
         .into_iter()
         .find(|s| s.name == EVENTS)

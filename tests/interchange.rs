@@ -499,6 +499,7 @@ fn the_read_model_of_an_imported_store_holds_every_imported_event() {
     };
     let answer = ok(sandbox
         .read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .query("SELECT COUNT(*) FROM events", &limits));
     assert_eq!(answer.rows, vec![vec![json!(events.len())]]);
 }

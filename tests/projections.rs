@@ -2,12 +2,14 @@
 //! rebuild = incremental, upcasting on the way in, read-only queries, time limits, what-if.
 #![cfg(not(target_arch = "wasm32"))]
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use es_sandbox::expected::ExpectedVersion;
 use es_sandbox::read_side::{ProjectorState, QueryError, QueryLimits, QueryResult, query_copy};
-use es_sandbox::scenario::{Scenario, shipped};
-use es_sandbox::store::{MemoryStore, ReadAll};
+use es_sandbox::scenario::{SHIPPED, Scenario, shipped};
+use es_sandbox::store::{EventStore, MemoryStore, ReadAll};
 use es_sandbox::{CommandRequest, NewEvent};
 use es_sandbox::{ErrorKind, Sandbox, SandboxError};
 use futures::executor::block_on;
@@ -48,6 +50,7 @@ fn project_all(sandbox: &Sandbox<MemoryStore>) {
 fn query(sandbox: &Sandbox<MemoryStore>, sql: &str) -> QueryResult {
     sandbox
         .read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .query(sql, &LIMITS)
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
@@ -79,7 +82,12 @@ fn balance(sandbox: &Sandbox<MemoryStore>) -> i64 {
 }
 
 fn checkpoint(sandbox: &Sandbox<MemoryStore>, name: &str) -> (u64, ProjectorState) {
-    let status = sandbox.read().status().into_iter().find(|p| p.name == name);
+    let status = sandbox
+        .read()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .status()
+        .into_iter()
+        .find(|p| p.name == name);
     let status = status.unwrap_or_else(|| panic!("no projection {name}"));
     (status.checkpoint, status.state)
 }
@@ -134,7 +142,7 @@ fn every_shipped_scenario_projects_and_answers_its_suggested_queries() {
         let scenario = shipped(name).unwrap_or_else(|e| panic!("{e}"));
         let queries = scenario.queries.clone();
         let sandbox = open(scenario);
-        for status in sandbox.read().status() {
+        for status in sandbox.read().unwrap_or_else(|e| panic!("{e}")).status() {
             assert_eq!(status.state, ProjectorState::Running, "{name}: {status:?}");
         }
         for suggested in queries {
@@ -200,6 +208,7 @@ fn version_1_events_arrive_upcast_while_the_events_table_keeps_the_stored_bytes(
 fn a_paused_projection_is_stale_until_it_catches_up() {
     let bank = bank();
     bank.read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .pause("balances")
         .unwrap_or_else(|e| panic!("{e}"));
     execute(&bank, "acc-001", "Deposit", json!({"amount": 5}));
@@ -209,6 +218,7 @@ fn a_paused_projection_is_stale_until_it_catches_up() {
     assert_eq!(checkpoint(&bank, "ledger").0, 4);
     assert_eq!(balance(&bank), 120);
     bank.read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .resume("balances")
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
@@ -220,6 +230,7 @@ fn a_paused_projection_is_stale_until_it_catches_up() {
 fn a_crash_mid_batch_applies_nothing_of_it_and_the_restart_applies_each_event_once() {
     let bank = bank();
     bank.read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .crash_next("balances", 1)
         .unwrap_or_else(|e| panic!("{e}"));
     execute(&bank, "acc-001", "Deposit", json!({"amount": 5}));
@@ -233,6 +244,7 @@ fn a_crash_mid_batch_applies_nothing_of_it_and_the_restart_applies_each_event_on
     );
     assert_eq!(balance(&bank), 120);
     bank.read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .resume("balances")
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
@@ -255,6 +267,7 @@ fn the_events_mirror_loses_a_crashed_round_of_many_rows_and_then_holds_the_whole
     )
     .unwrap_or_else(|e| panic!("{e}"));
     bank.read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .crash_next("events", 100)
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
@@ -267,6 +280,7 @@ fn the_events_mirror_loses_a_crashed_round_of_many_rows_and_then_holds_the_whole
         vec![vec![json!(3)]]
     );
     bank.read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .resume("events")
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
@@ -351,6 +365,65 @@ fn projection_definitions_are_checked_when_the_sandbox_opens() {
     }
 }
 
+/// A shipped scenario's projections are known to set up, so its read model opens on first use
+/// (a page draws its log before SQLite is set up); this test is what vouches for them. Changed
+/// projections under a shipped name are checked at open (the table above: its scenarios are
+/// named `bank`).
+#[test]
+fn a_shipped_scenarios_read_model_opens_on_first_use_and_says_so_once() {
+    for name in SHIPPED {
+        let scenario = shipped(name).unwrap_or_else(|e| panic!("{e}"));
+        let projections: Vec<String> = scenario
+            .projections
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        let sandbox =
+            block_on(Sandbox::open(MemoryStore::new(), scenario)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !sandbox.read_model_open(),
+            "{name}: opened with the sandbox"
+        );
+        let told = Rc::new(Cell::new(0));
+        let counter = Rc::clone(&told);
+        sandbox.when_read_model_opens(move || counter.set(counter.get() + 1));
+        assert_eq!(told.get(), 0, "{name}: told before it opened");
+        let status = sandbox
+            .read()
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .status();
+        for projection in &projections {
+            assert!(
+                status.iter().any(|s| &s.name == projection),
+                "{name}: no {projection}"
+            );
+        }
+        assert!(sandbox.read_model_open());
+        project_all(&sandbox);
+        assert_eq!(told.get(), 1, "{name}: told once, when it opened");
+        let head = block_on(sandbox.store().head_position()).unwrap_or_else(|e| panic!("{e}"));
+        let checkpoints = sandbox.read().unwrap_or_else(|e| panic!("{e}")).status();
+        assert!(head > 0, "{name}: no seed");
+        assert!(
+            checkpoints.iter().all(|s| s.checkpoint == head),
+            "{name}: the seed was not projected: {checkpoints:?}"
+        );
+    }
+}
+
+#[test]
+fn a_scenario_of_its_own_opens_its_read_model_with_the_sandbox() {
+    let mut scenario = shipped("bank").unwrap_or_else(|e| panic!("{e}"));
+    scenario.name = "my-bank".into();
+    let sandbox =
+        block_on(Sandbox::open(MemoryStore::new(), scenario)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(sandbox.read_model_open());
+    let told = Rc::new(Cell::new(false));
+    let flag = Rc::clone(&told);
+    sandbox.when_read_model_opens(move || flag.set(true));
+    assert!(told.get(), "an open read model is told at once");
+}
+
 #[test]
 fn the_query_box_refuses_anything_that_would_write() {
     let bank = bank();
@@ -380,7 +453,11 @@ fn the_query_box_refuses_anything_that_would_write() {
         "SELECT 1; SELECT 2",
     ];
     for sql in refused {
-        match bank.read_mut().query(sql, &LIMITS) {
+        match bank
+            .read_mut()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .query(sql, &LIMITS)
+        {
             Err(QueryError::Refused { reason }) => {
                 assert!(!reason.is_empty(), "{sql}");
             }
@@ -395,7 +472,10 @@ fn the_query_box_refuses_anything_that_would_write() {
         "EXPLAIN QUERY PLAN SELECT * FROM balances WHERE account = 'acc-001'",
     ] {
         assert!(
-            bank.read_mut().query(sql, &LIMITS).is_ok(),
+            bank.read_mut()
+                .unwrap_or_else(|e| panic!("{e}"))
+                .query(sql, &LIMITS)
+                .is_ok(),
             "{sql} should run"
         );
     }
@@ -410,7 +490,11 @@ fn sql_errors_are_reported_as_sqlite_reports_them() {
         ("SELECT * FROM nowhere", "no such table: nowhere"),
     ];
     for (sql, message) in table {
-        match bank.read_mut().query(sql, &LIMITS) {
+        match bank
+            .read_mut()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .query(sql, &LIMITS)
+        {
             Err(e @ QueryError::Sql { .. }) => {
                 assert_eq!(e.to_string(), message);
                 assert_eq!(SandboxError::from(e).kind(), ErrorKind::Query);
@@ -419,7 +503,9 @@ fn sql_errors_are_reported_as_sqlite_reports_them() {
         }
     }
     assert!(matches!(
-        bank.read_mut().query("  ", &LIMITS),
+        bank.read_mut()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .query("  ", &LIMITS),
         Err(QueryError::Empty)
     ));
 }
@@ -432,7 +518,11 @@ fn a_runaway_query_is_interrupted_at_its_time_limit() {
         ..LIMITS
     };
     let runaway = "WITH RECURSIVE forever(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM forever) SELECT count(*) FROM forever";
-    match bank.read_mut().query(runaway, &limits) {
+    match bank
+        .read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .query(runaway, &limits)
+    {
         Err(e @ QueryError::Interrupted { limit_ms: 50 }) => {
             assert!(e.to_string().contains("ran too long"), "{e}");
         }
@@ -453,7 +543,7 @@ fn results_are_capped_and_counted() {
         ..LIMITS
     };
     let result = bank
-        .read_mut()
+        .read_mut().unwrap_or_else(|e| panic!("{e}"))
         .query("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000) SELECT x FROM n", &limits)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((result.rows.len(), result.total_rows), (10, 1000));
@@ -477,7 +567,11 @@ fn pragmas_that_describe_the_schema_run_in_the_query_box() {
 #[test]
 fn a_value_past_the_length_limit_fails_and_a_large_answer_is_capped_by_size() {
     let bank = bank();
-    match bank.read_mut().query("SELECT zeroblob(500000000)", &LIMITS) {
+    match bank
+        .read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .query("SELECT zeroblob(500000000)", &LIMITS)
+    {
         Err(QueryError::Sql { message }) => assert!(message.contains("too big"), "{message}"),
         other => panic!("expected SQLite's too big, got {other:?}"),
     }
@@ -505,10 +599,12 @@ fn a_changed_definition_is_detected_and_applied_by_a_rebuild() {
         ),
     );
     bank.read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .redefine(&specs)
         .unwrap_or_else(|e| panic!("{e}"));
     let status = bank
         .read()
+        .unwrap_or_else(|e| panic!("{e}"))
         .status()
         .into_iter()
         .find(|p| p.name == "balances");
@@ -516,10 +612,14 @@ fn a_changed_definition_is_detected_and_applied_by_a_rebuild() {
     assert!(status.stale);
     assert_eq!(status.state, ProjectorState::Paused);
     assert!(
-        bank.read_mut().resume("balances").is_err(),
+        bank.read_mut()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .resume("balances")
+            .is_err(),
         "a stale projection must be rebuilt"
     );
     bank.read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .rebuild("balances")
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
@@ -527,7 +627,14 @@ fn a_changed_definition_is_detected_and_applied_by_a_rebuild() {
         rows(&bank, "SELECT balance, rich FROM balances"),
         vec![vec![json!(120), json!(1)]]
     );
-    assert!(!bank.read().status().iter().any(|p| p.stale));
+    assert!(
+        !bank
+            .read()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .status()
+            .iter()
+            .any(|p| p.stale)
+    );
 }
 
 #[test]
@@ -544,13 +651,20 @@ fn a_removed_projection_is_dropped_and_a_new_one_projects_from_the_start() {
         .unwrap_or_else(|e| panic!("{e}")),
     );
     bank.read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .redefine(&specs)
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
-    let names: Vec<String> = bank.read().status().into_iter().map(|p| p.name).collect();
+    let names: Vec<String> = bank
+        .read()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .status()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     assert_eq!(names, ["events", "balances", "incoming"]);
     assert!(matches!(
-        bank.read_mut().query("SELECT * FROM ledger", &LIMITS),
+        bank.read_mut().unwrap_or_else(|e| panic!("{e}")).query("SELECT * FROM ledger", &LIMITS),
         Err(QueryError::Sql { message }) if message == "no such table: ledger"
     ));
     assert_eq!(
@@ -569,7 +683,11 @@ fn a_removed_projection_is_dropped_and_a_new_one_projects_from_the_start() {
 #[test]
 fn a_copy_of_the_read_model_answers_like_it_and_stays_read_only() {
     let bank = bank();
-    let bytes = bank.read_mut().to_bytes().unwrap_or_else(|e| panic!("{e}"));
+    let bytes = bank
+        .read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_bytes()
+        .unwrap_or_else(|e| panic!("{e}"));
     let sql = "SELECT account, balance FROM balances WHERE balance > 50";
     let copy = query_copy(&bytes, sql, &LIMITS).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(copy, query(&bank, sql));
@@ -643,18 +761,18 @@ proptest! {
             block_on(bank.write().append(&id, ExpectedVersion::Any, vec![event], n as i64)).unwrap_or_else(|e| panic!("{e}"));
             match disturbance {
                 0 => { block_on(bank.project(1 + n % 3)).unwrap_or_else(|e| panic!("{e}")); }
-                1 => { bank.read_mut().crash_next("balances", n % 2).unwrap_or_else(|e| panic!("{e}")); block_on(bank.project(5)).unwrap_or_else(|e| panic!("{e}")); bank.read_mut().resume("balances").unwrap_or_else(|e| panic!("{e}")); }
+                1 => { bank.read_mut().unwrap_or_else(|e| panic!("{e}")).crash_next("balances", n % 2).unwrap_or_else(|e| panic!("{e}")); block_on(bank.project(5)).unwrap_or_else(|e| panic!("{e}")); bank.read_mut().unwrap_or_else(|e| panic!("{e}")).resume("balances").unwrap_or_else(|e| panic!("{e}")); }
                 // The mirror writes many rows per statement in long rounds: crash it inside one.
-                2 if n % 5 == 0 => { bank.read_mut().crash_next("events", n % 70).unwrap_or_else(|e| panic!("{e}")); block_on(bank.project(10_000)).unwrap_or_else(|e| panic!("{e}")); bank.read_mut().resume("events").unwrap_or_else(|e| panic!("{e}")); }
+                2 if n % 5 == 0 => { bank.read_mut().unwrap_or_else(|e| panic!("{e}")).crash_next("events", n % 70).unwrap_or_else(|e| panic!("{e}")); block_on(bank.project(10_000)).unwrap_or_else(|e| panic!("{e}")); bank.read_mut().unwrap_or_else(|e| panic!("{e}")).resume("events").unwrap_or_else(|e| panic!("{e}")); }
                 _ => {}
             }
         }
         // A crash stays armed until its projector next has events to apply: restart each
         // crashed projector from its checkpoint until none is left.
         project_all(&bank);
-        let crashed = || bank.read().status().into_iter().find(|p| matches!(p.state, ProjectorState::Crashed { .. }));
+        let crashed = || bank.read().unwrap_or_else(|e| panic!("{e}")).status().into_iter().find(|p| matches!(p.state, ProjectorState::Crashed { .. }));
         while let Some(crashed) = crashed() {
-            bank.read_mut().resume(&crashed.name).unwrap_or_else(|e| panic!("{e}"));
+            bank.read_mut().unwrap_or_else(|e| panic!("{e}")).resume(&crashed.name).unwrap_or_else(|e| panic!("{e}"));
             project_all(&bank);
         }
         let tables = |bank: &Sandbox<MemoryStore>| {
@@ -668,7 +786,7 @@ proptest! {
         let expected: Vec<(i64, String)> = log.iter().map(|e| (e.position as i64, e.event_id.to_string())).collect();
         prop_assert_eq!(mirrored, expected);
         for name in ["balances", "ledger", "events"] {
-            bank.read_mut().rebuild(name).unwrap_or_else(|e| panic!("{e}"));
+            bank.read_mut().unwrap_or_else(|e| panic!("{e}")).rebuild(name).unwrap_or_else(|e| panic!("{e}"));
         }
         project_all(&bank);
         prop_assert_eq!(incremental, tables(&bank));
@@ -681,7 +799,6 @@ trait StoreVersion {
 
 impl StoreVersion for Sandbox<MemoryStore> {
     async fn store_version(&self, id: &str) -> u64 {
-        use es_sandbox::store::EventStore;
         self.store().stream_version(id).await.unwrap_or(0)
     }
 }
@@ -691,7 +808,7 @@ fn a_definition_that_does_not_check_is_refused_and_changes_nothing() {
     use es_sandbox::read_side::ProjectionError;
     use es_sandbox::scenario::SqlStatements;
     let bank = bank();
-    let before = bank.read().status();
+    let before = bank.read().unwrap_or_else(|e| panic!("{e}")).status();
     let table: Vec<(&str, SqlStatements, SqlStatements, &str)> = vec![
         (
             "a handler naming a column its setup does not make",
@@ -716,7 +833,11 @@ fn a_definition_that_does_not_check_is_refused_and_changes_nothing() {
         let mut specs = bank.domain().scenario().projections.clone();
         specs[0].setup = setup;
         specs[0].on.insert("Deposited".into(), deposited);
-        match bank.read_mut().redefine(&specs) {
+        match bank
+            .read_mut()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .redefine(&specs)
+        {
             Err(ProjectionError::Definition {
                 projection,
                 message: got,
@@ -729,7 +850,11 @@ fn a_definition_that_does_not_check_is_refused_and_changes_nothing() {
             }
             other => panic!("{what}: expected a definition error, got {other:?}"),
         }
-        assert_eq!(bank.read().status(), before, "{what}: nothing changed");
+        assert_eq!(
+            bank.read().unwrap_or_else(|e| panic!("{e}")).status(),
+            before,
+            "{what}: nothing changed"
+        );
     }
 }
 
@@ -743,9 +868,13 @@ fn a_rebuild_whose_setup_fails_keeps_the_tables_and_says_why() {
         "CREATE TABLE ledger (x)".into(),
     ]);
     bank.read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .redefine(&specs)
         .unwrap_or_else(|e| panic!("{e}"));
-    let failed = bank.read_mut().rebuild("balances");
+    let failed = bank
+        .read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .rebuild("balances");
     assert!(
         failed
             .as_ref()
@@ -754,6 +883,7 @@ fn a_rebuild_whose_setup_fails_keeps_the_tables_and_says_why() {
     );
     let status = bank
         .read()
+        .unwrap_or_else(|e| panic!("{e}"))
         .status()
         .into_iter()
         .find(|p| p.name == "balances");

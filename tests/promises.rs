@@ -264,6 +264,7 @@ fn the_query_box_gives_integers_javascript_cannot_hold_as_exact_text() {
     };
     let answer = bank
         .read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .query(
             "SELECT 9223372036854775807 AS big, 9007199254740991 AS safe, -9007199254740993 AS low",
             &limits,
@@ -295,6 +296,7 @@ fn a_second_created_for_an_account_does_not_break_the_balances() {
     {}
     assert!(
         bank.read()
+            .unwrap_or_else(|e| panic!("{e}"))
             .status()
             .iter()
             .all(|p| p.state == ProjectorState::Running)
@@ -306,6 +308,7 @@ fn a_second_created_for_an_account_does_not_break_the_balances() {
     };
     let rows = bank
         .read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .query(
             "SELECT balance FROM balances WHERE account = 'acc-001'",
             &limits,
@@ -348,6 +351,7 @@ fn an_event_a_projection_cannot_apply_can_be_parked_and_the_projection_moves_on(
     let openings = || {
         sandbox
             .read()
+            .unwrap_or_else(|e| panic!("{e}"))
             .status()
             .into_iter()
             .find(|p| p.name == "openings")
@@ -370,6 +374,7 @@ fn an_event_a_projection_cannot_apply_can_be_parked_and_the_projection_moves_on(
     // Resuming meets the same event again.
     sandbox
         .read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .resume("openings")
         .unwrap_or_else(|e| panic!("{e}"));
     project();
@@ -391,6 +396,7 @@ fn an_event_a_projection_cannot_apply_can_be_parked_and_the_projection_moves_on(
     };
     let parked = sandbox
         .read_mut()
+        .unwrap_or_else(|e| panic!("{e}"))
         .query(
             "SELECT projection, position, type, error FROM parked_events",
             &limits,
@@ -522,7 +528,7 @@ proptest! {
                 }
             }
             while block_on(sandbox.project(1_000)).map(|p| p.applied).unwrap_or(0) > 0 {}
-            for status in sandbox.read().status() {
+            for status in sandbox.read().unwrap_or_else(|e| panic!("{e}")).status() {
                 prop_assert_eq!(&status.state, &ProjectorState::Running, "{}: {:?}", name, status);
             }
         }

@@ -129,7 +129,7 @@ impl<S: EventStore> Sandbox<S> {
 /// and column where there is one (what the rules editor points at).
 pub fn check_scenario(scenario: Scenario) -> Result<(), SandboxError> {
     let domain = Domain::compile(scenario)?;
-    projecting::open(&domain)?;
+    projecting::check(&domain)?;
     crate::write_side::plan_seed(&domain)?;
     Ok(())
 }

@@ -11,3 +11,8 @@ pub struct ReadSide;
 pub(super) fn open(_domain: &Domain) -> Result<ReadSide, SandboxError> {
     Ok(ReadSide)
 }
+
+/// There are no projections to check.
+pub(super) fn check(_domain: &Domain) -> Result<(), SandboxError> {
+    Ok(())
+}

@@ -13,7 +13,7 @@ use crate::event::Timestamp;
 use crate::script::ScriptError;
 use crate::upcast::UpcasterError;
 
-pub use shipped::{SHIPPED, shipped};
+pub use shipped::{SHIPPED, shipped, ships_projections};
 
 /// Largest scenario document accepted, in bytes.
 pub const MAX_SCENARIO_LEN: usize = 1024 * 1024;

@@ -1,6 +1,6 @@
 //! The scenarios that ship with es-sandbox, built into the module so the page works offline.
 
-use super::{Scenario, ScenarioError};
+use super::{ProjectionSpec, Scenario, ScenarioError};
 
 /// Names of the shipped scenarios.
 pub const SHIPPED: [&str; 3] = ["bank", "orders", "users"];
@@ -21,4 +21,10 @@ pub fn shipped(name: &str) -> Result<Scenario, ScenarioError> {
         name: name.to_string(),
     })?;
     Scenario::from_json(text)
+}
+
+/// Whether `projections` are the ones the shipped scenario `name` ships with: their setup is
+/// known to run (tests open the read model of each shipped scenario).
+pub fn ships_projections(name: &str, projections: &[ProjectionSpec]) -> bool {
+    shipped(name).is_ok_and(|scenario| scenario.projections == projections)
 }

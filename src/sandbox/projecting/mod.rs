@@ -5,20 +5,26 @@
 
 mod following;
 
-use std::cell::{Ref, RefCell, RefMut};
+use std::cell::{OnceCell, Ref, RefCell, RefMut};
 
 pub use following::{CHUNK, Following, MAX_DELAY_MS, Timer};
 
 use super::{Sandbox, SandboxError};
 use crate::domain::Domain;
 use crate::event::EventId;
+use crate::read_error::ProjectionError;
 use crate::read_side::{self, Projected, ReadModel};
+use crate::scenario::ships_projections;
 use crate::store::{EventStore, ReadAll};
 
 /// A sandbox's read side: its read model, the schedule of its catch-ups, and the last read
 /// model as of a past position (time travel).
 pub struct ReadSide {
-    model: RefCell<ReadModel>,
+    /// The read model, or why it could not be set up. Opened with the sandbox, or on first use
+    /// when its projections are known to set up (see [`open`]).
+    model: OnceCell<Result<RefCell<ReadModel>, ProjectionError>>,
+    /// Told once when the read model is opened on first use (a page starts following then).
+    on_opened: RefCell<Option<Box<dyn FnOnce()>>>,
     following: Following,
     past: RefCell<Option<Past>>,
 }
@@ -32,24 +38,73 @@ struct Past {
     model: ReadModel,
 }
 
-/// Opens the read side of a compiled scenario: its projections' tables, empty.
+/// Opens the read side of a compiled scenario: its projections' tables, empty. A shipped
+/// scenario's projections are known to set up (a test opens each), so their read model opens on
+/// first use instead: setting up SQLite (its code compiled cold, the tables made) is not on
+/// the way to a page's first drawing. Any other scenario's opens now, so that a projection
+/// whose setup fails refuses the sandbox.
 pub(super) fn open(domain: &Domain) -> Result<ReadSide, SandboxError> {
-    Ok(ReadSide {
-        model: RefCell::new(ReadModel::open(&domain.scenario().projections)?),
+    let scenario = domain.scenario();
+    let side = ReadSide {
+        model: OnceCell::new(),
+        on_opened: RefCell::new(None),
         following: Following::new(true),
         past: RefCell::new(None),
-    })
+    };
+    if !ships_projections(&scenario.name, &scenario.projections) {
+        let model = ReadModel::open(&scenario.projections)?;
+        let _ = side.model.set(Ok(RefCell::new(model)));
+    }
+    Ok(side)
+}
+
+/// Checks that a compiled scenario's projections set up, by opening a read model of them.
+pub(super) fn check(domain: &Domain) -> Result<(), SandboxError> {
+    ReadModel::open(&domain.scenario().projections)?;
+    Ok(())
 }
 
 impl<S: EventStore> Sandbox<S> {
+    /// The read model, opened now if it was not yet.
+    fn model(&self) -> Result<&RefCell<ReadModel>, SandboxError> {
+        let mut opened = false;
+        let model = self.read.model.get_or_init(|| {
+            opened = true;
+            ReadModel::open(&self.domain.scenario().projections).map(RefCell::new)
+        });
+        if opened {
+            // Taken out first: whoever is told may look at the read side again.
+            let told = self.read.on_opened.borrow_mut().take();
+            if let Some(told) = told {
+                told();
+            }
+        }
+        model.as_ref().map_err(|error| error.clone().into())
+    }
+
+    /// Whether the read model is open (it opens on first use for a shipped scenario).
+    pub fn read_model_open(&self) -> bool {
+        self.read.model.get().is_some()
+    }
+
+    /// Calls `told` once, when the read model opens on first use (at once if it is open); one
+    /// at a time: a later call replaces an earlier one that was not told yet.
+    pub fn when_read_model_opens(&self, told: impl FnOnce() + 'static) {
+        if self.read_model_open() {
+            told();
+        } else {
+            *self.read.on_opened.borrow_mut() = Some(Box::new(told));
+        }
+    }
+
     /// The read side, to look at: projections' status, generation.
-    pub fn read(&self) -> Ref<'_, ReadModel> {
-        self.read.model.borrow()
+    pub fn read(&self) -> Result<Ref<'_, ReadModel>, SandboxError> {
+        Ok(self.model()?.borrow())
     }
 
     /// The read side, to change or query: pause, resume, rebuild, redefine, query.
-    pub fn read_mut(&self) -> RefMut<'_, ReadModel> {
-        self.read.model.borrow_mut()
+    pub fn read_mut(&self) -> Result<RefMut<'_, ReadModel>, SandboxError> {
+        Ok(self.model()?.borrow_mut())
     }
 
     /// The schedule that makes the read model follow the log on its own.
@@ -60,20 +115,20 @@ impl<S: EventStore> Sandbox<S> {
     /// Brings the running projections forward by up to `max_events` events (from the lowest
     /// checkpoint), each projection in its own transaction with its checkpoint.
     pub async fn project(&self, max_events: usize) -> Result<Projected, SandboxError> {
-        let Some(checkpoint) = self.read.model.borrow().needs_from() else {
+        let Some(checkpoint) = self.read()?.needs_from() else {
             return Ok(Projected::default());
         };
         let events = self
             .store()
             .read_all(&ReadAll::from_position(checkpoint + 1, max_events))
             .await?;
-        Ok(self.read.model.borrow_mut().project(&self.domain, events))
+        Ok(self.read_mut()?.project(&self.domain, events))
     }
 
     /// Skips the event a failed projection stopped at: parks it in `parked_events` with its error
     /// and lets the projection go on after it.
     pub async fn skip(&self, projection: &str) -> Result<(), SandboxError> {
-        let position = self.read.model.borrow_mut().failed_at(projection)?;
+        let position = self.read_mut()?.failed_at(projection)?;
         let events = self
             .store()
             .read_all(&ReadAll::from_position(position, 1))
@@ -81,7 +136,7 @@ impl<S: EventStore> Sandbox<S> {
         let event = events.first().ok_or_else(|| {
             SandboxError::bad_input("skip", format!("the log has no position {position}"))
         })?;
-        Ok(self.read.model.borrow_mut().park(projection, event)?)
+        Ok(self.read_mut()?.park(projection, event)?)
     }
 
     /// Every projection recomputed from the log without some events, in a read model of its

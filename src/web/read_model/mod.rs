@@ -66,7 +66,7 @@ impl JsSandbox {
         let sandbox = Rc::clone(&self.inner);
         promise(self.guarded(async move {
             let head = sandbox.store().head_position().await?;
-            let read = sandbox.read();
+            let read = sandbox.read()?;
             let projections: Vec<ProjectionLag> = read
                 .status()
                 .into_iter()
@@ -126,7 +126,7 @@ impl JsSandbox {
         self.guard()?;
         Ok(self
             .inner
-            .read_mut()
+            .read_mut()?
             .pause(name)
             .map_err(SandboxError::from)?)
     }
@@ -136,7 +136,7 @@ impl JsSandbox {
     pub fn resume_projection(&self, name: &str) -> Result<(), JsValue> {
         self.guard()?;
         self.inner
-            .read_mut()
+            .read_mut()?
             .resume(name)
             .map_err(SandboxError::from)?;
         self.projecting.schedule();
@@ -151,7 +151,7 @@ impl JsSandbox {
         self.guard()?;
         Ok(self
             .inner
-            .read_mut()
+            .read_mut()?
             .crash_next(name, after)
             .map_err(SandboxError::from)?)
     }
@@ -174,7 +174,7 @@ impl JsSandbox {
     pub fn rebuild_projection(&self, name: &str) -> Result<(), JsValue> {
         self.guard()?;
         self.inner
-            .read_mut()
+            .read_mut()?
             .rebuild(name)
             .map_err(SandboxError::from)?;
         self.projecting.schedule();
@@ -191,7 +191,7 @@ impl JsSandbox {
         self.guard()?;
         let specs: Vec<ProjectionSpec> = from_json(specs, "projections")?;
         self.inner
-            .read_mut()
+            .read_mut()?
             .redefine(&specs)
             .map_err(SandboxError::from)?;
         self.projecting.schedule();
@@ -223,14 +223,14 @@ impl JsSandbox {
                     })
                     .await?
             } else {
-                sandbox.read_mut().query(&sql, &limits)?
+                sandbox.read_mut()?.query(&sql, &limits)?
             };
             let ms = clock_ms() - started;
             let head = sandbox.store().head_position().await?;
             let sources = if query.hypothetical() {
                 Vec::new()
             } else {
-                let read = sandbox.read();
+                let read = sandbox.read()?;
                 let statuses = read.sources(&result.tables);
                 statuses.into_iter().map(|s| source(s, head)).collect()
             };
@@ -258,7 +258,7 @@ impl JsSandbox {
         promise(self.guarded(async move {
             let tables = tables?;
             let head = sandbox.store().head_position().await?;
-            let statuses = sandbox.read().sources(&tables);
+            let statuses = sandbox.read()?.sources(&tables);
             Ok(statuses
                 .into_iter()
                 .map(|s| source(s, head))
@@ -271,7 +271,7 @@ impl JsSandbox {
     #[wasm_bindgen(js_name = readModelGeneration)]
     pub fn read_model_generation(&self) -> Result<f64, JsValue> {
         self.guard()?;
-        Ok(self.inner.read().generation() as f64)
+        Ok(self.inner.read()?.generation() as f64)
     }
 
     /// A copy of the read model in SQLite's file format, for `queryCopy` in a worker, so that a
@@ -292,7 +292,7 @@ impl JsSandbox {
                     .with_hypothetical(&copy.exclude, copy.as_of, |model| Ok(model.to_bytes()?))
                     .await?
             } else {
-                sandbox.read_mut().to_bytes().map_err(SandboxError::from)?
+                sandbox.read_mut()?.to_bytes().map_err(SandboxError::from)?
             };
             Ok(js_sys::Uint8Array::from(&bytes[..]))
         });

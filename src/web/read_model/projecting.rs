@@ -38,11 +38,13 @@ pub struct Projecting {
 
 impl Projecting {
     /// Starts the read model following the log (on its own when `live`, or only when asked),
-    /// and builds it from the log now, in the background: it lives in memory.
+    /// and builds it from the log in the background as soon as it is open: it lives in memory.
+    /// A read model that opens on first use (a shipped scenario's) starts then, so that a page
+    /// draws its log before SQLite is set up.
     pub fn start(sandbox: Rc<Sandbox<BrowserStore>>, news: Rc<Newsroom>, live: bool) -> Rc<Self> {
         sandbox.following().set_live(live);
         let projecting = Rc::new(Projecting {
-            sandbox,
+            sandbox: Rc::clone(&sandbox),
             news: Rc::clone(&news),
         });
         let follower = Rc::downgrade(&projecting);
@@ -51,7 +53,12 @@ impl Projecting {
                 projecting.schedule();
             }
         });
-        projecting.schedule();
+        let opened = Rc::downgrade(&projecting);
+        sandbox.when_read_model_opens(move || {
+            if let Some(projecting) = opened.upgrade() {
+                projecting.schedule();
+            }
+        });
         projecting
     }
 
