@@ -71,6 +71,35 @@ test("time travel: the slider and a row set the cursor; state, trace, changes an
   await page.close();
 });
 
+test("a moved time-travel cursor: the state answers first, then the log and the timeline follow", async () => {
+  const { page, problems } = await openPage(browser.context, pageUrl(browser.url));
+  await page.waitForFunction(() => document.querySelector("#replay-info").textContent.includes("at version 3"));
+  // Every panel that follows the cursor draws in a turn of its own; each turn before the
+  // state's may let the page draw a frame first, so the state, which answers the move, goes first.
+  const order = await page.evaluate(async () => {
+    const seen = [];
+    const places = { state: "#replay-info", log: "#events tbody", timeline: "#as-of" };
+    const observer = new MutationObserver((records) => {
+      for (const record of records) {
+        const place = Object.keys(places).find((name) => document.querySelector(places[name]).contains(record.target));
+        if (place && !seen.includes(place)) seen.push(place);
+      }
+    });
+    observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    const slider = document.querySelector("#cursor");
+    slider.value = "1";
+    slider.dispatchEvent(new Event("input", { bubbles: true }));
+    const info = document.querySelector("#replay-info");
+    while (seen.length < 3 || !info.textContent.includes("as of position 1")) await new Promise((done) => setTimeout(done, 20));
+    observer.disconnect();
+    return seen;
+  });
+  assert.deepEqual(order[0], "state", `drawn in the order ${order.join(", ")}`);
+  assert.deepEqual([...order].sort(), ["log", "state", "timeline"]);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test("snapshots: markers in the table, the interval knob, taking one, the replay from it, and stale after a rules edit", async () => {
   const { page } = await openPage(browser.context, pageUrl(browser.url));
   assert.match(await setInterval(page, 2), /every 2 events/);

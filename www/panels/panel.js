@@ -17,11 +17,19 @@ const turns = [];
  * Runs `work` for `panel` in a task of its own. One turn at a time, each asked for when the one
  * before has run, so the page's own timers and drawing get their turn between two panels too;
  * panels near the view go first (the log's first rows before a panel far below), each panel's
- * work in the order it came.
+ * work in the order it came. Work that answers the change (`answers`: the state for a moved
+ * time-travel cursor) goes before the rest near the view: every turn before it may let the page
+ * draw a frame first, and the slider would wait for the frames of panels that only mark rows.
  */
-function inTurn(panel, work) {
-  turns.push({ panel, work });
+function inTurn(panel, work, answers = false) {
+  turns.push({ panel, work, answers });
   if (turns.length === 1) turn.port2.postMessage(null);
+}
+
+/** The turn to run next: near the view and answering first, then near the view, then any. */
+function nextTurn() {
+  const answering = turns.findIndex((t) => t.answers && t.panel.nearView);
+  return answering >= 0 ? answering : Math.max(0, turns.findIndex((t) => t.panel.nearView));
 }
 
 /** Who waits for the turns to run out (see `whenDrawn`). */
@@ -35,8 +43,7 @@ export function whenDrawn() {
 // A message rather than a timer: chained timers are held back 4 ms each after the fifth.
 const turn = new MessageChannel();
 turn.port1.onmessage = () => {
-  const next = Math.max(0, turns.findIndex((t) => t.panel.nearView));
-  const [{ work }] = turns.splice(next, 1);
+  const [{ work }] = turns.splice(nextTurn(), 1);
   try {
     work();
   } finally {
@@ -71,13 +78,15 @@ export class Panel extends HTMLElement {
 
   /**
    * Listens to a session event for as long as the panel shows this session; the handler of an
-   * event that draws runs in a task of its own, unless the panel stopped listening meanwhile.
+   * event that draws runs in a task of its own, unless the panel stopped listening meanwhile,
+   * before other panels' when `answers(event)` says the panel answers that change.
    */
-  on(type, handler) {
+  on(type, handler, { answers } = {}) {
     const entry = [type, handler];
     if (DRAWING.has(type)) {
       this.#observe();
-      entry[1] = (event) => inTurn(this, () => this.#listening.includes(entry) && handler(event));
+      entry[1] = (event) =>
+        inTurn(this, () => this.#listening.includes(entry) && handler(event), Boolean(answers?.(event)));
     }
     this.#session.addEventListener(type, entry[1]);
     this.#listening.push(entry);

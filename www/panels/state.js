@@ -46,10 +46,15 @@ class StatePanel extends Panel {
   #chart;
 
   attach() {
-    this.on("changed", ({ detail }) => {
-      if (touches(detail, ["log", "selection"])) this.#series = undefined;
-      this.render();
-    });
+    // The state is what the time-travel cursor and a what-if ask for: it draws first.
+    this.on(
+      "changed",
+      ({ detail }) => {
+        if (touches(detail, ["log", "selection"])) this.#series = undefined;
+        this.render();
+      },
+      { answers: ({ detail }) => touches(detail, ["cursor", "whatIf"]) },
+    );
   }
 
   async render() {
