@@ -56,6 +56,8 @@ async function open(size) {
   const largest = storage.aggregates[0];
   const [withSnapshotsMs] = await time(() => sandbox.replay(largest.aggregateId));
   const [withoutMs] = await time(() => sandbox.replay(largest.aggregateId, { useSnapshots: false }));
+  // A shipped scenario's read model is set up on first use: here, before projecting is timed.
+  await sandbox.projections();
   const restLongest = await longest();
   const [projectMs] = await time(() => sandbox.project());
   const projectLongest = await longest();
@@ -112,7 +114,7 @@ const lines = [
   "cold in a new page (`readModel: \"manual\"`, so that opening and projecting are measured apart). One run per size. Stored: the",
   "segment records' bytes in IndexedDB (read back bare) per event. Memory: the module's wasm memory and the page's JS heap right",
   "after opening (every event is decoded and held in memory, with its indexes). A page: 200 events from the middle of the log.",
-  "Project: every projection (with the `events` mirror) brought to the head, then `SELECT count(*) FROM events`. Replay: the",
+  "Project: every projection (with the `events` mirror, its read model set up first) brought to the head, then `SELECT count(*) FROM events`. Replay: the",
   "largest aggregate, with snapshots and without. Longest task: the longest main-thread task while generating, while opening,",
   "while paging and replaying, and while projecting everything in one `project()` call, then querying (50: none over 50 ms).",
   "",
