@@ -2,12 +2,14 @@
 //! rebuild = incremental, upcasting on the way in, read-only queries, time limits, what-if.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::cell::Cell;
+use std::cell::{Cell, RefMut};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use es_sandbox::expected::ExpectedVersion;
-use es_sandbox::read_side::{ProjectorState, QueryError, QueryLimits, QueryResult, query_copy};
+use es_sandbox::read_side::{
+    ProjectorState, QueryError, QueryLimits, QueryResult, ReadModel, query_copy,
+};
 use es_sandbox::scenario::{SHIPPED, Scenario, shipped};
 use es_sandbox::store::{EventStore, MemoryStore, ReadAll};
 use es_sandbox::{CommandRequest, NewEvent};
@@ -47,10 +49,13 @@ fn project_all(sandbox: &Sandbox<MemoryStore>) {
     {}
 }
 
+/// The sandbox's read model (a shipped scenario's is set up on first use).
+fn model(sandbox: &Sandbox<MemoryStore>) -> RefMut<'_, ReadModel> {
+    sandbox.read_mut().unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn query(sandbox: &Sandbox<MemoryStore>, sql: &str) -> QueryResult {
-    sandbox
-        .read_mut()
-        .unwrap_or_else(|e| panic!("{e}"))
+    model(sandbox)
         .query(sql, &LIMITS)
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
@@ -82,12 +87,7 @@ fn balance(sandbox: &Sandbox<MemoryStore>) -> i64 {
 }
 
 fn checkpoint(sandbox: &Sandbox<MemoryStore>, name: &str) -> (u64, ProjectorState) {
-    let status = sandbox
-        .read()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .status()
-        .into_iter()
-        .find(|p| p.name == name);
+    let status = model(sandbox).status().into_iter().find(|p| p.name == name);
     let status = status.unwrap_or_else(|| panic!("no projection {name}"));
     (status.checkpoint, status.state)
 }
@@ -142,7 +142,7 @@ fn every_shipped_scenario_projects_and_answers_its_suggested_queries() {
         let scenario = shipped(name).unwrap_or_else(|e| panic!("{e}"));
         let queries = scenario.queries.clone();
         let sandbox = open(scenario);
-        for status in sandbox.read().unwrap_or_else(|e| panic!("{e}")).status() {
+        for status in model(&sandbox).status() {
             assert_eq!(status.state, ProjectorState::Running, "{name}: {status:?}");
         }
         for suggested in queries {
@@ -207,8 +207,7 @@ fn version_1_events_arrive_upcast_while_the_events_table_keeps_the_stored_bytes(
 #[test]
 fn a_paused_projection_is_stale_until_it_catches_up() {
     let bank = bank();
-    bank.read_mut()
-        .unwrap_or_else(|e| panic!("{e}"))
+    model(&bank)
         .pause("balances")
         .unwrap_or_else(|e| panic!("{e}"));
     execute(&bank, "acc-001", "Deposit", json!({"amount": 5}));
@@ -217,8 +216,7 @@ fn a_paused_projection_is_stale_until_it_catches_up() {
     assert_eq!(checkpoint(&bank, "balances"), (3, ProjectorState::Paused));
     assert_eq!(checkpoint(&bank, "ledger").0, 4);
     assert_eq!(balance(&bank), 120);
-    bank.read_mut()
-        .unwrap_or_else(|e| panic!("{e}"))
+    model(&bank)
         .resume("balances")
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
@@ -229,8 +227,7 @@ fn a_paused_projection_is_stale_until_it_catches_up() {
 #[test]
 fn a_crash_mid_batch_applies_nothing_of_it_and_the_restart_applies_each_event_once() {
     let bank = bank();
-    bank.read_mut()
-        .unwrap_or_else(|e| panic!("{e}"))
+    model(&bank)
         .crash_next("balances", 1)
         .unwrap_or_else(|e| panic!("{e}"));
     execute(&bank, "acc-001", "Deposit", json!({"amount": 5}));
@@ -243,8 +240,7 @@ fn a_crash_mid_batch_applies_nothing_of_it_and_the_restart_applies_each_event_on
         (3, ProjectorState::Crashed { at_position: 4 })
     );
     assert_eq!(balance(&bank), 120);
-    bank.read_mut()
-        .unwrap_or_else(|e| panic!("{e}"))
+    model(&bank)
         .resume("balances")
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
@@ -266,8 +262,7 @@ fn the_events_mirror_loses_a_crashed_round_of_many_rows_and_then_holds_the_whole
             .append("acc-001", ExpectedVersion::Exact(3), deposits, 0),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    bank.read_mut()
-        .unwrap_or_else(|e| panic!("{e}"))
+    model(&bank)
         .crash_next("events", 100)
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
@@ -279,8 +274,7 @@ fn the_events_mirror_loses_a_crashed_round_of_many_rows_and_then_holds_the_whole
         rows(&bank, "SELECT count(*) FROM events"),
         vec![vec![json!(3)]]
     );
-    bank.read_mut()
-        .unwrap_or_else(|e| panic!("{e}"))
+    model(&bank)
         .resume("events")
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
@@ -402,7 +396,7 @@ fn a_shipped_scenarios_read_model_opens_on_first_use_and_says_so_once() {
         project_all(&sandbox);
         assert_eq!(told.get(), 1, "{name}: told once, when it opened");
         let head = block_on(sandbox.store().head_position()).unwrap_or_else(|e| panic!("{e}"));
-        let checkpoints = sandbox.read().unwrap_or_else(|e| panic!("{e}")).status();
+        let checkpoints = model(&sandbox).status();
         assert!(head > 0, "{name}: no seed");
         assert!(
             checkpoints.iter().all(|s| s.checkpoint == head),
@@ -453,11 +447,7 @@ fn the_query_box_refuses_anything_that_would_write() {
         "SELECT 1; SELECT 2",
     ];
     for sql in refused {
-        match bank
-            .read_mut()
-            .unwrap_or_else(|e| panic!("{e}"))
-            .query(sql, &LIMITS)
-        {
+        match model(&bank).query(sql, &LIMITS) {
             Err(QueryError::Refused { reason }) => {
                 assert!(!reason.is_empty(), "{sql}");
             }
@@ -471,13 +461,7 @@ fn the_query_box_refuses_anything_that_would_write() {
         "SELECT json_extract(data, '$.amount') FROM events WHERE type = 'Deposited'",
         "EXPLAIN QUERY PLAN SELECT * FROM balances WHERE account = 'acc-001'",
     ] {
-        assert!(
-            bank.read_mut()
-                .unwrap_or_else(|e| panic!("{e}"))
-                .query(sql, &LIMITS)
-                .is_ok(),
-            "{sql} should run"
-        );
+        assert!(model(&bank).query(sql, &LIMITS).is_ok(), "{sql} should run");
     }
 }
 
@@ -490,11 +474,7 @@ fn sql_errors_are_reported_as_sqlite_reports_them() {
         ("SELECT * FROM nowhere", "no such table: nowhere"),
     ];
     for (sql, message) in table {
-        match bank
-            .read_mut()
-            .unwrap_or_else(|e| panic!("{e}"))
-            .query(sql, &LIMITS)
-        {
+        match model(&bank).query(sql, &LIMITS) {
             Err(e @ QueryError::Sql { .. }) => {
                 assert_eq!(e.to_string(), message);
                 assert_eq!(SandboxError::from(e).kind(), ErrorKind::Query);
@@ -503,9 +483,7 @@ fn sql_errors_are_reported_as_sqlite_reports_them() {
         }
     }
     assert!(matches!(
-        bank.read_mut()
-            .unwrap_or_else(|e| panic!("{e}"))
-            .query("  ", &LIMITS),
+        model(&bank).query("  ", &LIMITS),
         Err(QueryError::Empty)
     ));
 }
@@ -518,11 +496,7 @@ fn a_runaway_query_is_interrupted_at_its_time_limit() {
         ..LIMITS
     };
     let runaway = "WITH RECURSIVE forever(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM forever) SELECT count(*) FROM forever";
-    match bank
-        .read_mut()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .query(runaway, &limits)
-    {
+    match model(&bank).query(runaway, &limits) {
         Err(e @ QueryError::Interrupted { limit_ms: 50 }) => {
             assert!(e.to_string().contains("ran too long"), "{e}");
         }
@@ -542,8 +516,7 @@ fn results_are_capped_and_counted() {
         max_rows: 10,
         ..LIMITS
     };
-    let result = bank
-        .read_mut().unwrap_or_else(|e| panic!("{e}"))
+    let result = model(&bank)
         .query("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000) SELECT x FROM n", &limits)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((result.rows.len(), result.total_rows), (10, 1000));
@@ -567,11 +540,7 @@ fn pragmas_that_describe_the_schema_run_in_the_query_box() {
 #[test]
 fn a_value_past_the_length_limit_fails_and_a_large_answer_is_capped_by_size() {
     let bank = bank();
-    match bank
-        .read_mut()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .query("SELECT zeroblob(500000000)", &LIMITS)
-    {
+    match model(&bank).query("SELECT zeroblob(500000000)", &LIMITS) {
         Err(QueryError::Sql { message }) => assert!(message.contains("too big"), "{message}"),
         other => panic!("expected SQLite's too big, got {other:?}"),
     }
@@ -598,13 +567,10 @@ fn a_changed_definition_is_detected_and_applied_by_a_rebuild() {
             "UPDATE balances SET balance = balance + :amount, rich = balance + :amount > 100, updated_at = :timestamp WHERE account = :aggregate_id".into(),
         ),
     );
-    bank.read_mut()
-        .unwrap_or_else(|e| panic!("{e}"))
+    model(&bank)
         .redefine(&specs)
         .unwrap_or_else(|e| panic!("{e}"));
-    let status = bank
-        .read()
-        .unwrap_or_else(|e| panic!("{e}"))
+    let status = model(&bank)
         .status()
         .into_iter()
         .find(|p| p.name == "balances");
@@ -612,14 +578,10 @@ fn a_changed_definition_is_detected_and_applied_by_a_rebuild() {
     assert!(status.stale);
     assert_eq!(status.state, ProjectorState::Paused);
     assert!(
-        bank.read_mut()
-            .unwrap_or_else(|e| panic!("{e}"))
-            .resume("balances")
-            .is_err(),
+        model(&bank).resume("balances").is_err(),
         "a stale projection must be rebuilt"
     );
-    bank.read_mut()
-        .unwrap_or_else(|e| panic!("{e}"))
+    model(&bank)
         .rebuild("balances")
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
@@ -627,14 +589,7 @@ fn a_changed_definition_is_detected_and_applied_by_a_rebuild() {
         rows(&bank, "SELECT balance, rich FROM balances"),
         vec![vec![json!(120), json!(1)]]
     );
-    assert!(
-        !bank
-            .read()
-            .unwrap_or_else(|e| panic!("{e}"))
-            .status()
-            .iter()
-            .any(|p| p.stale)
-    );
+    assert!(!model(&bank).status().iter().any(|p| p.stale));
 }
 
 #[test]
@@ -650,21 +605,14 @@ fn a_removed_projection_is_dropped_and_a_new_one_projects_from_the_start() {
         }))
         .unwrap_or_else(|e| panic!("{e}")),
     );
-    bank.read_mut()
-        .unwrap_or_else(|e| panic!("{e}"))
+    model(&bank)
         .redefine(&specs)
         .unwrap_or_else(|e| panic!("{e}"));
     project_all(&bank);
-    let names: Vec<String> = bank
-        .read()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .status()
-        .into_iter()
-        .map(|p| p.name)
-        .collect();
+    let names: Vec<String> = model(&bank).status().into_iter().map(|p| p.name).collect();
     assert_eq!(names, ["events", "balances", "incoming"]);
     assert!(matches!(
-        bank.read_mut().unwrap_or_else(|e| panic!("{e}")).query("SELECT * FROM ledger", &LIMITS),
+        model(&bank).query("SELECT * FROM ledger", &LIMITS),
         Err(QueryError::Sql { message }) if message == "no such table: ledger"
     ));
     assert_eq!(
@@ -683,11 +631,7 @@ fn a_removed_projection_is_dropped_and_a_new_one_projects_from_the_start() {
 #[test]
 fn a_copy_of_the_read_model_answers_like_it_and_stays_read_only() {
     let bank = bank();
-    let bytes = bank
-        .read_mut()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .to_bytes()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let bytes = model(&bank).to_bytes().unwrap_or_else(|e| panic!("{e}"));
     let sql = "SELECT account, balance FROM balances WHERE balance > 50";
     let copy = query_copy(&bytes, sql, &LIMITS).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(copy, query(&bank, sql));
@@ -761,18 +705,18 @@ proptest! {
             block_on(bank.write().append(&id, ExpectedVersion::Any, vec![event], n as i64)).unwrap_or_else(|e| panic!("{e}"));
             match disturbance {
                 0 => { block_on(bank.project(1 + n % 3)).unwrap_or_else(|e| panic!("{e}")); }
-                1 => { bank.read_mut().unwrap_or_else(|e| panic!("{e}")).crash_next("balances", n % 2).unwrap_or_else(|e| panic!("{e}")); block_on(bank.project(5)).unwrap_or_else(|e| panic!("{e}")); bank.read_mut().unwrap_or_else(|e| panic!("{e}")).resume("balances").unwrap_or_else(|e| panic!("{e}")); }
+                1 => { model(&bank).crash_next("balances", n % 2).unwrap_or_else(|e| panic!("{e}")); block_on(bank.project(5)).unwrap_or_else(|e| panic!("{e}")); model(&bank).resume("balances").unwrap_or_else(|e| panic!("{e}")); }
                 // The mirror writes many rows per statement in long rounds: crash it inside one.
-                2 if n % 5 == 0 => { bank.read_mut().unwrap_or_else(|e| panic!("{e}")).crash_next("events", n % 70).unwrap_or_else(|e| panic!("{e}")); block_on(bank.project(10_000)).unwrap_or_else(|e| panic!("{e}")); bank.read_mut().unwrap_or_else(|e| panic!("{e}")).resume("events").unwrap_or_else(|e| panic!("{e}")); }
+                2 if n % 5 == 0 => { model(&bank).crash_next("events", n % 70).unwrap_or_else(|e| panic!("{e}")); block_on(bank.project(10_000)).unwrap_or_else(|e| panic!("{e}")); model(&bank).resume("events").unwrap_or_else(|e| panic!("{e}")); }
                 _ => {}
             }
         }
         // A crash stays armed until its projector next has events to apply: restart each
         // crashed projector from its checkpoint until none is left.
         project_all(&bank);
-        let crashed = || bank.read().unwrap_or_else(|e| panic!("{e}")).status().into_iter().find(|p| matches!(p.state, ProjectorState::Crashed { .. }));
+        let crashed = || model(&bank).status().into_iter().find(|p| matches!(p.state, ProjectorState::Crashed { .. }));
         while let Some(crashed) = crashed() {
-            bank.read_mut().unwrap_or_else(|e| panic!("{e}")).resume(&crashed.name).unwrap_or_else(|e| panic!("{e}"));
+            model(&bank).resume(&crashed.name).unwrap_or_else(|e| panic!("{e}"));
             project_all(&bank);
         }
         let tables = |bank: &Sandbox<MemoryStore>| {
@@ -786,7 +730,7 @@ proptest! {
         let expected: Vec<(i64, String)> = log.iter().map(|e| (e.position as i64, e.event_id.to_string())).collect();
         prop_assert_eq!(mirrored, expected);
         for name in ["balances", "ledger", "events"] {
-            bank.read_mut().unwrap_or_else(|e| panic!("{e}")).rebuild(name).unwrap_or_else(|e| panic!("{e}"));
+            model(&bank).rebuild(name).unwrap_or_else(|e| panic!("{e}"));
         }
         project_all(&bank);
         prop_assert_eq!(incremental, tables(&bank));
@@ -808,7 +752,7 @@ fn a_definition_that_does_not_check_is_refused_and_changes_nothing() {
     use es_sandbox::read_side::ProjectionError;
     use es_sandbox::scenario::SqlStatements;
     let bank = bank();
-    let before = bank.read().unwrap_or_else(|e| panic!("{e}")).status();
+    let before = model(&bank).status();
     let table: Vec<(&str, SqlStatements, SqlStatements, &str)> = vec![
         (
             "a handler naming a column its setup does not make",
@@ -833,11 +777,7 @@ fn a_definition_that_does_not_check_is_refused_and_changes_nothing() {
         let mut specs = bank.domain().scenario().projections.clone();
         specs[0].setup = setup;
         specs[0].on.insert("Deposited".into(), deposited);
-        match bank
-            .read_mut()
-            .unwrap_or_else(|e| panic!("{e}"))
-            .redefine(&specs)
-        {
+        match model(&bank).redefine(&specs) {
             Err(ProjectionError::Definition {
                 projection,
                 message: got,
@@ -850,11 +790,7 @@ fn a_definition_that_does_not_check_is_refused_and_changes_nothing() {
             }
             other => panic!("{what}: expected a definition error, got {other:?}"),
         }
-        assert_eq!(
-            bank.read().unwrap_or_else(|e| panic!("{e}")).status(),
-            before,
-            "{what}: nothing changed"
-        );
+        assert_eq!(model(&bank).status(), before, "{what}: nothing changed");
     }
 }
 
@@ -867,23 +803,17 @@ fn a_rebuild_whose_setup_fails_keeps_the_tables_and_says_why() {
         "CREATE TABLE balances (account TEXT PRIMARY KEY, balance INTEGER NOT NULL, updated_at INTEGER NOT NULL)".into(),
         "CREATE TABLE ledger (x)".into(),
     ]);
-    bank.read_mut()
-        .unwrap_or_else(|e| panic!("{e}"))
+    model(&bank)
         .redefine(&specs)
         .unwrap_or_else(|e| panic!("{e}"));
-    let failed = bank
-        .read_mut()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .rebuild("balances");
+    let failed = model(&bank).rebuild("balances");
     assert!(
         failed
             .as_ref()
             .is_err_and(|e| e.to_string().contains("table ledger already exists")),
         "{failed:?}"
     );
-    let status = bank
-        .read()
-        .unwrap_or_else(|e| panic!("{e}"))
+    let status = model(&bank)
         .status()
         .into_iter()
         .find(|p| p.name == "balances");
