@@ -26,8 +26,8 @@ pub struct OpenOptions {
     pub scenario: Option<serde_json::Value>,
     #[serde(default)]
     pub durability: Durability,
-    /// `"live"` (default): projections follow new events on their own; `"manual"`: only when
-    /// `project()` is called.
+    /// `"live"` (default): projections follow new events on their own (a shipped scenario's read
+    /// model from its first use); `"manual"`: only when `project()` is called.
     #[serde(default)]
     #[cfg_attr(not(feature = "read-model"), allow(dead_code))]
     pub read_model: ReadModelMode,

@@ -18,7 +18,7 @@ export interface OpenOptions {
   scenario?: string | object;
   /** IndexedDB commits: "relaxed" (default, fast) or "strict" (wait for the disk). */
   durability?: "relaxed" | "strict";
-  /** "live" (default): projections follow new events on their own; "manual": only on `project()`. */
+  /** "live" (default): projections follow new events on their own (a shipped scenario's read model from its first use); "manual": only on `project()`. */
   readModel?: "live" | "manual";
   /** When the store holds events of another scenario: refuse (default), or open with the store's or the given one. */
   onOtherScenario?: "refuse" | "useStored" | "useGiven";
