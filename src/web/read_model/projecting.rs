@@ -47,19 +47,20 @@ impl Projecting {
             sandbox: Rc::clone(&sandbox),
             news: Rc::clone(&news),
         });
-        let follower = Rc::downgrade(&projecting);
-        news.on_moved(move || {
+        news.on_moved(projecting.scheduler());
+        sandbox.when_read_model_opens(projecting.scheduler());
+        projecting
+    }
+
+    /// A call that asks for a catch-up, for as long as this follower lives (it does not keep it
+    /// alive).
+    fn scheduler(self: &Rc<Self>) -> impl Fn() + 'static {
+        let follower = Rc::downgrade(self);
+        move || {
             if let Some(projecting) = follower.upgrade() {
                 projecting.schedule();
             }
-        });
-        let opened = Rc::downgrade(&projecting);
-        sandbox.when_read_model_opens(move || {
-            if let Some(projecting) = opened.upgrade() {
-                projecting.schedule();
-            }
-        });
-        projecting
+        }
     }
 
     /// Catches the read model up, after the delay; one catch-up at a time, and one more if
